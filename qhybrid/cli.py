@@ -1,0 +1,154 @@
+"""`qhybrid <command> [overrides]`.
+
+Hydra has no subcommands: the command word is stripped here and the rest of argv is handed
+to ``@hydra.main``. Shell completion gets the same treatment (the command word is removed
+from COMP_LINE before Hydra completes the overrides). Nothing heavy is imported at module
+level: ``qhybrid --help`` must not pay for torch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from qhybrid import __version__
+
+# command -> one-line description; the Hydra-backed ones take config overrides
+COMMANDS: dict[str, str] = {
+    "train": "train a model with cross-validation; writes a run folder under outputs/",
+}
+HYDRA_COMMANDS = ("train",)
+
+HELP = f"""\
+qhybrid {__version__}: config-driven experiment runner for hybrid quantum-classical neural networks
+
+usage: qhybrid <command> [group=option ...] [key=value ...]
+
+commands:
+{chr(10).join(f"  {name:<10} {text}" for name, text in COMMANDS.items())}
+
+examples:
+  qhybrid train
+  qhybrid train model=g0 data=breast_cancer cv=stratified_kfold
+  qhybrid train data=csv data.path=train.csv data.target=label data.test_path=test.csv cv=holdout
+  qhybrid train -m seed=0,1,2            (a sweep: one run folder per job)
+  qhybrid train --help                   (config groups, options and defaults)
+  qhybrid train --cfg job                (the composed config, without running)
+
+options:
+  -h, --help       this message            -V, --version   print the version
+  --debug          full tracebacks for errors (also QHYBRID_DEBUG=1 or HYDRA_FULL_ERROR=1)
+  -sc install=bash|zsh|fish   print a shell completion script: eval "$(qhybrid -sc install=bash)"
+"""
+
+
+def _debug() -> bool:
+    return os.environ.get("QHYBRID_DEBUG") == "1" or os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:
+        args.remove("--debug")
+        os.environ["QHYBRID_DEBUG"] = "1"
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(HELP, end="")
+        return 0
+    if args[0] in ("-V", "--version"):
+        print(f"qhybrid {__version__}")
+        return 0
+    if args[0] in ("-sc", "--shell-completion"):
+        return _shell_completion(args[1:])
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"qhybrid: error: unknown command {command!r}. Fix: use one of {', '.join(COMMANDS)} "
+              "(qhybrid --help lists them)", file=sys.stderr)
+        return 2
+    return _run_hydra_command(command, rest)
+
+
+def _run_hydra_command(command: str, args: list[str]) -> int:
+    import hydra
+
+    from qhybrid import resolvers
+
+    resolvers.register()
+    failures: list[str] = []
+
+    @hydra.main(version_base="1.3", config_path="pkg://qhybrid.conf", config_name="config")
+    def job(cfg):
+        return _run_job(command, cfg, failures)
+
+    saved = sys.argv
+    sys.argv = [str(Path(saved[0]).with_name("qhybrid")) if saved else "qhybrid", *args]
+    try:
+        job()
+    finally:
+        sys.argv = saved
+    if failures:
+        print(f"qhybrid: {len(failures)} job(s) failed: {'; '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_job(command: str, cfg, failures: list[str]):
+    import logging
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from qhybrid.errors import QHybridError
+
+    hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir)
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    log = logging.getLogger("qhybrid")
+    try:
+        from qhybrid.run import train
+
+        train(cfg, out)
+        return None
+    except QHybridError as err:
+        if _debug():
+            raise
+        from qhybrid.console import log_to_file_only
+
+        print(f"qhybrid: error: {err}", file=sys.stderr)
+        log_to_file_only(log, logging.ERROR, str(err))
+        if multirun:
+            failures.append(f"{out.name}: {err}")
+            return None
+        raise SystemExit(err.exit_code) from None
+    except KeyboardInterrupt:
+        print(f"qhybrid: interrupted. Finished folds are kept in {out} (folds.csv, checkpoints/)", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def _shell_completion(args: list[str]) -> int:
+    """`-sc install=SHELL` prints Hydra's script; the script calls back `qhybrid -sc query=SHELL`."""
+    spec = args[0] if args else ""
+    if spec.startswith(("install=", "uninstall=")):
+        return _run_hydra_command(HYDRA_COMMANDS[0], ["-sc", spec])
+    if not spec.startswith("query="):
+        print("qhybrid: error: expected -sc install=bash|zsh|fish. Fix: eval \"$(qhybrid -sc install=bash)\"",
+              file=sys.stderr)
+        return 2
+    shell = spec.split("=", 1)[1]
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split()
+    if len(words) <= 1 or (len(words) == 2 and not line.endswith(" ")):
+        prefix = words[1] if len(words) == 2 else ""
+        matches = [c for c in COMMANDS if c.startswith(prefix)]
+        print(("\n" if shell == "fish" else " ").join(matches))
+        return 0
+    if words[1] not in HYDRA_COMMANDS:
+        return 0
+    parts = line.lstrip().split(None, 2)
+    os.environ["COMP_LINE"] = f"{parts[0]} {parts[2] if len(parts) > 2 else ''}"
+    os.environ["COMP_POINT"] = str(len(os.environ["COMP_LINE"]))
+    return _run_hydra_command(words[1], ["-sc", spec])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

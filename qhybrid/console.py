@@ -1,0 +1,119 @@
+"""What the user sees on the terminal: log lines, training progress, the final table.
+
+Rich output when stdout is a terminal; plain, grep-able lines otherwise (clusters, CI,
+pipes). Errors go to stderr as one line (see qhybrid.cli).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+
+_console: Console | None = None
+
+PLAIN_FORMAT = "[%(asctime)s][%(levelname)s] %(message)s"
+
+
+def get_console() -> Console:
+    global _console
+    if _console is None or _console.file is not sys.stdout:
+        _console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    return _console
+
+
+def is_interactive() -> bool:
+    return get_console().is_terminal
+
+
+def make_console_handler() -> logging.Handler:
+    """Factory used by conf/hydra/job_logging/qhybrid.yaml."""
+    if is_interactive():
+        from rich.logging import RichHandler
+
+        return RichHandler(console=get_console(), show_path=False, rich_tracebacks=False, markup=False)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(PLAIN_FORMAT, datefmt="%H:%M:%S"))
+    return handler
+
+
+def log_to_file_only(logger: logging.Logger, level: int, message: str) -> None:
+    """Record a line in train.log without echoing it on the console (errors are printed once, on stderr)."""
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+class FoldProgress:
+    """Progress over folds and epochs. Rich bar on a terminal, periodic log lines otherwise."""
+
+    def __init__(self, n_folds: int, max_epochs: int, log: logging.Logger, every: int):
+        self.n_folds, self.max_epochs, self.log, self.every = n_folds, max_epochs, log, every
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> FoldProgress:
+        if is_interactive():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]fold {task.fields[fold]}/{task.fields[n_folds]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("epochs · {task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=get_console(),
+                transient=True,
+            )
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def start_fold(self, fold: int) -> None:
+        if self._progress is not None:
+            if self._task is not None:
+                self._progress.remove_task(self._task)
+            self._task = self._progress.add_task(
+                "fold", total=self.max_epochs, fold=fold + 1, n_folds=self.n_folds, status="starting"
+            )
+
+    def epoch(self, fold: int, epoch: int, logs: Mapping[str, float], monitor: str) -> None:
+        status = " ".join(f"{k}={v:.4f}" for k, v in logs.items() if k in ("train_loss", monitor))
+        if self._progress is not None:
+            self._progress.update(self._task, completed=epoch, status=status)
+        elif epoch == 1 or epoch % self.every == 0:
+            self.log.info("fold %d/%d epoch %d/%d %s", fold + 1, self.n_folds, epoch, self.max_epochs, status)
+
+
+@contextmanager
+def fold_progress(n_folds: int, max_epochs: int, log: logging.Logger, every: int) -> Iterator[FoldProgress]:
+    with FoldProgress(n_folds, max_epochs, log, every) as progress:
+        yield progress
+
+
+def _fmt(stat: Mapping[str, Any]) -> str:
+    mean, std = stat.get("mean"), stat.get("std")
+    if mean is None:
+        return "n/a"
+    return f"{mean:.4f} ± {std:.4f}" if std is not None else f"{mean:.4f}"
+
+
+def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_dir: str, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column(f"mean ± std over {n_folds} fold{'s' if n_folds != 1 else ''}", justify="right")
+    for name, stat in summary.items():
+        table.add_row(name, _fmt(stat))
+    console = get_console()
+    console.print(table)
+    console.print(f"run folder: {run_dir}")

@@ -1,0 +1,20 @@
+"""Data loaders (plain arrays + metadata) and per-fold preprocessing."""
+
+from __future__ import annotations
+
+from qhybrid.data.dataset import Dataset
+from qhybrid.schema import CsvDataSpec
+
+
+def load_dataset(spec) -> Dataset:
+    """Load the data set a validated ``data`` spec names."""
+    if isinstance(spec, CsvDataSpec):
+        from qhybrid.data.csv_file import load_csv
+
+        return load_csv(spec)
+    from qhybrid.data.builtin import load_builtin
+
+    return load_builtin(spec)
+
+
+__all__ = ["Dataset", "load_dataset"]

@@ -1,0 +1,83 @@
+"""The plain-array data set every loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from qhybrid.errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Features, encoded labels and what is needed to read them back.
+
+    ``X`` is float64 and may hold NaN only when the loader was told to impute (the imputer
+    is fitted per fold). ``y`` holds class indices into ``classes``. Rows listed in
+    ``fixed_test`` form a held-out test set given by the user (data.test_path).
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    classes: list[str]
+    feature_names: list[str]
+    fixed_test: Optional[np.ndarray] = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def task(self) -> str:
+        return "binary" if self.n_classes == 2 else "multiclass"
+
+
+def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str) -> tuple[np.ndarray, list[str]]:
+    """Map raw labels to 0..C-1 in sorted order; for a binary task the positive class is 1.
+
+    Labels are compared as strings so that `positive_class=1` on the command line matches
+    an integer label column.
+    """
+    as_str = np.asarray([str(v) for v in labels], dtype=object)
+    classes = sorted(set(as_str.tolist()), key=_natural_key)
+    if len(classes) < 2:
+        only = classes[0] if classes else "none"
+        raise DataError(
+            f"{source}: the label column has a single class ({only!r}); a classifier needs at least two",
+            "check data.target, or the rows you selected",
+        )
+    if positive_class is not None:
+        positive_class = str(positive_class)
+        if len(classes) != 2:
+            raise DataError(
+                f"data.positive_class={positive_class!r} is set, but the task has {len(classes)} classes",
+                "drop data.positive_class (it applies to binary tasks only)",
+            )
+        if positive_class not in classes:
+            raise DataError(
+                f"data.positive_class={positive_class!r} is not one of the labels {classes}",
+                "use one of the labels as data.positive_class",
+            )
+        classes = [c for c in classes if c != positive_class] + [positive_class]
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.fromiter((index[v] for v in as_str), dtype=np.int64, count=len(as_str))
+    return y, classes
+
+
+def _natural_key(label: str) -> tuple:
+    """Numeric labels sort numerically (2 before 10), others alphabetically."""
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)

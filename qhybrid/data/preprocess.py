@@ -1,0 +1,73 @@
+"""Per-fold preprocessing: optional median imputation, then a scaler.
+
+Fitted with scikit-learn on the training rows of one fold only, then reduced to plain
+arrays so a checkpoint can carry it without pickled objects (it loads with
+``torch.load(weights_only=True)``). ``transform`` applies the same arithmetic as
+scikit-learn's ``transform``; a test holds the two equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+_SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
+
+
+class FoldPreprocessor:
+    def __init__(self, scaler: str, impute: bool = False):
+        if scaler not in _SCALERS:
+            raise ValueError(f"unknown scaler {scaler!r}; expected one of {sorted(_SCALERS)}")
+        self.scaler = scaler
+        self.impute = impute
+        self.params: dict[str, np.ndarray] = {}
+
+    def fit(self, X: np.ndarray) -> FoldPreprocessor:
+        X = np.asarray(X, dtype=np.float64)
+        params: dict[str, np.ndarray] = {}
+        if self.impute:
+            imputer = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+            params["fill"] = imputer.statistics_.astype(np.float64)
+            X = imputer.transform(X)
+        fitted = _SCALERS[self.scaler]().fit(X)
+        if self.scaler == "standard":
+            params["center"], params["scale"] = fitted.mean_, fitted.scale_
+        elif self.scaler == "robust":
+            params["center"], params["scale"] = fitted.center_, fitted.scale_
+        else:
+            params["scale"], params["offset"] = fitted.scale_, fitted.min_
+        self.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if not self.params:
+            raise RuntimeError("FoldPreprocessor.transform called before fit")
+        X = np.array(X, dtype=np.float64, copy=True)
+        if "fill" in self.params:
+            rows, cols = np.nonzero(np.isnan(X))
+            X[rows, cols] = self.params["fill"][cols]
+        if self.scaler == "minmax":
+            X *= self.params["scale"]
+            X += self.params["offset"]
+        else:
+            X -= self.params["center"]
+            X /= self.params["scale"]
+        return X
+
+    def state_dict(self) -> dict[str, Any]:
+        import torch
+
+        return {
+            "scaler": self.scaler,
+            "impute": self.impute,
+            "params": {k: torch.from_numpy(v.copy()) for k, v in self.params.items()},
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> FoldPreprocessor:
+        pre = cls(state["scaler"], impute=bool(state["impute"]))
+        pre.params = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in state["params"].items()}
+        return pre

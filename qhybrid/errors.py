@@ -1,0 +1,33 @@
+"""The one error type users see: a problem and its fix, printed as a single line."""
+
+from __future__ import annotations
+
+
+class QHybridError(Exception):
+    """A user-facing error: bad config, bad input file, missing plugin, ...
+
+    The CLI prints ``str(error)`` as one line and exits with ``exit_code``; a traceback
+    is shown only on request (``--debug``, ``QHYBRID_DEBUG=1`` or ``HYDRA_FULL_ERROR=1``).
+    """
+
+    exit_code = 2
+
+    def __init__(self, problem: str, fix: str | None = None):
+        self.problem = problem.rstrip(".")
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        one_line = " ".join(self.problem.split())
+        if self.fix:
+            return f"{one_line}. Fix: {' '.join(self.fix.split())}"
+        return one_line + "."
+
+
+class ConfigError(QHybridError):
+    """A config value with the wrong type, out of range or inconsistent with another."""
+
+
+class DataError(QHybridError):
+    """An input file or data set that cannot be used as given."""

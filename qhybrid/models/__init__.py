@@ -1,0 +1,1 @@
+"""Classical blocks, the HybridNet composition and the generation builders."""

@@ -1,0 +1,197 @@
+"""train(cfg, output_dir): one run, top to bottom.
+
+validate -> data -> folds -> per fold (carve validation, fit preprocessing, build, fit,
+evaluate, checkpoint) -> summary, plots. No Hydra globals here: the run folder is passed
+in, so tests and the Python API call this directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from qhybrid import io
+from qhybrid.data import Dataset, load_dataset
+from qhybrid.errors import ConfigError, QHybridError
+from qhybrid.schema import BINARY_ONLY_MONITORS, RunSpec, validate
+from qhybrid.training.cv import Fold, make_folds, split_validation
+from qhybrid.training.metrics import compute_metrics, metric_names, summarize
+
+log = logging.getLogger("qhybrid")
+
+RUN_MARKER = ".qhybrid-run"
+
+
+def claim_run_folder(output_dir: Path) -> Path:
+    """Create the run folder's marker atomically: two runs never share a folder."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(output_dir / RUN_MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise QHybridError(f"run folder {output_dir} is already used by another run",
+                           "start the run again (a new folder is chosen), or set hydra.run.dir") from None
+    os.write(fd, f"pid {os.getpid()}\n".encode())
+    os.close(fd)
+    return output_dir
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"trainer.device={name} but no CUDA GPU is visible to torch",
+                              "use trainer.device=auto or cpu, or install a CUDA build of torch")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"trainer.device={name} but only {torch.cuda.device_count()} GPU(s) are visible",
+                              "pick an existing GPU index")
+    return name
+
+
+def _check_against_data(spec: RunSpec, data: Dataset) -> None:
+    monitor = spec.trainer.early_stopping.monitor
+    if data.task != "binary" and monitor in BINARY_ONLY_MONITORS:
+        raise ConfigError(f"trainer.early_stopping.monitor={monitor} is defined for binary tasks only, "
+                          f"but {data.name} has {data.n_classes} classes", "monitor val_loss or val_roc_auc")
+
+
+def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params: int) -> str:
+    return (f"data={data.name}: {data.n_samples} samples, {data.n_features} features, "
+            f"{data.n_classes} classes ({', '.join(data.classes)}) | model={spec.model.name} "
+            f"({n_params} parameters) | cv={spec.cv.name} ({n_folds} fold{'s' if n_folds != 1 else ''}) "
+            f"| device={device} | seed={spec.seed}")
+
+
+def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
+    """Run one training job and write its run folder. Returns the metrics.json content."""
+    started = time.perf_counter()
+    spec = validate(cfg)  # every config error surfaces here, before any data is read
+    out = claim_run_folder(Path(output_dir))
+    config = OmegaConf.to_container(cfg, resolve=True)
+
+    data = load_dataset(spec.data)
+    _check_against_data(spec, data)
+    folds = make_folds(spec.cv, data)
+
+    import torch
+
+    from qhybrid import environment
+    from qhybrid.build import build_model
+    from qhybrid.console import fold_progress, print_summary
+    from qhybrid.training.seeding import seed_everything
+
+    seed_everything(spec.seed, spec.trainer.deterministic)
+    device = resolve_device(spec.trainer.device)
+    io.write_json(out / "environment.json", environment.describe(device))
+    probe = build_model(spec.model, data.n_features, data.n_classes)
+    n_params = sum(p.numel() for p in probe.parameters())
+    n_trainable = sum(p.numel() for p in probe.parameters() if p.requires_grad)
+    log.info(_describe(spec, data, len(folds), device, n_params))
+    log.info("run folder: %s", out)
+
+    rows: list[dict[str, Any]] = []
+    curves = []
+    predictions = []
+    names = list(metric_names(data.n_classes))
+    columns = ["fold", "n_train", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds", *names]
+    with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
+        for fold in folds:
+            progress.start_fold(fold.index)
+            row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, out, progress)
+            rows.append(row)
+            curves.append(curve)
+            predictions.append(fold_predictions)
+            # written after every fold: an interrupted run keeps every fold it finished
+            io.write_csv(out / "folds.csv", rows, columns)
+            log.info("fold %d/%d: %s (best epoch %d, %.2fs)", fold.index + 1, len(folds),
+                     " ".join(f"{m}={row[m]:.4f}" for m in ("accuracy", "roc_auc", "f1") if row[m] is not None),
+                     row["best_epoch"], row["train_seconds"])
+
+    io.write_text(out / "predictions.csv", pd.concat(predictions).to_csv(index=False))
+    confusion = np.sum([np.asarray(r["confusion_matrix"]) for r in rows], axis=0)
+    metrics = {
+        "summary": summarize(rows, names),
+        "folds": rows,
+        "task": data.task,
+        "classes": data.classes,
+        "n_samples": data.n_samples,
+        "n_features": data.n_features,
+        "feature_names": data.feature_names,
+        "confusion_matrix": confusion.tolist(),
+        "model": {"name": spec.model.name, "n_parameters": n_params, "n_trainable_parameters": n_trainable},
+        "backend": {"name": "none", "note": "classical model: no quantum layer"},
+        "cv": {"name": spec.cv.name, "n_folds": len(folds)},
+        "device": device,
+        "seed": spec.seed,
+        "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows))},
+    }
+    _write_plots(out, curves, data.classes, confusion, len(folds))
+    metrics["timing"]["total_seconds"] = time.perf_counter() - started
+    io.write_json(out / "metrics.json", metrics)
+    print_summary(metrics["summary"], len(folds), str(out),
+                  title=f"{spec.model.name} on {data.name} ({spec.cv.name})")
+    return metrics
+
+
+def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, out: Path, progress):
+    import torch
+
+    from qhybrid.build import build_class_weights, build_model, build_preprocessor
+    from qhybrid.training.checkpoints import save_checkpoint
+    from qhybrid.training.engine import fit, predict_proba
+    from qhybrid.training.plots import FoldCurves
+    from qhybrid.training.seeding import fold_generator, fold_seed
+
+    generator = fold_generator(spec.seed, fold.index)
+    fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction,
+                                          seed=fold_seed(spec.seed, fold.index) % (2**31))
+    # fitted on the rows the model trains on, nothing else
+    preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
+
+    def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        X = torch.as_tensor(preprocessor.transform(data.X[rows]), dtype=torch.float32, device=device)
+        return X, torch.as_tensor(data.y[rows], dtype=torch.long, device=device)
+
+    X_fit, y_fit = tensors(fit_rows)
+    X_val, y_val = tensors(val_rows) if len(val_rows) else (None, None)
+    X_test, _ = tensors(fold.test)
+    model = build_model(spec.model, data.n_features, data.n_classes).to(device)
+    monitor = spec.trainer.early_stopping.monitor
+    result = fit(model, X_fit, y_fit, X_val, y_val, spec.trainer, n_classes=data.n_classes, generator=generator,
+                 class_weights=build_class_weights(spec.trainer, data.y[fit_rows], data.n_classes),
+                 on_epoch=lambda epoch, logs: progress.epoch(fold.index, epoch, logs, monitor))
+
+    proba = predict_proba(model, X_test)
+    y_test = data.y[fold.test]
+    scores = compute_metrics(y_test, proba, data.n_classes)
+    save_checkpoint(out / "checkpoints" / f"fold_{fold.index}.pt", model=model,
+                    model_spec=OmegaConf.to_container(OmegaConf.structured(spec.model)),
+                    preprocessor=preprocessor, classes=data.classes, feature_names=data.feature_names,
+                    config=config, fold=fold.index, best_epoch=result.best_epoch)
+    row = {"fold": fold.index, "n_train": len(fit_rows), "n_val": len(val_rows), "n_test": len(fold.test),
+           "best_epoch": result.best_epoch, "epochs_run": len(result.history),
+           "train_seconds": result.seconds, **scores}
+    labels = np.asarray(data.classes, dtype=object)
+    fold_predictions = pd.DataFrame({"row": fold.test, "fold": fold.index, "y_true": labels[y_test],
+                                     "y_pred": labels[proba.argmax(axis=1)]})
+    fold_predictions[[f"proba_{c}" for c in data.classes]] = proba
+    return row, FoldCurves(y_test, proba, result.history, result.best_epoch), fold_predictions
+
+
+def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int) -> None:
+    from qhybrid.training import plots
+
+    plots.plot_roc(curves, classes, out / "roc.png")
+    plots.plot_pr(curves, classes, out / "pr.png")
+    plots.plot_confusion(confusion, classes, out / "confusion_matrix.png", n_folds)
+    plots.plot_learning_curves(curves, out / "learning_curves.png")

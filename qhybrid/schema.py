@@ -1,0 +1,345 @@
+"""Typed schemas for every config group, and the validation step that runs before any data
+is loaded.
+
+Each group's YAML is merged onto its dataclass (OmegaConf checks types and unknown keys),
+then ``check()`` enforces ranges and choices. Any problem becomes one ``ConfigError`` line
+that names the key, the bad value and a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from qhybrid.errors import ConfigError
+
+SCALERS = ("standard", "robust", "minmax")
+NAN_POLICIES = ("error", "drop", "impute")
+METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "sensitivity",
+    "specificity",
+)
+LOSS_LIKE = ("loss", "log_loss")
+BINARY_ONLY_MONITORS = ("val_sensitivity", "val_specificity")
+
+
+def _choice(key: str, value: Any, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(
+            f"{key}={value!r} is not a valid choice", f"use one of {', '.join(options)}"
+        )
+
+
+def _positive(key: str, value: float, *, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{key}={value} is out of range", f"set {key} to a value {bound}")
+
+
+def _fraction(key: str, value: float, *, allow_zero: bool = False) -> None:
+    if not ((0 <= value if allow_zero else 0 < value) and value < 1):
+        low = "[0" if allow_zero else "(0"
+        raise ConfigError(f"{key}={value} is out of range", f"set {key} in {low}, 1)")
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass
+class ModelSpec:
+    name: str = "g0"
+    hidden_dim: int = 16
+    activation_threshold: float = 0.1
+    dropout: float = 0.0
+    init: str = "kaiming"
+    quantum: Optional[Any] = None
+
+    def check(self) -> None:
+        _positive("model.hidden_dim", self.hidden_dim)
+        _positive("model.activation_threshold", self.activation_threshold, allow_zero=True)
+        _fraction("model.dropout", self.dropout, allow_zero=True)
+        _choice("model.init", self.init, ("kaiming", "xavier", "torch"))
+        if self.quantum is not None:
+            raise ConfigError(
+                "model.quantum is set, but this version of qhybrid trains classical models only",
+                "remove model.quantum (model=g0)",
+            )
+
+
+# --------------------------------------------------------------------- backend etc.
+
+
+@dataclass
+class BackendSpec:
+    name: str = "auto"
+
+    def check(self) -> None:
+        _choice("backend.name", self.name, ("auto",))
+
+
+@dataclass
+class PrecisionSpec:
+    name: str = "fp32"
+
+    def check(self) -> None:
+        _choice("precision.name", self.name, ("fp32",))
+
+
+@dataclass
+class QuantizationSpec:
+    name: str = "none"
+
+    def check(self) -> None:
+        _choice("quantization.name", self.name, ("none",))
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass
+class BuiltinDataSpec:
+    name: str = "iris"
+    scaler: str = "standard"
+    positive_class: Optional[str] = None
+
+    def check(self) -> None:
+        _choice("data.scaler", self.scaler, SCALERS)
+
+
+@dataclass
+class CsvDataSpec:
+    name: str = "csv"
+    path: str = "???"
+    target: str = "???"
+    features: Optional[list[str]] = None
+    test_path: Optional[str] = None
+    header: bool = True
+    sep: str = ","
+    nan_policy: str = "error"
+    scaler: str = "standard"
+    positive_class: Optional[str] = None
+
+    def check(self) -> None:
+        _choice("data.scaler", self.scaler, SCALERS)
+        _choice("data.nan_policy", self.nan_policy, NAN_POLICIES)
+        if self.features is not None and len(self.features) == 0:
+            raise ConfigError("data.features is an empty list", "name at least one column, or drop the key")
+        if self.features is not None and self.target in self.features:
+            raise ConfigError(
+                f"data.target={self.target!r} is also listed in data.features",
+                "remove the label column from data.features",
+            )
+
+
+DATA_SCHEMAS: dict[str, type] = {
+    "iris": BuiltinDataSpec,
+    "iris_binary": BuiltinDataSpec,
+    "breast_cancer": BuiltinDataSpec,
+    "csv": CsvDataSpec,
+}
+
+
+# ------------------------------------------------------------------------------ cv
+
+
+@dataclass
+class StratifiedKFoldSpec:
+    name: str = "stratified_kfold"
+    n_splits: int = 5
+    shuffle: bool = True
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.n_splits < 2:
+            raise ConfigError(
+                f"cv.n_splits={self.n_splits} is out of range",
+                "use cv.n_splits >= 2, or cv=holdout for a single split",
+            )
+
+
+@dataclass
+class HoldoutSpec:
+    name: str = "holdout"
+    test_fraction: float = 0.2
+    seed: int = 0
+
+    def check(self) -> None:
+        _fraction("cv.test_fraction", self.test_fraction)
+
+
+CV_SCHEMAS: dict[str, type] = {"stratified_kfold": StratifiedKFoldSpec, "holdout": HoldoutSpec}
+
+
+# ------------------------------------------------------------------------- trainer
+
+
+@dataclass
+class EarlyStoppingSpec:
+    enabled: bool = True
+    monitor: str = "val_loss"
+    mode: str = "auto"
+    patience: int = 20
+    min_delta: float = 0.0
+
+    def check(self) -> None:
+        allowed = ("val_loss",) + tuple(f"val_{m}" for m in METRICS)
+        _choice("trainer.early_stopping.monitor", self.monitor, allowed)
+        _choice("trainer.early_stopping.mode", self.mode, ("auto", "min", "max"))
+        _positive("trainer.early_stopping.patience", self.patience)
+        _positive("trainer.early_stopping.min_delta", self.min_delta, allow_zero=True)
+
+    @property
+    def resolved_mode(self) -> str:
+        if self.mode != "auto":
+            return self.mode
+        return "min" if self.monitor.removeprefix("val_") in LOSS_LIKE else "max"
+
+
+@dataclass
+class SchedulerSpec:
+    name: str = "plateau"
+    factor: float = 0.5
+    patience: int = 10
+    min_lr: float = 1e-5
+
+    def check(self) -> None:
+        _choice("trainer.scheduler.name", self.name, ("plateau", "cosine", "none"))
+        _fraction("trainer.scheduler.factor", self.factor)
+        _positive("trainer.scheduler.patience", self.patience, allow_zero=True)
+        _positive("trainer.scheduler.min_lr", self.min_lr, allow_zero=True)
+
+
+@dataclass
+class TrainerSpec:
+    max_epochs: int = 200
+    batch_size: int = 32
+    lr: float = 0.01
+    weight_decay: float = 1e-4
+    class_weights: Optional[Any] = None
+    grad_clip: Optional[float] = 1.0
+    val_fraction: float = 0.2
+    early_stopping: EarlyStoppingSpec = field(default_factory=EarlyStoppingSpec)
+    scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)
+    device: str = "auto"
+    deterministic: bool = False
+    log_every_n_epochs: int = 10
+
+    def check(self) -> None:
+        _positive("trainer.max_epochs", self.max_epochs)
+        _positive("trainer.batch_size", self.batch_size)
+        _positive("trainer.lr", self.lr)
+        _positive("trainer.weight_decay", self.weight_decay, allow_zero=True)
+        if self.grad_clip is not None:
+            _positive("trainer.grad_clip", self.grad_clip)
+        _fraction("trainer.val_fraction", self.val_fraction, allow_zero=True)
+        _positive("trainer.log_every_n_epochs", self.log_every_n_epochs)
+        self.early_stopping.check()
+        self.scheduler.check()
+        if self.val_fraction == 0 and self.early_stopping.enabled:
+            raise ConfigError(
+                "trainer.val_fraction=0 leaves no validation rows for early stopping",
+                "set trainer.val_fraction > 0, or trainer.early_stopping.enabled=false",
+            )
+        if self.val_fraction == 0 and self.scheduler.name == "plateau":
+            raise ConfigError(
+                "trainer.scheduler.name=plateau watches validation rows, but trainer.val_fraction=0",
+                "set trainer.val_fraction > 0, or trainer.scheduler.name=cosine|none",
+            )
+        cw = self.class_weights
+        if cw is not None and cw != "balanced":
+            if not isinstance(cw, list) or not all(isinstance(w, (int, float)) and w > 0 for w in cw):
+                raise ConfigError(
+                    f"trainer.class_weights={cw!r} is not valid",
+                    "use null, balanced, or a list of positive numbers, one per class",
+                )
+        dev = self.device
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ConfigError(f"trainer.device={dev!r} is not valid", "use auto, cpu, cuda or cuda:N")
+
+
+# ------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunSpec:
+    """The validated config of one run, as typed objects."""
+
+    seed: int
+    model: ModelSpec
+    backend: BackendSpec
+    precision: PrecisionSpec
+    quantization: QuantizationSpec
+    data: Any  # one of DATA_SCHEMAS' values
+    cv: Any  # one of CV_SCHEMAS' values
+    trainer: TrainerSpec
+
+
+def _coerce(group: str, schema: type, node: Any) -> Any:
+    """Merge a config node onto its schema; turn OmegaConf's errors into one line."""
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{group} must be a mapping, got {node!r}", f"pick an option: {group}=<option>")
+    try:
+        # resolve against the whole config first (cv.seed is ${seed}), then type-check alone
+        plain = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+        merged = OmegaConf.merge(OmegaConf.structured(schema), plain)
+        obj = OmegaConf.to_object(merged)
+    except ConfigKeyError as err:
+        key = str(getattr(err, "key", "") or "")
+        known = list(schema.__dataclass_fields__)
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {group}.{close[0]}?" if close else f"known keys: {', '.join(known)}"
+        raise ConfigError(f"unknown config key {group}.{key}", hint) from None
+    except OmegaConfBaseException as err:
+        key = f"{group}.{err.full_key}" if getattr(err, "full_key", None) else group
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "Missing mandatory value" in first:
+            raise ConfigError(f"{key} is required but not set", f"pass {key}=<value> on the command line") from None
+        raise ConfigError(f"{key}: {first}", f"give {key} a value of the right type") from None
+    obj.check()
+    return obj
+
+
+def _select(kind: str, group: str, name: Any, schemas: dict[str, type]) -> type:
+    if name not in schemas:
+        raise ConfigError(f"{group}.name={name!r} is not a known {kind}", f"use one of {', '.join(schemas)}")
+    return schemas[name]
+
+
+def validate(cfg: DictConfig) -> RunSpec:
+    """Check the whole composed config. Raises ConfigError on the first problem."""
+    for group in ("model", "backend", "precision", "quantization", "data", "cv", "trainer"):
+        if group not in cfg or cfg[group] is None:
+            raise ConfigError(f"config group {group!r} is missing", f"pick an option: {group}=<option>")
+    seed = cfg.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"seed={seed!r} is not valid", "use a non-negative integer, e.g. seed=0")
+    data_schema = _select("data set", "data", cfg.data.get("name"), DATA_SCHEMAS)
+    cv_schema = _select("cv strategy", "cv", cfg.cv.get("name"), CV_SCHEMAS)
+    spec = RunSpec(
+        seed=seed,
+        model=_coerce("model", ModelSpec, cfg.model),
+        backend=_coerce("backend", BackendSpec, cfg.backend),
+        precision=_coerce("precision", PrecisionSpec, cfg.precision),
+        quantization=_coerce("quantization", QuantizationSpec, cfg.quantization),
+        data=_coerce("data", data_schema, cfg.data),
+        cv=_coerce("cv", cv_schema, cfg.cv),
+        trainer=_coerce("trainer", TrainerSpec, cfg.trainer),
+    )
+    if isinstance(spec.data, CsvDataSpec) and spec.data.test_path and spec.cv.name != "holdout":
+        raise ConfigError(
+            "data.test_path is a fixed held-out test set, which only cv=holdout uses",
+            "add cv=holdout, or drop data.test_path to cross-validate on data.path",
+        )
+    return spec

@@ -1,0 +1,1 @@
+"""Training engine, cross-validation, metrics, plots and checkpoints."""

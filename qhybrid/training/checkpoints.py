@@ -1,0 +1,62 @@
+"""One self-describing checkpoint per fold: weights as a state_dict plus everything needed
+to rebuild the model and apply it to new rows. Only tensors, numbers, strings, lists and
+dicts are stored, so it loads with ``torch.load(weights_only=True)`` (no code runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from qhybrid import __version__
+from qhybrid.data.preprocess import FoldPreprocessor
+from qhybrid.errors import QHybridError
+from qhybrid.io import save_torch
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(
+    path: Path,
+    *,
+    model: torch.nn.Module,
+    model_spec: dict[str, Any],
+    preprocessor: FoldPreprocessor,
+    classes: list[str],
+    feature_names: list[str],
+    config: dict[str, Any],
+    fold: int,
+    best_epoch: int,
+) -> Path:
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "qhybrid_version": __version__,
+        "fold": fold,
+        "best_epoch": best_epoch,
+        "model_spec": model_spec,
+        "n_features": len(feature_names),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "preprocessing": preprocessor.state_dict(),
+        "classes": list(classes),
+        "feature_names": list(feature_names),
+        "config": config,
+    }
+    return save_torch(path, payload)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise QHybridError(f"checkpoint not found: {path}", "point at a checkpoints/fold_<k>.pt file of a run folder")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise QHybridError(f"{path} is not a readable qhybrid checkpoint ({first[:200]})",
+                           "re-run training to write it again") from None
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        found = payload.get("format_version") if isinstance(payload, dict) else type(payload).__name__
+        raise QHybridError(f"{path} has checkpoint format {found!r}; this qhybrid reads format {FORMAT_VERSION}",
+                           "use the qhybrid version that wrote it, or re-run training")
+    return payload

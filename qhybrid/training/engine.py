@@ -1,0 +1,165 @@
+"""The training loop: mini-batch AdamW, validation every epoch, early stopping that
+restores the best weights, an LR scheduler and gradient clipping. Plain PyTorch, read top
+to bottom.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from qhybrid.build import build_optimizer, build_scheduler
+from qhybrid.errors import QHybridError
+from qhybrid.schema import TrainerSpec
+from qhybrid.training.metrics import metric_value
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class EarlyStopping:
+    """Track the best score; keep a copy of the best weights; stop after ``patience``
+    epochs without an improvement larger than ``min_delta``."""
+
+    def __init__(self, mode: str, patience: int, min_delta: float = 0.0, enabled: bool = True):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.mode, self.patience, self.min_delta, self.enabled = mode, patience, min_delta, enabled
+        self.best_score: Optional[float] = None
+        self.best_epoch = 0
+        self.best_state: Optional[dict[str, torch.Tensor]] = None
+        self.bad_epochs = 0
+
+    def _improved(self, score: float) -> bool:
+        if self.best_score is None:
+            return True
+        if self.mode == "min":
+            return score < self.best_score - self.min_delta
+        return score > self.best_score + self.min_delta
+
+    def step(self, score: float, epoch: int, model: nn.Module) -> bool:
+        """Record one epoch's score; returns True when it is the new best."""
+        if math.isnan(score):
+            self.bad_epochs += 1
+            return False
+        if self._improved(score):
+            self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.enabled and self.bad_epochs >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: Optional[float] = None
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, X: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """Logits in eval mode, in large chunks (never per sample)."""
+    was_training = model.training
+    model.eval()
+    logits = torch.cat([model(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)])
+    model.train(was_training)
+    return logits
+
+
+def predict_proba(model: nn.Module, X: torch.Tensor) -> np.ndarray:
+    """Class probabilities as float64 numpy (softmax taken in float64)."""
+    return torch.softmax(predict_logits(model, X).to(torch.float64), dim=1).cpu().numpy()
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, np.ndarray]:
+    logits = predict_logits(model, X)
+    return float(loss_fn(logits, y)), torch.softmax(logits.to(torch.float64), dim=1).cpu().numpy()
+
+
+def fit(
+    model: nn.Module,
+    X_fit: torch.Tensor,
+    y_fit: torch.Tensor,
+    X_val: Optional[torch.Tensor],
+    y_val: Optional[torch.Tensor],
+    spec: TrainerSpec,
+    *,
+    n_classes: int,
+    generator: torch.Generator,
+    class_weights: Optional[torch.Tensor] = None,
+    on_epoch: Optional[EpochCallback] = None,
+) -> FitResult:
+    es = spec.early_stopping
+    monitor = es.monitor if X_val is not None and len(X_val) else "train_loss"
+    mode = es.resolved_mode if monitor != "train_loss" else "min"
+    optimizer = build_optimizer(model, spec)
+    scheduler = build_scheduler(optimizer, spec, mode)
+    weight = class_weights.to(X_fit.device) if class_weights is not None else None
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    stopper = EarlyStopping(mode, es.patience, es.min_delta, enabled=es.enabled and monitor != "train_loss")
+    y_val_np = y_val.cpu().numpy() if y_val is not None else None
+
+    result = FitResult()
+    start = time.perf_counter()
+    n = X_fit.shape[0]
+    for epoch in range(1, spec.max_epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator).to(X_fit.device)
+        total = 0.0
+        for begin in range(0, n, spec.batch_size):
+            idx = order[begin : begin + spec.batch_size]
+            loss = loss_fn(model(X_fit[idx]), y_fit[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if spec.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+            optimizer.step()
+            total += float(loss.detach()) * idx.numel()
+        logs = {"epoch": epoch, "train_loss": total / n, "lr": optimizer.param_groups[0]["lr"]}
+        if not math.isfinite(logs["train_loss"]):
+            raise QHybridError(
+                f"training diverged: the loss is {logs['train_loss']} at epoch {epoch}",
+                "lower trainer.lr, or keep trainer.grad_clip on",
+            )
+        if X_val is not None and len(X_val):
+            logs["val_loss"], proba = _evaluate(model, loss_fn, X_val, y_val)
+            if monitor != "val_loss":
+                logs[monitor] = metric_value(monitor.removeprefix("val_"), y_val_np, proba, n_classes)
+        score = logs[monitor]
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(score)
+        elif scheduler is not None:
+            scheduler.step()
+        stopper.step(score, epoch, model)
+        result.history.append(logs)
+        if on_epoch is not None:
+            on_epoch(epoch, logs)
+        if stopper.should_stop:
+            result.stopped_early = True
+            break
+    if es.enabled:
+        stopper.restore(model)
+        result.best_epoch, result.best_score = stopper.best_epoch, stopper.best_score
+    else:
+        result.best_epoch, result.best_score = len(result.history), result.history[-1][monitor]
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,144 @@
+"""Classification metrics (scikit-learn), per fold and summarised over folds.
+
+Binary tasks: class index 1 is the positive class; precision/recall/f1 are about it, and
+sensitivity/specificity are added. Multiclass: macro averages; ROC-AUC is one-vs-rest.
+A metric that is undefined on a fold (e.g. ROC-AUC with one class in the test part) is NaN
+there and written as null.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.preprocessing import label_binarize
+
+SCALAR_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+)
+BINARY_EXTRAS = ("sensitivity", "specificity")
+
+
+def metric_names(n_classes: int) -> tuple[str, ...]:
+    return SCALAR_METRICS + (BINARY_EXTRAS if n_classes == 2 else ())
+
+
+def _safe(fn, *args, **kwargs) -> float:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(fn(*args, **kwargs))
+    except ValueError:
+        return float("nan")
+
+
+def _auc_metrics(y: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
+    present = np.unique(y)
+    if n_classes == 2:
+        if len(present) < 2:
+            return {"roc_auc": float("nan"), "pr_auc": float("nan")}
+        return {
+            "roc_auc": _safe(skm.roc_auc_score, y, proba[:, 1]),
+            "pr_auc": _safe(skm.average_precision_score, y, proba[:, 1]),
+        }
+    # one-vs-rest macro over the classes present in y (a class absent from a test part has
+    # no defined curve); with all classes present this is sklearn's multi_class="ovr".
+    onehot = label_binarize(y, classes=np.arange(n_classes))
+    roc, ap = [], []
+    for c in present:
+        if onehot[:, c].min() == onehot[:, c].max():
+            continue
+        roc.append(_safe(skm.roc_auc_score, onehot[:, c], proba[:, c]))
+        ap.append(_safe(skm.average_precision_score, onehot[:, c], proba[:, c]))
+    if not roc:
+        return {"roc_auc": float("nan"), "pr_auc": float("nan")}
+    return {"roc_auc": float(np.mean(roc)), "pr_auc": float(np.mean(ap))}
+
+
+def _prf_args(n_classes: int) -> dict:
+    if n_classes == 2:
+        return dict(average="binary", pos_label=1, zero_division=0)
+    return dict(labels=np.arange(n_classes), average="macro", zero_division=0)
+
+
+def _sens_spec(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    tn, fp, fn, tp = skm.confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    sensitivity = float(tp / (tp + fn)) if tp + fn else float("nan")
+    specificity = float(tn / (tn + fp)) if tn + fp else float("nan")
+    return sensitivity, specificity
+
+
+# name -> f(y, proba, pred, n_classes); each computes one metric only (early stopping
+# evaluates one of these every epoch)
+_METRIC_FNS = {
+    "accuracy": lambda y, p, pred, c: _safe(skm.accuracy_score, y, pred),
+    "balanced_accuracy": lambda y, p, pred, c: _safe(skm.balanced_accuracy_score, y, pred),
+    "precision": lambda y, p, pred, c: _safe(skm.precision_score, y, pred, **_prf_args(c)),
+    "recall": lambda y, p, pred, c: _safe(skm.recall_score, y, pred, **_prf_args(c)),
+    "f1": lambda y, p, pred, c: _safe(skm.f1_score, y, pred, **_prf_args(c)),
+    "roc_auc": lambda y, p, pred, c: _auc_metrics(y, p, c)["roc_auc"],
+    "pr_auc": lambda y, p, pred, c: _auc_metrics(y, p, c)["pr_auc"],
+    "log_loss": lambda y, p, pred, c: _safe(skm.log_loss, y, p, labels=np.arange(c)),
+    "sensitivity": lambda y, p, pred, c: _sens_spec(y, pred)[0],
+    "specificity": lambda y, p, pred, c: _sens_spec(y, pred)[1],
+}
+
+
+def _check(y: np.ndarray, proba: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape != (len(y), n_classes):
+        raise ValueError(f"proba must have shape ({len(y)}, {n_classes}), got {proba.shape}")
+    return y, proba
+
+
+def compute_metrics(y: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, object]:
+    """All metrics for one fold. ``proba`` is (n, n_classes), rows summing to 1."""
+    y, proba = _check(y, proba, n_classes)
+    pred = proba.argmax(axis=1)
+    out: dict[str, object] = {}
+    for name in SCALAR_METRICS:
+        if name == "pr_auc":
+            continue  # computed together with roc_auc
+        if name == "roc_auc":
+            out.update(_auc_metrics(y, proba, n_classes))
+        else:
+            out[name] = _METRIC_FNS[name](y, proba, pred, n_classes)
+    if n_classes == 2:
+        out["sensitivity"], out["specificity"] = _sens_spec(y, pred)
+    out["confusion_matrix"] = skm.confusion_matrix(y, pred, labels=np.arange(n_classes)).tolist()
+    return {k: out[k] for k in (*metric_names(n_classes), "confusion_matrix")}
+
+
+def metric_value(name: str, y: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
+    """One metric by name, e.g. for early stopping on a validation metric."""
+    if name in BINARY_EXTRAS and n_classes != 2:
+        raise ValueError(f"{name} is defined for binary tasks only")
+    y, proba = _check(y, proba, n_classes)
+    return _METRIC_FNS[name](y, proba, proba.argmax(axis=1), n_classes)
+
+
+def summarize(folds: Sequence[Mapping[str, object]], names: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Mean and sample standard deviation (ddof=1) over folds; folds where a metric is
+    undefined are left out of its mean. A single fold has std 0."""
+    summary: dict[str, dict[str, float | None]] = {}
+    for name in names:
+        values = np.asarray([f.get(name, np.nan) for f in folds], dtype=np.float64)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            summary[name] = {"mean": None, "std": None}
+            continue
+        std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+        summary[name] = {"mean": float(values.mean()), "std": std}
+    return summary

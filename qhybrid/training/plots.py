@@ -1,0 +1,139 @@
+"""The run folder's plots (PNG, matplotlib's Agg renderer through the object API: no
+pyplot state, safe in worker processes and threads).
+
+Binary tasks get one panel (the positive class); multiclass tasks one one-vs-rest panel per
+class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
+
+from qhybrid.io import save_figure
+
+
+@dataclass
+class FoldCurves:
+    """What the plots need from one fold."""
+
+    y_true: np.ndarray  # test labels (class indices)
+    proba: np.ndarray  # (n_test, n_classes)
+    history: list[dict[str, float]]
+    best_epoch: int
+
+
+def _panels(n_classes: int) -> list[int]:
+    return [1] if n_classes == 2 else list(range(n_classes))
+
+
+def _grid(n_panels: int, width: float = 5.0, height: float = 4.5) -> tuple[Figure, list]:
+    cols = min(n_panels, 3)
+    rows = int(np.ceil(n_panels / cols))
+    fig = Figure(figsize=(width * cols, height * rows))
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n_panels)]
+    return fig, axes
+
+
+def _panel_title(classes: Sequence[str], c: int, what: str) -> str:
+    if len(classes) == 2:
+        return f"{what} (positive class: {classes[c]})"
+    return f"{what}: {classes[c]} vs rest"
+
+
+def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path) -> Path:
+    grid = np.linspace(0.0, 1.0, 201)
+    panels = _panels(len(classes))
+    fig, axes = _grid(len(panels))
+    for ax, c in zip(axes, panels):
+        tprs, aucs = [], []
+        for k, f in enumerate(folds):
+            target = (f.y_true == c).astype(int)
+            if target.min() == target.max():
+                continue  # no curve: this fold's test part lacks the class or its complement
+            fpr, tpr, _ = skm.roc_curve(target, f.proba[:, c])
+            auc = skm.auc(fpr, tpr)
+            ax.plot(fpr, tpr, lw=1, alpha=0.45, label=f"fold {k} (AUC = {auc:.3f})")
+            interp = np.interp(grid, fpr, tpr)
+            interp[0] = 0.0
+            tprs.append(interp)
+            aucs.append(auc)
+        if tprs:
+            mean, std = np.mean(tprs, axis=0), np.std(tprs, axis=0)
+            mean[-1] = 1.0
+            ax.plot(grid, mean, color="navy", lw=2.2,
+                    label=f"mean (AUC = {np.mean(aucs):.3f} ± {np.std(aucs):.3f})")
+            if len(tprs) > 1:
+                ax.fill_between(grid, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
+                                color="navy", alpha=0.15, label="± 1 std")
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+        ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="false positive rate",
+               ylabel="true positive rate", title=_panel_title(classes, c, "ROC"))
+        ax.legend(loc="lower right", fontsize="small")
+    return save_figure(path, fig)
+
+
+def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path) -> Path:
+    panels = _panels(len(classes))
+    fig, axes = _grid(len(panels))
+    for ax, c in zip(axes, panels):
+        positives, total = 0, 0
+        for k, f in enumerate(folds):
+            target = (f.y_true == c).astype(int)
+            positives, total = positives + int(target.sum()), total + len(target)
+            if target.max() == 0:
+                continue  # no positives: precision-recall is undefined on this fold
+            precision, recall, _ = skm.precision_recall_curve(target, f.proba[:, c])
+            ap = skm.average_precision_score(target, f.proba[:, c])
+            ax.step(recall, precision, where="post", lw=1.2, alpha=0.8, label=f"fold {k} (AP = {ap:.3f})")
+        if total:
+            ax.axhline(positives / total, ls="--", color="grey", lw=1,
+                       label=f"prevalence ({positives / total:.3f})")
+        ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.05), xlabel="recall", ylabel="precision",
+               title=_panel_title(classes, c, "Precision-recall"))
+        ax.legend(loc="lower left", fontsize="small")
+    return save_figure(path, fig)
+
+
+def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, n_folds: int) -> Path:
+    matrix = np.asarray(matrix)
+    size = max(4.5, 1.1 * len(classes) + 2)
+    fig = Figure(figsize=(size, size * 0.85))
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    rows = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, rows, out=np.zeros(matrix.shape, dtype=float), where=rows > 0)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, f"{matrix[i, j]}\n({share[i, j]:.0%})", ha="center", va="center",
+                    color="white" if matrix[i, j] > threshold else "black", fontsize="small")
+    ticks = np.arange(len(classes))
+    ax.set_xticks(ticks, labels=list(classes), rotation=30, ha="right")
+    ax.set_yticks(ticks, labels=list(classes))
+    ax.set(xlabel="predicted", ylabel="true",
+           title=f"Confusion matrix, test parts of {n_folds} fold{'s' if n_folds != 1 else ''} summed")
+    return save_figure(path, fig)
+
+
+def plot_learning_curves(folds: Sequence[FoldCurves], path: Path) -> Path:
+    fig = Figure(figsize=(7.5, 4.8))
+    ax = fig.add_subplot(1, 1, 1)
+    colors = [f"C{i % 10}" for i in range(len(folds))]
+    for k, (f, color) in enumerate(zip(folds, colors)):
+        epochs = [h["epoch"] for h in f.history]
+        ax.plot(epochs, [h["train_loss"] for h in f.history], color=color, lw=1.3, label=f"fold {k} train")
+        if any("val_loss" in h for h in f.history):
+            ax.plot(epochs, [h.get("val_loss", np.nan) for h in f.history], color=color, lw=1.3, ls="--",
+                    label=f"fold {k} val")
+        ax.axvline(f.best_epoch, color=color, lw=0.8, ls=":", alpha=0.8)
+    ax.set(xlabel="epoch", ylabel="cross-entropy loss",
+           title="Learning curves (solid: train, dashed: validation, dotted: best epoch)")
+    ax.legend(fontsize="small", ncol=2)
+    return save_figure(path, fig)
