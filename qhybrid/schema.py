@@ -304,7 +304,9 @@ def _coerce(group: str, schema: type, node: Any) -> Any:
     except OmegaConfBaseException as err:
         key = f"{group}.{err.full_key}" if getattr(err, "full_key", None) else group
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        if "Missing mandatory value" in first:
+        if "missing mandatory value" in first.lower():
+            if key == group:  # to_object names the field only in the message
+                key = f"{group}.{first.rsplit(':', 1)[-1].strip()}"
             raise ConfigError(f"{key} is required but not set", f"pass {key}=<value> on the command line") from None
         raise ConfigError(f"{key}: {first}", f"give {key} a value of the right type") from None
     obj.check()
