@@ -38,6 +38,7 @@ def _safe(fn, *args, **kwargs) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)  # e.g. "y_pred contains classes not in y_true"
             return float(fn(*args, **kwargs))
     except ValueError:
         return float("nan")

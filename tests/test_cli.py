@@ -1,0 +1,62 @@
+"""The command dispatcher, Hydra's own flags through it, and shell completion."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import run_cli
+
+
+def test_help_lists_commands_without_importing_torch():
+    code = ("import sys; from qhybrid.cli import main; rc = main(['--help']); "
+            "assert rc == 0; assert 'torch' not in sys.modules and 'pennylane' not in sys.modules, 'heavy import'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "train" in result.stdout and "usage: qhybrid <command>" in result.stdout
+
+
+def test_console_script_help(tmp_path):
+    result = run_cli(["--help"], cwd=tmp_path)
+    assert result.returncode == 0 and "commands:" in result.stdout
+
+
+def test_unknown_command(tmp_path):
+    result = run_cli(["fly"], cwd=tmp_path)
+    assert result.returncode == 2 and "unknown command 'fly'" in result.stderr
+
+
+def test_train_help_shows_config_groups(tmp_path):
+    result = run_cli(["train", "--help"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for group in ("model: g0", "data: breast_cancer, csv, iris, iris_binary", "cv: holdout, stratified_kfold"):
+        assert group in result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_cfg_job_prints_the_composed_config(tmp_path):
+    result = run_cli(["train", "--cfg", "job", "data=breast_cancer", "trainer.lr=0.003"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "name: breast_cancer" in result.stdout and "lr: 0.003" in result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
+def _complete(line: str, tmp_path) -> list[str]:
+    result = run_cli(["-sc", "query=bash"], cwd=tmp_path, env={"COMP_LINE": line, "COMP_POINT": str(len(line))})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_completion_of_the_command_word(tmp_path):
+    assert _complete("qhybrid tr", tmp_path) == ["train"]
+    assert "train" in _complete("qhybrid ", tmp_path)
+
+
+def test_completion_of_overrides_after_the_command(tmp_path):
+    assert set(_complete("qhybrid train data=", tmp_path)) >= {"data=iris", "data=breast_cancer", "data=csv"}
+    assert "trainer.max_epochs=" in _complete("qhybrid train trainer.max", tmp_path)
+
+
+def test_completion_install_script(tmp_path):
+    result = run_cli(["-sc", "install=bash"], cwd=tmp_path)
+    assert result.returncode == 0 and "complete -o nospace -o default -F hydra_bash_completion qhybrid" in result.stdout

@@ -1,0 +1,145 @@
+"""The installed `qhybrid train` in a subprocess, from a temporary working directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import FAST, run_cli
+
+RUN_FILES = ["metrics.json", "folds.csv", "predictions.csv", "environment.json", "train.log", "roc.png", "pr.png",
+             "confusion_matrix.png", "learning_curves.png", ".hydra/config.yaml", ".hydra/overrides.yaml"]
+
+
+def _check_schema(metrics: dict, n_folds: int) -> None:
+    assert set(["summary", "folds", "task", "classes", "n_samples", "n_features", "timing"]) <= set(metrics)
+    for name, stat in metrics["summary"].items():
+        assert set(stat) == {"mean", "std"}, name
+        assert isinstance(stat["mean"], float) and isinstance(stat["std"], float)
+    assert len(metrics["folds"]) == n_folds
+    for fold in metrics["folds"]:
+        assert isinstance(fold["best_epoch"], int) and fold["best_epoch"] >= 1
+        assert fold["train_seconds"] > 0
+        assert set(metrics["summary"]) <= set(fold)
+        assert len(fold["confusion_matrix"]) == len(metrics["classes"])
+    assert set(metrics["timing"]) == {"total_seconds", "train_seconds"}
+    assert metrics["timing"]["total_seconds"] >= metrics["timing"]["train_seconds"] > 0
+
+
+def _png_ok(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_train_writes_a_complete_run_folder(tmp_path):
+    result = run_cli(["train", "data=iris_binary", *FAST], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = list((tmp_path / "outputs").glob("*/*"))
+    assert len(runs) == 1
+    run = runs[0]
+    for name in RUN_FILES:
+        assert (run / name).is_file(), name
+    for png in ("roc.png", "pr.png", "confusion_matrix.png", "learning_curves.png"):
+        assert _png_ok(run / png), png
+    metrics = json.loads((run / "metrics.json").read_text())
+    _check_schema(metrics, 5)
+    assert metrics["task"] == "binary" and metrics["classes"] == ["versicolor", "virginica"]
+    assert metrics["n_samples"] == 100 and metrics["n_features"] == 4
+    assert {"sensitivity", "specificity"} <= set(metrics["summary"])
+    folds = pd.read_csv(run / "folds.csv")
+    assert folds["fold"].tolist() == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(folds["accuracy"].mean(), metrics["summary"]["accuracy"]["mean"])
+    # every sample is tested exactly once across the folds
+    predictions = pd.read_csv(run / "predictions.csv")
+    assert sorted(predictions["row"]) == list(range(100))
+    env = json.loads((run / "environment.json").read_text())
+    assert env["packages"]["torch"] == torch.__version__.split("+")[0] or env["packages"]["torch"] == torch.__version__
+    assert "run folder:" in result.stdout and str(run.name) in result.stdout
+
+
+def test_checkpoint_reloads_and_reproduces_the_fold(tmp_path):
+    from qhybrid.build import build_model
+    from qhybrid.data import load_dataset
+    from qhybrid.data.preprocess import FoldPreprocessor
+    from qhybrid.schema import ModelSpec, BuiltinDataSpec
+    from qhybrid.training.checkpoints import load_checkpoint
+    from qhybrid.training.engine import predict_proba
+
+    run = tmp_path / "run"
+    result = run_cli(["train", "data=iris", *FAST, f"hydra.run.dir={run}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    predictions = pd.read_csv(run / "predictions.csv")
+    data = load_dataset(BuiltinDataSpec(name="iris"))
+    for k in range(5):
+        ckpt = load_checkpoint(run / "checkpoints" / f"fold_{k}.pt")  # weights_only=True inside
+        assert ckpt["classes"] == data.classes and ckpt["feature_names"] == data.feature_names
+        assert ckpt["config"]["model"]["name"] == "g0" and ckpt["qhybrid_version"]
+        model = build_model(ModelSpec(**ckpt["model_spec"]), ckpt["n_features"], len(ckpt["classes"]))
+        model.load_state_dict(ckpt["state_dict"])
+        pre = FoldPreprocessor.from_state_dict(ckpt["preprocessing"])
+        mine = predictions[predictions["fold"] == k]
+        X = torch.as_tensor(pre.transform(data.X[mine["row"].to_numpy()]), dtype=torch.float32)
+        proba = predict_proba(model, X)
+        np.testing.assert_allclose(proba, mine[[f"proba_{c}" for c in data.classes]].to_numpy(), rtol=1e-6)
+
+
+def test_holdout_with_a_fixed_test_file(tmp_path, iris_csv):
+    frame = pd.read_csv(iris_csv).sample(frac=1.0, random_state=0)
+    frame.iloc[:110].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[110:].to_csv(tmp_path / "test.csv", index=False)
+    run = tmp_path / "run"
+    result = run_cli(["train", "data=csv", "data.path=train.csv", "data.target=species", "data.test_path=test.csv",
+                      "cv=holdout", *FAST, f"hydra.run.dir={run}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    _check_schema(metrics, 1)
+    fold = metrics["folds"][0]
+    assert fold["n_test"] == 40 and fold["n_train"] + fold["n_val"] == 110
+    predictions = pd.read_csv(run / "predictions.csv")
+    assert predictions["row"].tolist() == list(range(110, 150))
+    expected = frame.iloc[110:]["species"].tolist()
+    assert predictions["y_true"].tolist() == expected
+
+
+def test_two_job_multirun(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_cli(["train", "-m", "seed=0,1", "data=iris", *FAST, f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (sweep / "multirun.yaml").is_file()
+    metrics = [json.loads((sweep / str(i) / "metrics.json").read_text()) for i in (0, 1)]
+    for i, m in enumerate(metrics):
+        assert json.loads(json.dumps(m))["seed"] == i
+        assert (sweep / str(i) / "train.log").is_file()
+    assert metrics[0]["folds"] != metrics[1]["folds"]  # different seeds, different folds
+
+
+def test_a_failing_multirun_job_does_not_stop_the_other(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_cli(["train", "-m", "data=iris", "trainer.max_epochs=-1,2", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert result.returncode == 1
+    assert "trainer.max_epochs=-1 is out of range" in result.stderr and "1 job(s) failed" in result.stderr
+    assert not (sweep / "0" / "metrics.json").exists()
+    assert json.loads((sweep / "1" / "metrics.json").read_text())["folds"][0]["epochs_run"] <= 2
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    outs = []
+    for i in range(2):
+        run = tmp_path / f"run{i}"
+        assert run_cli(["train", "data=iris_binary", *FAST, f"hydra.run.dir={run}"], cwd=tmp_path).returncode == 0
+        outs.append(json.loads((run / "metrics.json").read_text()))
+    strip = lambda m: [{k: v for k, v in f.items() if k != "train_seconds"} for f in m["folds"]]
+    assert strip(outs[0]) == strip(outs[1])
+
+
+@pytest.mark.slow
+def test_breast_cancer_reaches_the_expected_auc(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli(["train", "model=g0", "data=breast_cancer", "cv=stratified_kfold", f"hydra.run.dir={run}"],
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run / "metrics.json").read_text())["summary"]["roc_auc"]["mean"] >= 0.98

@@ -1,0 +1,33 @@
+"""The config tree ships inside the package: a regular (non-editable) wheel works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+from conftest import CONF, REPO
+
+
+def test_wheel_contains_the_configs_and_runs_from_them(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist"), str(REPO)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("qhybrid-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for yaml in CONF.rglob("*.yaml"):
+        if "local" not in yaml.relative_to(CONF).parts:
+            assert f"qhybrid/conf/{yaml.relative_to(CONF).as_posix()}" in names
+    assert "qhybrid/conf/__init__.py" in names
+    target = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+                                str(wheel)], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
+    # run from an unrelated folder with the wheel's copy first on the path
+    code = ("import qhybrid, sys; from qhybrid.cli import main; "
+            f"assert qhybrid.__file__.startswith({str(target)!r}), qhybrid.__file__; "
+            "sys.exit(main(['train', '--cfg', 'job', 'data=breast_cancer']))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "name: breast_cancer" in result.stdout and "name: g0" in result.stdout
