@@ -99,11 +99,11 @@ def fold_progress(n_folds: int, max_epochs: int, log: logging.Logger, every: int
         yield progress
 
 
-def _fmt(stat: Mapping[str, Any]) -> str:
+def _fmt(stat: Mapping[str, Any], with_std: bool) -> str:
     mean, std = stat.get("mean"), stat.get("std")
     if mean is None:
         return "n/a"
-    return f"{mean:.4f} ± {std:.4f}" if std is not None else f"{mean:.4f}"
+    return f"{mean:.4f} ± {std:.4f}" if with_std and std is not None else f"{mean:.4f}"
 
 
 def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_dir: str, title: str) -> None:
@@ -111,9 +111,10 @@ def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_di
 
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
-    table.add_column(f"mean ± std over {n_folds} fold{'s' if n_folds != 1 else ''}", justify="right")
+    header = f"mean ± std over {n_folds} folds" if n_folds > 1 else "test set (1 fold)"
+    table.add_column(header, justify="right")
     for name, stat in summary.items():
-        table.add_row(name, _fmt(stat))
+        table.add_row(name, _fmt(stat, with_std=n_folds > 1))
     console = get_console()
     console.print(table)
     console.print(f"run folder: {run_dir}")

@@ -122,7 +122,7 @@ class BuiltinDataSpec:
 class CsvDataSpec:
     name: str = "csv"
     path: str = "???"
-    target: str = "???"
+    target: Optional[str] = None
     features: Optional[list[str]] = None
     test_path: Optional[str] = None
     header: bool = True
@@ -132,11 +132,17 @@ class CsvDataSpec:
     positive_class: Optional[str] = None
 
     def check(self) -> None:
+        from qhybrid.data.dataset import existing_file
+
         _choice("data.scaler", self.scaler, SCALERS)
         _choice("data.nan_policy", self.nan_policy, NAN_POLICIES)
+        # a missing file is found at start, before anything else is done
+        existing_file(self.path, "data.path")
+        if self.test_path:
+            existing_file(self.test_path, "data.test_path")
         if self.features is not None and len(self.features) == 0:
             raise ConfigError("data.features is an empty list", "name at least one column, or drop the key")
-        if self.features is not None and self.target in self.features:
+        if self.target is not None and self.features is not None and self.target in self.features:
             raise ConfigError(
                 f"data.target={self.target!r} is also listed in data.features",
                 "remove the label column from data.features",

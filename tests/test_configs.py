@@ -12,7 +12,15 @@ from qhybrid.schema import RunSpec, validate
 
 from conftest import CONF, FAST, run_cli
 
-CSV_REQUIRED = ["data.path=x.csv", "data.target=y"]
+CSV_REQUIRED = ["data.path=${oc.env:QH_TEST_CSV}", "data.target=y"]
+
+
+@pytest.fixture(autouse=True)
+def _a_csv_file(tmp_path, monkeypatch):
+    path = tmp_path / "x.csv"
+    path.write_text("a,y\n1,p\n2,q\n")
+    monkeypatch.setenv("QH_TEST_CSV", str(path))
+    return path
 
 
 def _config_files() -> list[Path]:
@@ -99,9 +107,18 @@ def test_csv_requires_path_and_target(compose):
         validate(compose(["data=csv"]))
 
 
-def test_test_path_needs_holdout(compose):
+def test_test_path_needs_holdout(compose, _a_csv_file):
     with pytest.raises(ConfigError, match="cv=holdout"):
-        validate(compose(["data=csv", "data.path=a.csv", "data.target=y", "data.test_path=b.csv"]))
+        validate(compose(["data=csv", *CSV_REQUIRED, f"data.test_path={_a_csv_file}"]))
+
+
+def test_a_missing_file_is_found_at_validation(compose):
+    from qhybrid.errors import DataError
+
+    with pytest.raises(DataError, match="data.path: file not found: .*missing.csv"):
+        validate(compose(["data=csv", "data.path=missing.csv"]))
+    with pytest.raises(DataError, match="data.test_path: file not found"):
+        validate(compose(["data=csv", *CSV_REQUIRED, "data.test_path=gone.csv", "cv=holdout"]))
 
 
 def test_early_stopping_needs_validation_rows(compose):

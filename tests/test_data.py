@@ -85,6 +85,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "header_only": ([f"data.path={_write(tmp / 'hdr.csv', 'a,b,label')}", "data.target=label"], "has a header but no data rows"),
         "folder": ([f"data.path={tmp}", "data.target=label"], "is a folder, not a CSV file"),
         "not_text": ([f"data.path={tmp / 'bin.csv'}", "data.target=label"], "is not a UTF-8 text file"),
+        "no_target_given": ([f"data.path={_write(tmp / 'g0.csv', good)}"], "data.target is not set; the columns of"),
         "missing_target": ([f"data.path={_write(tmp / 'g1.csv', good)}", "data.target=species"],
                            "data.target='species' is not a column"),
         "non_numeric": ([f"data.path={_write(tmp / 'nn.csv', 'a,b,label' + chr(10) + 'x,1,p' + chr(10) + 'y,2,q' + chr(10))}",
@@ -100,7 +101,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     }
 
 
-BAD_NAMES = ["missing_file", "empty_file", "header_only", "folder", "not_text", "missing_target", "non_numeric",
+BAD_NAMES = ["missing_file", "empty_file", "header_only", "folder", "not_text", "no_target_given", "missing_target",
+             "non_numeric",
              "nans", "single_class", "too_few_per_class", "test_columns_differ"]
 
 
@@ -114,6 +116,14 @@ def test_bad_input_is_one_line_and_exit_2(name, tmp_path):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("qhybrid: error: ") and expected in lines[0] and "Fix:" in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_missing_file_named_even_without_a_target(tmp_path):
+    result = run_cli(["train", "data=csv", "data.path=missing.csv"], cwd=tmp_path)
+    assert result.returncode == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and f"file not found: {tmp_path / 'missing.csv'}" in lines[0]
+    assert not (tmp_path / "outputs").exists() or not list((tmp_path / "outputs").rglob("environment.json"))
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qhybrid.data.dataset import Dataset, encode_labels
+from qhybrid.data.dataset import Dataset, encode_labels, existing_file
 from qhybrid.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -24,15 +24,8 @@ def _shown(names, limit: int = 12) -> str:
 
 
 def read_table(path_value: str, key: str, *, header: bool, sep: str) -> tuple[pd.DataFrame, Path]:
-    path = Path(path_value).expanduser()
+    path = existing_file(path_value, key)
     shown = path.resolve()
-    if not path.exists():
-        raise DataError(
-            f"{key}: file not found: {shown}",
-            f"check the path (relative paths are read from {Path.cwd()})",
-        )
-    if path.is_dir():
-        raise DataError(f"{key}: {shown} is a folder, not a CSV file", f"point {key} at a .csv file")
     try:
         frame = pd.read_csv(path, header=0 if header else None, sep=sep)
     except pd.errors.EmptyDataError:
@@ -54,6 +47,9 @@ def read_table(path_value: str, key: str, *, header: bool, sep: str) -> tuple[pd
 def _select_columns(frame: pd.DataFrame, spec, shown: Path) -> list[str]:
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
+    if spec.target is None:
+        raise DataError(f"data.target is not set; the columns of {shown} are: {_shown(columns)}",
+                        "name the label column, e.g. data.target=" + columns[-1])
     if spec.target not in columns:
         raise DataError(
             f"data.target={spec.target!r} is not a column of {shown} (columns: {_shown(columns)})",

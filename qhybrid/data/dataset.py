@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -41,6 +42,17 @@ class Dataset:
     @property
     def task(self) -> str:
         return "binary" if self.n_classes == 2 else "multiclass"
+
+
+def existing_file(value: str, key: str) -> Path:
+    """The path a config key names, checked to be an existing file (relative to the cwd)."""
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise DataError(f"{key}: file not found: {path.resolve()}",
+                        f"check the path (relative paths are read from {Path.cwd()})")
+    if path.is_dir():
+        raise DataError(f"{key}: {path.resolve()} is a folder, not a CSV file", f"point {key} at a .csv file")
+    return path
 
 
 def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str) -> tuple[np.ndarray, list[str]]:
