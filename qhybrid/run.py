@@ -114,7 +114,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
             # written after every fold: an interrupted run keeps every fold it finished
             io.write_csv(out / "folds.csv", rows, columns)
             log.info("fold %d/%d: %s (best epoch %d, %.2fs)", fold.index + 1, len(folds),
-                     " ".join(f"{m}={row[m]:.4f}" for m in ("accuracy", "roc_auc", "f1") if row[m] is not None),
+                     " ".join(f"{m}={row[m]:.4f}" for m in ("accuracy", "roc_auc", "f1")),
                      row["best_epoch"], row["train_seconds"])
 
     io.write_text(out / "predictions.csv", pd.concat(predictions).to_csv(index=False))

@@ -19,20 +19,12 @@ from qhybrid.errors import ConfigError
 
 SCALERS = ("standard", "robust", "minmax")
 NAN_POLICIES = ("error", "drop", "impute")
-METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "sensitivity",
-    "specificity",
-)
+# the metric names qhybrid computes (qhybrid.training.metrics); binary tasks add the extras
+SCALAR_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss")
+BINARY_EXTRAS = ("sensitivity", "specificity")
+METRICS = SCALAR_METRICS + BINARY_EXTRAS
 LOSS_LIKE = ("loss", "log_loss")
-BINARY_ONLY_MONITORS = ("val_sensitivity", "val_specificity")
+BINARY_ONLY_MONITORS = tuple(f"val_{m}" for m in BINARY_EXTRAS)
 
 
 def _choice(key: str, value: Any, options: tuple[str, ...]) -> None:

@@ -16,17 +16,7 @@ from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import label_binarize
 
-SCALAR_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-)
-BINARY_EXTRAS = ("sensitivity", "specificity")
+from qhybrid.schema import BINARY_EXTRAS, SCALAR_METRICS
 
 
 def metric_names(n_classes: int) -> tuple[str, ...]:
