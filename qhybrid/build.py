@@ -2,24 +2,63 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import numpy as np
 import torch
 from torch import nn
 
 from qhybrid.data.preprocess import FoldPreprocessor
 from qhybrid.models.hybrid import HybridNet, build_hybrid_net
-from qhybrid.schema import ModelSpec, TrainerSpec
+from qhybrid.quantum.retry import RetryPolicy
+from qhybrid.schema import BackendSpec, ModelSpec, QuantumSpec, RunSpec, TrainerSpec
+
+if TYPE_CHECKING:
+    from qhybrid.quantum.backends import ResolvedBackend
 
 
-def build_model(spec: ModelSpec, n_features: int, n_classes: int) -> HybridNet:
+def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optional[ResolvedBackend] = None,
+                retry: Optional[RetryPolicy] = None) -> HybridNet:
+    """A model from its spec. A quantum model needs the resolved backend (build_backend)."""
+    quantum = None
+    if spec.quantum is not None:
+        if backend is None:
+            raise ValueError("a quantum model needs a resolved backend")
+        quantum = build_quantum_layer(spec.quantum, backend, retry)
     return build_hybrid_net(
         n_features,
         n_classes,
-        hidden_dim=spec.hidden_dim,
+        hidden_dims=tuple(spec.hidden_dims),
         activation_threshold=spec.activation_threshold,
         dropout=spec.dropout,
         init=spec.init,
+        quantum=quantum,
+        angle_scale=spec.quantum.angle_scale if spec.quantum is not None else 1.0,
     )
+
+
+def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
+    """Resolve the backend of a quantum model (None for a classical one)."""
+    q = spec.model.quantum
+    if q is None:
+        return None
+    from qhybrid.quantum.backends import resolve_backend
+
+    return resolve_backend(spec.backend, q.n_qubits, amplitude=q.embedding == "amplitude", run_seed=spec.seed)
+
+
+def build_retry(spec: BackendSpec) -> RetryPolicy:
+    return RetryPolicy(max_retries=spec.max_retries, backoff=spec.retry_backoff)
+
+
+def build_quantum_layer(spec: QuantumSpec, backend: ResolvedBackend, retry: Optional[RetryPolicy] = None):
+    from qhybrid.quantum.layer import QuantumLayer
+    from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
+
+    def executor(program, shift_columns):
+        return PennyLaneExecutor(program, backend, shift_columns, retry)
+
+    return QuantumLayer(spec, executor, dtype=backend.dtype)
 
 
 def build_preprocessor(data_spec) -> FoldPreprocessor:

@@ -17,6 +17,7 @@ from qhybrid import __version__
 # command -> one-line description; the Hydra-backed ones take config overrides
 COMMANDS: dict[str, str] = {
     "train": "train a model with cross-validation; writes a run folder under outputs/",
+    "backends": "list the quantum backends: can each start here, plugin version, GPU, why not",
 }
 HYDRA_COMMANDS = ("train",)
 
@@ -65,7 +66,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"qhybrid: error: unknown command {command!r}. Fix: use one of {', '.join(COMMANDS)} "
               "(qhybrid --help lists them)", file=sys.stderr)
         return 2
+    if command == "backends":
+        return _backends(rest)
     return _run_hydra_command(command, rest)
+
+
+def _backends(args: list[str]) -> int:
+    if args and args[0] in ("-h", "--help"):
+        print("usage: qhybrid backends\n\nTry to start every known quantum backend (and every installed PennyLane "
+              "device) with 2 wires; show what works here and why the others do not.")
+        return 0
+    from rich.markup import escape
+    from rich.table import Table
+
+    from qhybrid.console import get_console
+    from qhybrid.quantum.backends import survey
+
+    rows = survey()
+    gpu = "a CUDA GPU is visible to torch" if rows and rows[0]["gpu_visible"] else "no CUDA GPU is visible to torch"
+    table = Table(title=f"quantum backends on this machine ({gpu})", title_justify="left")
+    for column in ("backend", "device", "starts", "plugin version", "gradients", "why not"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        version = f"{r['plugin']} {r['version']}" if r["plugin"] else "-"
+        table.add_row(r["backend"], r["device"], "yes" if r["available"] else "no", version,
+                      ", ".join(r["diff_methods"]) or "-", escape(r["why_not"]))
+    get_console().print(table)
+    return 0
 
 
 def _run_hydra_command(command: str, args: list[str]) -> int:

@@ -7,6 +7,7 @@ pipes). Errors go to stderr as one line (see qhybrid.cli).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ def get_console() -> Console:
     global _console
     if _console is None or _console.file is not sys.stdout:
         _console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        if not _console.is_terminal and "COLUMNS" not in os.environ:
+            _console.width = 160  # logs and pipes: do not fold tables at 80 columns
     return _console
 
 

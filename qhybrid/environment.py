@@ -10,7 +10,8 @@ from typing import Any
 
 from qhybrid import __version__
 
-_PACKAGES = ("torch", "pennylane", "pennylane-lightning", "numpy", "scikit-learn", "pandas", "hydra-core", "omegaconf")
+_PACKAGES = ("torch", "pennylane", "pennylane-lightning", "pennylane-lightning-gpu", "pennylane-qiskit", "qiskit-aer",
+             "numpy", "scikit-learn", "pandas", "hydra-core", "omegaconf")
 
 
 def _version(dist: str) -> str | None:
@@ -20,7 +21,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def describe(device: str) -> dict[str, Any]:
+def describe(device: str, backend: dict[str, Any] | None = None) -> dict[str, Any]:
     import torch
 
     gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
@@ -37,4 +38,5 @@ def describe(device: str) -> dict[str, Any]:
         "cuda_version": torch.version.cuda,
         "gpus": gpus,
         "device_used": device,
+        "quantum_backend": backend,
     }

@@ -79,6 +79,12 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     out = claim_run_folder(Path(output_dir))
     config = OmegaConf.to_container(cfg, resolve=True)
 
+    from qhybrid.build import build_backend, build_retry
+
+    backend = build_backend(spec)  # a missing plugin or GPU is found before any data is read
+    backend_record = backend.record() if backend else {"name": "none", "note": "classical model: no quantum layer"}
+    retry = build_retry(spec.backend)
+
     data = load_dataset(spec.data)
     _check_against_data(spec, data)
     folds = make_folds(spec.cv, data)
@@ -92,11 +98,14 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
 
     seed_everything(spec.seed, spec.trainer.deterministic)
     device = resolve_device(spec.trainer.device)
-    io.write_json(out / "environment.json", environment.describe(device))
-    probe = build_model(spec.model, data.n_features, data.n_classes)
+    io.write_json(out / "environment.json", environment.describe(device, backend_record))
+    probe = build_model(spec.model, data.n_features, data.n_classes, backend, retry)
     n_params = sum(p.numel() for p in probe.parameters())
     n_trainable = sum(p.numel() for p in probe.parameters() if p.requires_grad)
     log.info(_describe(spec, data, len(folds), device, n_params))
+    if backend is not None:
+        log.info("quantum backend: %s (%s %s), diff_method=%s, shots=%s, dtype=%s", backend.name, backend.device_name,
+                 backend.plugin_version or "", backend.diff_method, backend.shots, backend.dtype)
     log.info("run folder: %s", out)
 
     rows: list[dict[str, Any]] = []
@@ -107,7 +116,9 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         for fold in folds:
             progress.start_fold(fold.index)
-            row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, out, progress)
+            row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, out, progress,
+                                                     lambda: build_model(spec.model, data.n_features, data.n_classes,
+                                                                         backend, retry))
             rows.append(row)
             curves.append(curve)
             predictions.append(fold_predictions)
@@ -129,7 +140,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "feature_names": data.feature_names,
         "confusion_matrix": confusion.tolist(),
         "model": {"name": spec.model.name, "n_parameters": n_params, "n_trainable_parameters": n_trainable},
-        "backend": {"name": "none", "note": "classical model: no quantum layer"},
+        "backend": backend_record,
         "cv": {"name": spec.cv.name, "n_folds": len(folds)},
         "device": device,
         "seed": spec.seed,
@@ -143,10 +154,10 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     return metrics
 
 
-def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, out: Path, progress):
+def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, out: Path, progress, make_model):
     import torch
 
-    from qhybrid.build import build_class_weights, build_model, build_preprocessor
+    from qhybrid.build import build_class_weights, build_preprocessor
     from qhybrid.training.checkpoints import save_checkpoint
     from qhybrid.training.engine import fit, predict_proba
     from qhybrid.training.plots import FoldCurves
@@ -165,7 +176,7 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     X_fit, y_fit = tensors(fit_rows)
     X_val, y_val = tensors(val_rows) if len(val_rows) else (None, None)
     X_test, _ = tensors(fold.test)
-    model = build_model(spec.model, data.n_features, data.n_classes).to(device)
+    model = make_model().to(device)
     monitor = spec.trainer.early_stopping.monitor
     result = fit(model, X_fit, y_fit, X_val, y_val, spec.trainer, n_classes=data.n_classes, generator=generator,
                  class_weights=build_class_weights(spec.trainer, data.y[fit_rows], data.n_classes),

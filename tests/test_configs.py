@@ -35,7 +35,8 @@ def _overrides_for(path: Path) -> tuple[list[str], bool]:
     if parts[0] == "hydra":
         return [f"hydra/{parts[1]}={parts[2]}"], True
     group, option = "/".join(parts[:-1]), parts[-1]
-    extra = CSV_REQUIRED if (group, option) == ("data", "csv") else []
+    extra = {("data", "csv"): CSV_REQUIRED, ("backend", "pennylane"): ["backend.device=default.qubit"]}.get(
+        (group, option), [])
     return [f"{group}={option}", *extra], False
 
 
@@ -82,7 +83,7 @@ BAD_VALUES = [
     ("cv.n_splits=1", "cv.n_splits=1 is out of range"),
     ("data.scaler=zscore", "data.scaler='zscore'"),
     ("model.dropout=1.5", "model.dropout=1.5 is out of range"),
-    ("model.hidden_dim=0", "model.hidden_dim=0 is out of range"),
+    ("model.hidden_dims=[8,0]", "model.hidden_dims[1]=0 is out of range"),
     ("model.init=orthogonal", "model.init='orthogonal'"),
     ("seed=-1", "seed=-1"),
 ]

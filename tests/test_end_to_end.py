@@ -70,7 +70,7 @@ def test_checkpoint_reloads_and_reproduces_the_fold(tmp_path):
     from qhybrid.training.engine import predict_proba
 
     run = tmp_path / "run"
-    result = run_cli(["train", "data=iris", *FAST, f"hydra.run.dir={run}"], cwd=tmp_path)
+    result = run_cli(["train", "model=g0", "data=iris", *FAST, f"hydra.run.dir={run}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     predictions = pd.read_csv(run / "predictions.csv")
     data = load_dataset(BuiltinDataSpec(name="iris"))

@@ -52,7 +52,7 @@ def _noisy_problem(seed: int = 0):
 def test_fit_restores_the_best_epochs_weights():
     X, y, Xv, yv = _noisy_problem()
     torch.manual_seed(0)
-    model = build_hybrid_net(6, 2, hidden_dim=64, activation_threshold=0.0)
+    model = build_hybrid_net(6, 2, hidden_dims=(64,), activation_threshold=0.0)
     spec = TrainerSpec(max_epochs=300, batch_size=8, lr=0.05, weight_decay=0.0, grad_clip=None,
                        early_stopping=EarlyStoppingSpec(patience=15), scheduler=SchedulerSpec(name="none"))
     result = fit(model, X, y, Xv, yv, spec, n_classes=2, generator=torch.Generator().manual_seed(0))
@@ -91,7 +91,7 @@ def test_same_seed_same_result_different_seed_different_result():
 
 
 def test_hard_threshold_zeroes_small_activations():
-    model = build_hybrid_net(3, 2, hidden_dim=8, activation_threshold=0.5)
+    model = build_hybrid_net(3, 2, hidden_dims=(8,), activation_threshold=0.5)
     model.eval()
     h = model.encoder(torch.randn(50, 3))
     assert torch.all((h == 0) | (h.abs() >= 0.5)) and (h == 0).any()

@@ -59,7 +59,7 @@ def test_scaler_never_sees_validation_or_test_rows(tmp_path, monkeypatch, compos
         return original_fit(self, X)
 
     monkeypatch.setattr(FoldPreprocessor, "fit", spying_fit)
-    cfg = compose(["data=csv", f"data.path={path}", "data.target=label", "trainer.max_epochs=2", "cv.n_splits=3"])
+    cfg = compose(["model=g0", "data=csv", f"data.path={path}", "data.target=label", "trainer.max_epochs=2", "cv.n_splits=3"])
     train(cfg, tmp_path / "run")
 
     spec = validate(cfg)

@@ -1,11 +1,14 @@
 """HybridNet: classical encoder -> (optional quantum layer) -> classical head.
 
 A classical generation (g0) has no quantum layer: the encoder's sparse hidden
-activations feed the head directly.
+activations feed the head directly. A hybrid generation's encoder ends in the angles
+the quantum layer reads.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Optional
 
 import torch
@@ -28,24 +31,53 @@ class HybridNet(nn.Module):
         return self.head(h)
 
 
+class Scale(nn.Module):
+    """Multiply by a constant: tanh outputs in (-1, 1) become rotation angles."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor:.4g}"
+
+
 def build_hybrid_net(
     n_features: int,
     n_classes: int,
     *,
-    hidden_dim: int = 16,
+    hidden_dims: Sequence[int] = (16,),
     activation_threshold: float = 0.1,
     dropout: float = 0.0,
     init: str = "kaiming",
+    quantum: Optional[nn.Module] = None,
+    angle_scale: float = math.pi,
 ) -> HybridNet:
-    """Linear(n_features -> hidden_dim) -> Tanh -> HardThreshold -> Dropout -> Linear(-> n_classes).
+    """Classical hidden blocks [Linear -> Tanh -> HardThreshold -> Dropout] ..., then
 
-    This is g0, the classical baseline; the head outputs logits (one per class).
+    * without ``quantum`` (g0): Linear(-> n_classes) on the last hidden layer;
+    * with ``quantum``: Linear(-> quantum.n_inputs) -> Tanh -> Dropout -> x angle_scale ->
+      quantum layer -> Linear(quantum.n_outputs -> n_classes).
+
+    The head outputs logits (one per class).
     """
     if n_features < 1 or n_classes < 2:
         raise ValueError(f"need n_features >= 1 and n_classes >= 2, got {n_features} and {n_classes}")
-    first = nn.Linear(n_features, hidden_dim)
-    head = nn.Linear(hidden_dim, n_classes)
-    init_linear(first, init, nonlinearity="tanh")
+    blocks: list[nn.Module] = []
+    width = n_features
+    for hidden in hidden_dims:
+        layer = nn.Linear(width, hidden)
+        init_linear(layer, init, nonlinearity="tanh")
+        blocks += [layer, nn.Tanh(), HardThreshold(activation_threshold), nn.Dropout(dropout)]
+        width = hidden
+    if quantum is not None:
+        project = nn.Linear(width, quantum.n_inputs)
+        init_linear(project, init, nonlinearity="tanh")
+        blocks += [project, nn.Tanh(), nn.Dropout(dropout), Scale(angle_scale)]
+        width = quantum.n_outputs
+    head = nn.Linear(width, n_classes)
     init_linear(head, init, nonlinearity="linear")
-    encoder = nn.Sequential(first, nn.Tanh(), HardThreshold(activation_threshold), nn.Dropout(dropout))
-    return HybridNet(encoder=encoder, head=head)
+    return HybridNet(encoder=nn.Sequential(*blocks), head=head, quantum=quantum)

@@ -1,0 +1,1 @@
+"""Circuit descriptions and the executors that run them."""

@@ -1,0 +1,187 @@
+"""Backends: which PennyLane device runs a circuit, with which gradient method, and what
+happens when it cannot start (a fallback chain, or an error with backend.strict=true).
+
+The choice is explicit and recorded: ``ResolvedBackend.record()`` goes into metrics.json
+and environment.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Optional
+
+from qhybrid.errors import ConfigError, QHybridError
+
+log = logging.getLogger("qhybrid")
+
+# backend config name -> PennyLane device name
+DEVICES = {
+    "default_qubit": "default.qubit",
+    "lightning_qubit": "lightning.qubit",
+    "lightning_gpu": "lightning.gpu",
+    "lightning_kokkos": "lightning.kokkos",
+    "qiskit_aer": "qiskit.aer",
+}
+# backend=auto: the best PennyLane path on this machine (exact, backprop, broadcast)
+AUTO = "default_qubit"
+
+
+@dataclass
+class ResolvedBackend:
+    requested: str
+    name: str
+    device_name: str
+    device: Any = field(repr=False)
+    diff_method: str
+    shots: Optional[int]
+    dtype: str
+    plugin: Optional[str]
+    plugin_version: Optional[str]
+    fallback_reason: Optional[str] = None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "requested": self.requested,
+            "name": self.name,
+            "device": self.device_name,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "diff_method": self.diff_method,
+            "shots": self.shots,
+            "dtype": self.dtype,
+            "fallback_reason": self.fallback_reason,
+        }
+
+
+def plugin_of(device_name: str) -> tuple[Optional[str], Optional[str]]:
+    """The distribution providing a device, and its version (from the plugins' entry points)."""
+    if device_name.startswith("default."):
+        return "pennylane", _version("pennylane")
+    for ep in metadata.entry_points(group="pennylane.plugins"):
+        if ep.name == device_name and ep.dist is not None:
+            return ep.dist.name, ep.dist.version
+    return None, None
+
+
+def _version(dist: str) -> Optional[str]:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _one_line(err: BaseException) -> str:
+    text = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {text[:240]}" if text else type(err).__name__
+
+
+def create_device(device_name: str, n_wires: int, dtype: str, shots: Optional[int], seed: Optional[int],
+                  options: dict[str, Any]):
+    import numpy as np
+    import pennylane as qml
+
+    kwargs = dict(options)
+    if device_name.startswith("lightning.") and "c_dtype" not in kwargs:
+        kwargs["c_dtype"] = np.complex128 if dtype == "float64" else np.complex64
+    if device_name == "default.qubit" and seed is not None and "seed" not in kwargs:
+        kwargs["seed"] = seed
+    if device_name == "qiskit.aer" and shots is None and not {"method", "backend"} & set(kwargs):
+        kwargs["method"] = "statevector"  # exact expectation values; with shots Aer samples
+    return qml.device(device_name, wires=n_wires, **kwargs)
+
+
+def _supports(device, method: str) -> bool:
+    from pennylane.devices import ExecutionConfig
+
+    try:
+        return bool(device.supports_derivatives(ExecutionConfig(gradient_method=method)))
+    except Exception:  # a plugin without the capability query: assume it can't
+        return False
+
+
+def choose_diff_method(device, device_name: str, requested: str, shots: Optional[int], amplitude: bool) -> str:
+    """The gradient method to use on ``device``; ConfigError when the request cannot work there."""
+    exact = shots is None
+    if requested == "best":
+        if exact and _supports(device, "backprop"):
+            return "backprop"
+        if amplitude:
+            raise ConfigError(f"amplitude embedding needs backprop, which {device_name} does not offer"
+                              + ("" if exact else " with shots"),
+                              "use backend=default_qubit with backend.shots=null, or embedding=angle")
+        if exact and _supports(device, "adjoint"):
+            return "adjoint"
+        return "parameter-shift"
+    if requested in ("backprop", "adjoint") and not _supports(device, requested):
+        raise ConfigError(f"backend.diff_method={requested} is not supported by {device_name}",
+                          "use backend.diff_method=best (or parameter-shift)")
+    return requested
+
+
+def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
+    """Create the requested device, falling back along ``spec.fallbacks`` when it cannot start."""
+    primary = AUTO if spec.name == "auto" else spec.name
+    chain = [primary, *[f for f in spec.fallbacks if f != primary]]
+    seed = spec.seed if spec.seed is not None else run_seed
+    reasons: list[str] = []
+    for i, name in enumerate(chain):
+        device_name = spec.device if (i == 0 and spec.device) else DEVICES[name]
+        options = dict(spec.options) if i == 0 else {}
+        try:
+            device = create_device(device_name, n_wires, spec.dtype, spec.shots, seed, options)
+            method = choose_diff_method(device, device_name, spec.diff_method, spec.shots, amplitude)
+        except ConfigError as err:
+            if i == 0 or spec.strict:
+                raise
+            reasons.append(f"{name}: {err.problem}")
+            continue
+        except Exception as err:  # plugin missing, no CUDA, a library that fails to load, ...
+            if spec.strict:
+                raise QHybridError(f"backend {name} ({device_name}) cannot start: {_one_line(err)}",
+                                   "install or fix it, or set backend.strict=false to use its fallbacks") from None
+            reasons.append(f"{name} ({device_name}) cannot start: {_one_line(err)}")
+            continue
+        plugin, version = plugin_of(device_name)
+        reason = "; ".join(reasons) or None
+        if reason:
+            log.warning("backend %s is not available here (%s); using %s (%s)", chain[0], reason, name, device_name)
+        return ResolvedBackend(requested=spec.name, name=name, device_name=device_name, device=device,
+                               diff_method=method, shots=spec.shots, dtype=spec.dtype, plugin=plugin,
+                               plugin_version=version, fallback_reason=reason)
+    raise QHybridError(f"no backend could start: {'; '.join(reasons)}",
+                       "install the plugin (e.g. pip install pennylane-lightning), or use backend=default_qubit")
+
+
+INSTALL_HINTS = {
+    "lightning.gpu": "pip install 'qhybrid[gpu]' (pennylane-lightning-gpu; needs an NVIDIA GPU with CUDA 12)",
+    "lightning.kokkos": "pip install pennylane-lightning-kokkos",
+    "qiskit.aer": "pip install pennylane-qiskit qiskit-aer",
+}
+
+
+def survey() -> list[dict[str, Any]]:
+    """Every known backend and every installed PennyLane device: can it start here, and why not."""
+    import torch
+
+    gpu = torch.cuda.is_available()
+    names = dict(DEVICES)
+    for ep in metadata.entry_points(group="pennylane.plugins"):
+        if ep.name not in names.values():
+            names[f"pennylane ({ep.name})"] = ep.name
+    rows = []
+    for name, device_name in names.items():
+        plugin, version = plugin_of(device_name)
+        row = {"backend": name, "device": device_name, "plugin": plugin, "version": version, "gpu_visible": gpu}
+        try:
+            device = create_device(device_name, 2, "float64", None, None, {})
+            row["available"] = True
+            row["diff_methods"] = [m for m in ("backprop", "adjoint") if _supports(device, m)] + ["parameter-shift"]
+            row["why_not"] = ""
+        except Exception as err:
+            why = _one_line(err).split(". ")[0]
+            hint = INSTALL_HINTS.get(device_name)
+            row.update(available=False, diff_methods=[], why_not=f"{why}; fix: {hint}" if hint else why)
+        rows.append(row)
+    return rows

@@ -1,0 +1,158 @@
+"""One description of a circuit, as data.
+
+``QuantumSpec`` (qhybrid.schema) says what the circuit is: embedding, gating, ansatz,
+re-uploading. ``compile_program`` turns it into a ``Program``: a flat list of gates, each
+reading its angle from one column of an angle matrix ``A`` of shape (batch, n_columns).
+``Program.angles`` builds ``A`` from a batch of inputs and the trainable weights in a few
+tensor operations (one gather), so every executor sees the same gates and the same numbers:
+
+* the PennyLane executor turns each gate into a ``qml`` operation with a broadcast angle;
+* the parameter-shift path shifts columns of ``A`` (each column feeds exactly one gate);
+* the native simulator (qhybrid.quantum.native) applies them to a batched state vector.
+
+Gates and their conventions are PennyLane's: RX/RY/RZ, Rot(phi, theta, omega) =
+RZ(omega) RY(theta) RZ(phi), CNOT, Hadamard, ControlledPhaseShift.
+
+Gating (angle embedding only), for the circuit's input ``x`` (already scaled to angles):
+
+* ``none``: one rotation per wire (PennyLane's AngleEmbedding).
+* ``hard``: the seeds' rule. For wire i in order: if ``|x_i| > threshold``, apply the
+  rotation and a CNOT from wire i to wire i+1 (a ring); otherwise apply neither. Per sample,
+  without branching: the angle is ``x_i * m_i`` and the CNOT is
+  ``H(t) CPhase(pi * m_i) H(t)`` with ``m_i`` in {0, 1} -- the identity when ``m_i = 0``.
+* ``soft``: ``g_i = sigmoid(alpha * (|x_i| - tau))`` scales the angle and is the power of the
+  CNOT (``CPhase(pi * g_i)``): a differentiable relaxation that becomes the hard rule as
+  alpha grows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+
+ROTATIONS = ("X", "Y", "Z")
+EMBEDDINGS = ("angle", "amplitude")
+GATINGS = ("none", "hard", "soft")
+ANSATZE = ("none", "basic_entangler", "strongly_entangling")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate. ``columns`` index the angle matrix (empty for fixed gates)."""
+
+    name: str  # RX RY RZ ROT CNOT H CPHASE AMPLITUDE
+    wires: tuple[int, ...]
+    columns: tuple[int, ...] = ()
+
+
+# where a column of the angle matrix comes from
+SOURCE_INPUT, SOURCE_GATE, SOURCE_WEIGHT = "input", "gate", "weight"
+
+
+@dataclass
+class Program:
+    n_qubits: int
+    gates: list[Gate]
+    # one entry per column: (source, index) with index into the wire (input, gate) or the
+    # flattened weight tensor (weight)
+    columns: list[tuple[str, int]] = field(default_factory=list)
+    embedding: str = "angle"
+    gating: str = "none"
+    weight_shape: Optional[tuple[int, ...]] = None
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.columns)
+
+    def input_columns(self) -> list[int]:
+        """Columns whose values depend on the inputs (the rest depend on weights only)."""
+        return [c for c, (src, _) in enumerate(self.columns) if src != SOURCE_WEIGHT]
+
+    def angles(self, x: torch.Tensor, weights: Optional[torch.Tensor], gate: Optional[torch.Tensor]) -> torch.Tensor:
+        """The angle matrix (B, n_columns) for inputs ``x`` (B, n_inputs).
+
+        ``gate`` is the per-sample gate value (B, n_inputs): the mask for hard gating, the
+        sigmoid for soft gating, None without gating.
+        """
+        n = x.shape[1]
+        blocks = [x if gate is None else x * gate]
+        blocks.append(torch.zeros_like(x) if gate is None else math.pi * gate)
+        if weights is not None:
+            blocks.append(weights.reshape(1, -1).expand(x.shape[0], -1))
+        source = torch.cat(blocks, dim=1)
+        offsets = {SOURCE_INPUT: 0, SOURCE_GATE: n, SOURCE_WEIGHT: 2 * n}
+        index = torch.tensor([offsets[src] + i for src, i in self.columns], dtype=torch.long, device=x.device)
+        return source.index_select(1, index)
+
+
+def ansatz_weight_shape(ansatz: str, n_layers: int, n_qubits: int) -> Optional[tuple[int, ...]]:
+    """The templates' own shape() is the single source of weight shapes."""
+    if ansatz == "none":
+        return None
+    import pennylane as qml
+
+    template = qml.StronglyEntanglingLayers if ansatz == "strongly_entangling" else qml.BasicEntanglerLayers
+    return tuple(template.shape(n_layers=n_layers, n_wires=n_qubits))
+
+
+def compile_program(spec) -> Program:
+    """Flatten a validated QuantumSpec into gates reading columns of the angle matrix."""
+    n = spec.n_qubits
+    gates: list[Gate] = []
+    columns: list[tuple[str, int]] = []
+
+    def column(source: str, index: int) -> int:
+        columns.append((source, index))
+        return len(columns) - 1
+
+    def embed() -> None:
+        if spec.embedding == "amplitude":
+            gates.append(Gate("AMPLITUDE", tuple(range(n))))
+            return
+        rot = "R" + spec.rotation
+        for i in range(n):
+            gates.append(Gate(rot, (i,), (column(SOURCE_INPUT, i),)))
+            if spec.gating != "none" and n > 1:
+                target = (i + 1) % n
+                gates.append(Gate("H", (target,)))
+                gates.append(Gate("CPHASE", (i, target), (column(SOURCE_GATE, i),)))
+                gates.append(Gate("H", (target,)))
+
+    shape = ansatz_weight_shape(spec.ansatz, spec.n_layers, n)
+    layers = spec.n_layers if spec.ansatz != "none" else 1
+    for layer in range(layers):
+        if layer == 0 or spec.reupload:
+            embed()
+        if spec.ansatz == "basic_entangler":
+            _basic_entangler_layer(gates, layer, n, lambda k: column(SOURCE_WEIGHT, k), spec.entangler_rotation)
+        elif spec.ansatz == "strongly_entangling":
+            _strongly_entangling_layer(gates, layer, n, lambda k: column(SOURCE_WEIGHT, k))
+    return Program(n_qubits=n, gates=gates, columns=columns, embedding=spec.embedding, gating=spec.gating,
+                   weight_shape=shape)
+
+
+def _basic_entangler_layer(gates: list[Gate], layer: int, n: int, weight_column, rotation: str) -> None:
+    """PennyLane's BasicEntanglerLayers, one layer: a rotation per wire, then a CNOT ring
+    (one CNOT for two wires, none for one)."""
+    for i in range(n):
+        gates.append(Gate("R" + rotation, (i,), (weight_column(layer * n + i),)))
+    if n == 2:
+        gates.append(Gate("CNOT", (0, 1)))
+    elif n > 2:
+        for i in range(n):
+            gates.append(Gate("CNOT", (i, (i + 1) % n)))
+
+
+def _strongly_entangling_layer(gates: list[Gate], layer: int, n: int, weight_column) -> None:
+    """PennyLane's StronglyEntanglingLayers, one layer: Rot on every wire, then CNOTs from
+    wire i to i + r (mod n) with the default range r = (layer mod (n - 1)) + 1."""
+    for i in range(n):
+        base = (layer * n + i) * 3
+        gates.append(Gate("ROT", (i,), tuple(weight_column(base + k) for k in range(3))))
+    if n > 1:
+        r = layer % (n - 1) + 1
+        for i in range(n):
+            gates.append(Gate("CNOT", (i, (i + r) % n)))

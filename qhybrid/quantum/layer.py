@@ -1,0 +1,76 @@
+"""The quantum layer: a batch (B, n_inputs) in, expectation values (B, n_qubits) out."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qhybrid.quantum.circuit import SOURCE_GATE, SOURCE_INPUT, SOURCE_WEIGHT, Program, compile_program
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+class QuantumLayer(nn.Module):
+    """Owns the circuit's trainable tensors (ansatz weights, soft-gate alpha/tau) in the
+    simulation dtype, builds the angle matrix and hands it to an executor.
+
+    Runs outside autocast, in its own dtype; the output is cast explicitly back to the
+    input's dtype.
+    """
+
+    def __init__(self, spec, executor_factory, dtype: str = "float64"):
+        super().__init__()
+        self.spec = spec
+        self.program: Program = compile_program(spec)
+        self.sim_dtype = DTYPES[dtype]
+        shape = self.program.weight_shape
+        if shape is not None:
+            weights = torch.empty(shape, dtype=self.sim_dtype).uniform_(0.0, 2 * math.pi)
+            self.weights = nn.Parameter(weights, requires_grad=spec.trainable)
+        else:
+            self.register_parameter("weights", None)
+        if spec.gating == "soft":
+            self.alpha = nn.Parameter(torch.tensor(float(spec.soft_alpha), dtype=self.sim_dtype))
+            tau = torch.tensor(float(spec.threshold), dtype=self.sim_dtype)
+            if spec.soft_tau_trainable:
+                self.tau = nn.Parameter(tau)
+            else:
+                self.register_buffer("tau", tau)
+        self.executor = executor_factory(self.program, self.shift_columns())
+
+    @property
+    def n_inputs(self) -> int:
+        return self.spec.n_inputs
+
+    @property
+    def n_outputs(self) -> int:
+        return self.spec.n_qubits
+
+    def shift_columns(self) -> list[int]:
+        """Columns of the angle matrix that gradients must flow through."""
+        keep = []
+        for c, (source, _) in enumerate(self.program.columns):
+            if source == SOURCE_INPUT or (source == SOURCE_GATE and self.spec.gating == "soft") or (
+                    source == SOURCE_WEIGHT and self.spec.trainable):
+                keep.append(c)
+        return keep
+
+    def gate_values(self, x: torch.Tensor):
+        if self.spec.gating == "hard":
+            return (x.abs() > self.spec.threshold).to(x.dtype)
+        if self.spec.gating == "soft":
+            return torch.sigmoid(self.alpha * (x.abs() - self.tau))
+        return None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.n_inputs:
+            raise ValueError(f"QuantumLayer expects inputs of shape (batch, {self.n_inputs}), got {tuple(x.shape)}")
+        out_dtype = x.dtype
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = x.to(self.sim_dtype)
+            angles = self.program.angles(x, self.weights, self.gate_values(x))
+            amplitudes = x if self.spec.embedding == "amplitude" else None
+            out = self.executor(angles, amplitudes)
+        return out.to(out_dtype)
