@@ -18,6 +18,7 @@ from qhybrid import __version__
 COMMANDS: dict[str, str] = {
     "train": "train a model with cross-validation; writes a run folder under outputs/",
     "backends": "list the quantum backends: can each start here, plugin version, GPU, why not",
+    "bench": "time training steps of the quantum executors side by side (qhybrid bench --help)",
 }
 HYDRA_COMMANDS = ("train",)
 
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if command == "backends":
         return _backends(rest)
+    if command == "bench":
+        from qhybrid.bench import main as bench_main
+
+        return bench_main(rest)
     return _run_hydra_command(command, rest)
 
 

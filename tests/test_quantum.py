@@ -181,6 +181,24 @@ class TestExecutorsAgree:
             for a, b, what in zip(got, ref, ("outputs", "input gradients", "weight gradients")):
                 np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=f"{key} {what}")
 
+    def test_qiskit_aer_statevector_agrees(self):
+        """Aer is slow per circuit: a small circuit, two samples."""
+        spec = QuantumSpec(n_qubits=2, rotation="Y", gating="hard", threshold=0.2, n_layers=1)
+        ref, aer = make_layer(spec), make_layer(spec, "qiskit.aer")
+        assert aer.executor.backend.diff_method == "parameter-shift"
+        with torch.no_grad():
+            aer.weights.copy_(ref.weights)
+        outs, grads = [], []
+        for layer in (ref, aer):
+            x = torch.tensor([[0.5, -0.1], [-0.7, 0.9]], dtype=torch.float64, requires_grad=True)
+            out = layer(x)
+            out.sum().backward()
+            outs.append(out.detach().numpy())
+            grads.append((x.grad.numpy(), layer.weights.grad.numpy()))
+        np.testing.assert_allclose(outs[1], outs[0], atol=1e-6)
+        for a, b in zip(grads[1], grads[0]):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+
     def test_lightning_adjoint_keeps_float64(self, caplog):
         """lightning's adjoint returns torch's default dtype (float32) unless pinned."""
         spec = QuantumSpec(n_qubits=2, n_layers=1)

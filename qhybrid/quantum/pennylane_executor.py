@@ -91,13 +91,22 @@ class PennyLaneExecutor(nn.Module):
         self.qnode = build_qnode(program, backend.device, backend.diff_method if through_qnode else None,
                                  backend.shots)
         self._warned_dtype = False
+        # bound the memory of one broadcast (the parameter shift multiplies the batch)
+        self.max_batch = max(1, 2**24 // 2**program.n_qubits)
 
     def extra_repr(self) -> str:
         b = self.backend
         return f"device={b.device_name}, diff_method={b.diff_method}, shots={b.shots}, dtype={b.dtype}"
 
     def evaluate(self, A: torch.Tensor, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """One device call for the whole batch, with retries for transient failures."""
+        """Device calls of at most ``max_batch`` circuits each (one call for a usual batch),
+        with retries for transient failures."""
+        if A.shape[0] > self.max_batch:
+            chunks = [self.evaluate(A[i : i + self.max_batch],
+                                    None if amplitudes is None else amplitudes[i : i + self.max_batch])
+                      for i in range(0, A.shape[0], self.max_batch)]
+            return torch.cat(chunks)
+
         def call():
             with default_dtype(self.dtype):
                 return self.qnode(A, amplitudes)

@@ -1,0 +1,245 @@
+"""`qhybrid bench`: training-step throughput of the quantum executors, side by side.
+
+Every implementation runs in its own process on identical circuits and inputs
+(AngleEmbedding + StronglyEntanglingLayers, float64, seeded), so one cannot warm or slow
+another. A training step is forward + backward of the layer on a batch of B samples.
+Reported: samples/s (median step), the speed-up over PennyLane default.qubit broadcasting,
+and the largest difference of outputs and input gradients from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REFERENCE = "pennylane_broadcast"
+# name -> (device, how): "loop" is the seeds' per-sample TorchLayer loop, anything else is
+# qhybrid's quantum layer (one broadcast call per batch) with that gradient method
+IMPLEMENTATIONS = {
+    "torchlayer_loop": ("default.qubit", "loop"),
+    "pennylane_broadcast": ("default.qubit", "backprop"),
+    "lightning_adjoint": ("lightning.qubit", "adjoint"),
+    "pennylane_shift": ("default.qubit", "parameter-shift"),
+    "lightning_shift": ("lightning.qubit", "parameter-shift"),
+    "aer_loop": ("qiskit.aer", "loop"),
+    "aer_shift": ("qiskit.aer", "parameter-shift"),
+}
+DEFAULT_IMPLS = ["torchlayer_loop", "pennylane_broadcast", "lightning_adjoint"]
+DEFAULT_CASES = [(4, 2, 64), (4, 2, 1024), (8, 2, 1024), (12, 2, 256)]
+PROBE = 16  # samples whose outputs and gradients are compared across implementations
+
+
+def _inputs(n: int, L: int, B: int):
+    import torch
+
+    gen = torch.Generator().manual_seed(1234)
+    x = (torch.rand(B, n, generator=gen, dtype=torch.float64) * 2 - 1) * (torch.pi / 2)
+    weights = torch.rand(L, n, 3, generator=gen, dtype=torch.float64) * 2 * torch.pi
+    return x, weights
+
+
+def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
+    import torch
+
+    from qhybrid.quantum.backends import resolve_backend
+    from qhybrid.quantum.layer import QuantumLayer
+    from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
+    from qhybrid.schema import BackendSpec, QuantumSpec
+
+    spec = QuantumSpec(n_qubits=n, rotation="X", ansatz="strongly_entangling", n_layers=L)
+    backend = resolve_backend(BackendSpec(name="pennylane", device=device_name, diff_method=diff_method), n, False, 0)
+    layer = QuantumLayer(spec, lambda program, cols: PennyLaneExecutor(program, backend, cols))
+    with torch.no_grad():
+        layer.weights.copy_(weights)
+
+    def step(x):
+        x = x.detach().requires_grad_(True)
+        out = layer(x)
+        out.sum().backward()
+        return out.detach(), x.grad
+
+    return step
+
+
+def _torchlayer_loop_step(device_name: str, n: int, L: int, weights):
+    import pennylane as qml
+    import torch
+
+    from qhybrid.quantum.backends import create_device
+
+    dev = create_device(device_name, n, "float64", None, None, {})
+    # default.qubit differentiates one sample by backprop; Aer needs the parameter shift
+    method = "backprop" if device_name == "default.qubit" else "parameter-shift"
+
+    @qml.qnode(dev, interface="torch", diff_method=method)
+    def circuit(inputs, weights):
+        qml.AngleEmbedding(inputs, wires=range(n))
+        qml.StronglyEntanglingLayers(weights, wires=range(n))
+        return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+    layer = qml.qnn.TorchLayer(circuit, {"weights": (L, n, 3)})
+    # the same float64 weights as the other implementations (TorchLayer makes float32 ones)
+    param = torch.nn.Parameter(weights.clone())
+    layer.qnode_weights["weights"] = param
+    layer.weights = param
+
+    def step(x):
+        x = x.detach().requires_grad_(True)
+        out = torch.stack([layer(x[i]) for i in range(x.shape[0])])  # one sample at a time, as the seeds do
+        out.sum().backward()
+        return out.detach(), x.grad
+
+    return step
+
+
+def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_seconds: float) -> dict[str, Any]:
+    import torch
+
+    x, weights = _inputs(n, L, B)
+    device, how = IMPLEMENTATIONS[impl]
+    loop = how == "loop"
+    step = _torchlayer_loop_step(device, n, L, weights) if loop else _layer_step(device, how, n, L, weights)
+    probe_out, probe_grad = step(x[:PROBE])  # also the warm-up
+    batch, extrapolated = x, False
+    if loop:
+        # the per-sample loop is linear in B: time at most what fits in cap_seconds
+        start = time.perf_counter()
+        step(x[:PROBE])
+        per_sample = (time.perf_counter() - start) / min(PROBE, B)
+        k = max(1, min(B, int(cap_seconds / max(per_sample, 1e-9))))
+        batch, extrapolated = x[:k], k < B
+    times = []
+    deadline = time.perf_counter() + min_seconds
+    while len(times) < 3 or (time.perf_counter() < deadline and len(times) < 200):
+        start = time.perf_counter()
+        step(batch)
+        times.append(time.perf_counter() - start)
+        if loop and sum(times) > cap_seconds:
+            break
+    median = statistics.median(times)
+    return {"impl": impl, "n": n, "L": L, "B": B, "timed_batch": int(batch.shape[0]), "extrapolated": extrapolated,
+            "steps": len(times), "median_step_s": median, "samples_per_s": batch.shape[0] / median,
+            "probe_out": probe_out.tolist(), "probe_grad": probe_grad.tolist(), "threads": torch.get_num_threads()}
+
+
+def _spawn(impl: str, case: tuple[int, int, int], min_seconds: float, cap_seconds: float, timeout: float) -> dict:
+    n, L, B = case
+    cmd = [sys.executable, "-m", "qhybrid.bench", "--worker", impl, str(n), str(L), str(B), str(min_seconds),
+           str(cap_seconds)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"impl": impl, "n": n, "L": L, "B": B, "error": f"timed out after {timeout:.0f}s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"impl": impl, "n": n, "L": L, "B": B, "error": last[:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _max_error(a: dict, ref: dict) -> float | None:
+    import numpy as np
+
+    if "probe_out" not in a or "probe_out" not in ref:
+        return None
+    return float(max(np.abs(np.subtract(a["probe_out"], ref["probe_out"])).max(),
+                     np.abs(np.subtract(a["probe_grad"], ref["probe_grad"])).max()))
+
+
+def markdown(results: list[dict], meta: dict) -> str:
+    lines = [f"Command: `{meta['command']}`", "",
+             f"Machine: {meta['machine']}; torch {meta['torch']}, PennyLane {meta['pennylane']}, "
+             f"pennylane-lightning {meta['lightning']}; float64; {meta['date']}.", "",
+             "| implementation | n | L | B | samples/s | vs broadcast | max error |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['impl']} | {r['n']} | {r['L']} | {r['B']} | failed: {r['error']} | | |")
+            continue
+        note = " (extrapolated)" if r["extrapolated"] else ""
+        speed = f"{r['speedup']:.2f}x" if r.get("speedup") else "-"
+        err = f"{r['max_error']:.1e}" if r.get("max_error") is not None else "-"
+        rate = r["samples_per_s"]
+        shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+        lines.append(f"| {r['impl']} | {r['n']} | {r['L']} | {r['B']} | {shown}{note} | {speed} | {err} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--worker":
+        impl, n, L, B, min_s, cap_s = argv[1:7]
+        print(json.dumps(run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s))))
+        return 0
+    parser = argparse.ArgumentParser(prog="qhybrid bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", nargs="+", default=[f"{n},{L},{B}" for n, L, B in DEFAULT_CASES],
+                        help="circuits as n,L,B (qubits, layers, batch); default: %(default)s")
+    parser.add_argument("--impls", nargs="+", default=DEFAULT_IMPLS, choices=list(IMPLEMENTATIONS),
+                        help="default: %(default)s")
+    parser.add_argument("--min-seconds", type=float, default=2.0, help="time each case at least this long")
+    parser.add_argument("--cap-seconds", type=float, default=20.0, help="per-sample loop: time at most this long")
+    parser.add_argument("--timeout", type=float, default=600.0, help="per implementation and case")
+    parser.add_argument("--out", default=None, help="folder for bench.json and bench.md (default: outputs/bench/...)")
+    args = parser.parse_args(argv)
+    try:
+        cases = [tuple(int(v) for v in c.split(",")) for c in args.cases]
+        assert all(len(c) == 3 and min(c) >= 1 for c in cases)
+    except (ValueError, AssertionError):
+        print("qhybrid: error: --cases takes n,L,B triples of positive integers. Fix: e.g. --cases 4,2,64 8,2,1024",
+              file=sys.stderr)
+        return 2
+    import numpy as np  # noqa: F401  (fail here, not in a worker, if the install is broken)
+    import pennylane
+    import torch
+
+    from qhybrid.console import get_console
+    from qhybrid.io import write_json, write_text
+
+    console = get_console()
+    results: list[dict] = []
+    for case in cases:
+        rows = {}
+        impls = args.impls if REFERENCE in args.impls else [REFERENCE, *args.impls]
+        for impl in sorted(impls, key=lambda i: i != REFERENCE):
+            console.print(f"bench n={case[0]} L={case[1]} B={case[2]}: {impl} ...", highlight=False)
+            rows[impl] = _spawn(impl, case, args.min_seconds, args.cap_seconds, args.timeout)
+        ref = rows.get(REFERENCE, {})
+        for impl in impls:
+            r = rows[impl]
+            if "error" not in r and "samples_per_s" in ref:
+                r["speedup"] = r["samples_per_s"] / ref["samples_per_s"]
+                r["max_error"] = _max_error(r, ref)
+            results.append(r)
+    meta = {"command": "qhybrid bench " + " ".join(argv), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{os.cpu_count()} CPU cores, {'CUDA' if torch.cuda.is_available() else 'no GPU'}",
+            "torch": torch.__version__, "pennylane": pennylane.__version__,
+            "lightning": _version("pennylane-lightning")}
+    out = Path(args.out) if args.out else Path("outputs") / "bench" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    table = markdown(results, meta)
+    for r in results:
+        r.pop("probe_out", None)
+        r.pop("probe_grad", None)
+    write_json(out / "bench.json", {"meta": meta, "results": results})
+    write_text(out / "bench.md", table)
+    console.print(table, markup=False, highlight=False)
+    console.print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
+    return 0
+
+
+def _version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
