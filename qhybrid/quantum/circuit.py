@@ -62,6 +62,7 @@ class Program:
     embedding: str = "angle"
     gating: str = "none"
     weight_shape: Optional[tuple[int, ...]] = None
+    _index_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_columns(self) -> int:
@@ -83,9 +84,15 @@ class Program:
         if weights is not None:
             blocks.append(weights.reshape(1, -1).expand(x.shape[0], -1))
         source = torch.cat(blocks, dim=1)
-        offsets = {SOURCE_INPUT: 0, SOURCE_GATE: n, SOURCE_WEIGHT: 2 * n}
-        index = torch.tensor([offsets[src] + i for src, i in self.columns], dtype=torch.long, device=x.device)
-        return source.index_select(1, index)
+        return source.index_select(1, self._gather_index(n, x.device))
+
+    def _gather_index(self, n_inputs: int, device: torch.device) -> torch.Tensor:
+        key = (n_inputs, str(device))
+        if key not in self._index_cache:
+            offsets = {SOURCE_INPUT: 0, SOURCE_GATE: n_inputs, SOURCE_WEIGHT: 2 * n_inputs}
+            self._index_cache[key] = torch.tensor([offsets[src] + i for src, i in self.columns], dtype=torch.long,
+                                                  device=device)
+        return self._index_cache[key]
 
 
 def ansatz_weight_shape(ansatz: str, n_layers: int, n_qubits: int) -> Optional[tuple[int, ...]]:
