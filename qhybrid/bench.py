@@ -31,8 +31,12 @@ IMPLEMENTATIONS = {
     "lightning_shift": ("lightning.qubit", "parameter-shift"),
     "aer_loop": ("qiskit.aer", "loop"),
     "aer_shift": ("qiskit.aer", "parameter-shift"),
+    "native_fused": ("qhybrid.native", "fused"),
+    "native_gates": ("qhybrid.native", "gates"),
+    "native_auto": ("qhybrid.native", "auto"),
 }
-DEFAULT_IMPLS = ["torchlayer_loop", "pennylane_broadcast", "lightning_adjoint"]
+DEFAULT_IMPLS = ["torchlayer_loop", "pennylane_broadcast", "lightning_adjoint", "native_fused", "native_gates",
+                 "native_auto"]
 DEFAULT_CASES = [(4, 2, 64), (4, 2, 1024), (8, 2, 1024), (12, 2, 256)]
 PROBE = 16  # samples whose outputs and gradients are compared across implementations
 
@@ -47,6 +51,7 @@ def _inputs(n: int, L: int, B: int):
 
 
 def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
+    """qhybrid's quantum layer; ``diff_method`` is the strategy for the native executor."""
     import torch
 
     from qhybrid.quantum.backends import resolve_backend
@@ -55,8 +60,14 @@ def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
     from qhybrid.schema import BackendSpec, QuantumSpec
 
     spec = QuantumSpec(n_qubits=n, rotation="X", ansatz="strongly_entangling", n_layers=L)
-    backend = resolve_backend(BackendSpec(name="pennylane", device=device_name, diff_method=diff_method), n, False, 0)
-    layer = QuantumLayer(spec, lambda program, cols: PennyLaneExecutor(program, backend, cols))
+    if device_name == "qhybrid.native":
+        from qhybrid.quantum.native import NativeExecutor
+
+        layer = QuantumLayer(spec, lambda program, cols: NativeExecutor(program, strategy=diff_method))
+    else:
+        backend = resolve_backend(BackendSpec(name="pennylane", device=device_name, diff_method=diff_method), n,
+                                  False, 0)
+        layer = QuantumLayer(spec, lambda program, cols: PennyLaneExecutor(program, backend, cols))
     with torch.no_grad():
         layer.weights.copy_(weights)
 

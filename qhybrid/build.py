@@ -53,9 +53,14 @@ def build_retry(spec: BackendSpec) -> RetryPolicy:
 
 def build_quantum_layer(spec: QuantumSpec, backend: ResolvedBackend, retry: Optional[RetryPolicy] = None):
     from qhybrid.quantum.layer import QuantumLayer
-    from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
 
     def executor(program, shift_columns):
+        if backend.name == "torch":
+            from qhybrid.quantum.native import NativeExecutor
+
+            return NativeExecutor(program, backend.strategy or "auto")
+        from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
+
         return PennyLaneExecutor(program, backend, shift_columns, retry)
 
     return QuantumLayer(spec, executor, dtype=backend.dtype)

@@ -94,6 +94,9 @@ class QuantumSpec:
             if self.gating != "none":
                 raise ConfigError(f"model.quantum.gating={self.gating} applies to angle embedding only",
                                   "use gating=none with embedding=amplitude")
+            if self.reupload:
+                raise ConfigError("model.quantum.reupload=true with amplitude embedding would prepare a state "
+                                  "in the middle of the circuit", "use reupload with embedding=angle only")
 
     @property
     def n_inputs(self) -> int:
@@ -129,7 +132,7 @@ class ModelSpec:
 # --------------------------------------------------------------------- backend etc.
 
 
-BACKEND_NAMES = ("auto", "default_qubit", "lightning_qubit", "lightning_gpu", "lightning_kokkos", "qiskit_aer",
+BACKEND_NAMES = ("auto", "torch", "default_qubit", "lightning_qubit", "lightning_gpu", "lightning_kokkos", "qiskit_aer",
                  "pennylane")
 DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift")
 SIM_DTYPES = ("float64", "float32")
@@ -150,13 +153,24 @@ class BackendSpec:
     retry_backoff: float = 1.0  # seconds before the first retry; doubles each time
     seed: Optional[int] = None  # shot-noise seed for devices that take one (default: the run seed)
     options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments for qml.device
+    strategy: str = "auto"  # native executor (torch, auto): fused | gates | auto (cost model)
 
     def check(self) -> None:
         _choice("backend.name", self.name, BACKEND_NAMES)
+        _choice("backend.strategy", self.strategy, ("auto", "fused", "gates"))
+        if self.name in ("torch", "auto") and self.shots is not None:
+            raise ConfigError(f"backend={self.name} (the native executor) computes exact expectation values, "
+                              f"but backend.shots={self.shots}",
+                              "for shot noise use backend=default_qubit (or qiskit_aer) with backend.shots=N")
+        if self.name in ("torch", "auto") and self.diff_method in ("adjoint", "parameter-shift"):
+            raise ConfigError(f"backend={self.name} (the native executor) differentiates by autograd, not "
+                              f"{self.diff_method}",
+                              "use backend.diff_method=best, or backend=lightning_qubit (adjoint) / "
+                              "backend=default_qubit (parameter-shift)")
         _choice("backend.diff_method", self.diff_method, DIFF_METHODS)
         _choice("backend.dtype", self.dtype, SIM_DTYPES)
         for i, fallback in enumerate(self.fallbacks):
-            _choice(f"backend.fallbacks[{i}]", fallback, BACKEND_NAMES[1:-1])
+            _choice(f"backend.fallbacks[{i}]", fallback, BACKEND_NAMES[2:-1])
         if self.name == "pennylane" and not self.device:
             raise ConfigError("backend=pennylane needs the device's name",
                               "add backend.device=<name>, e.g. backend.device=default.mixed")
@@ -427,7 +441,8 @@ def validate(cfg: DictConfig) -> RunSpec:
         trainer=_coerce("trainer", TrainerSpec, cfg.trainer),
     )
     q = spec.model.quantum
-    if q is not None and q.embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift"):
+    if q is not None and q.embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
+            and spec.backend.name not in ("torch", "auto"):
         raise ConfigError(
             f"amplitude embedding cannot be differentiated with backend.diff_method={spec.backend.diff_method} "
             "(PennyLane differentiates state preparation only by backprop)",

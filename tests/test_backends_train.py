@@ -13,11 +13,14 @@ from qhybrid.run import train
 from conftest import run_cli
 
 
-@pytest.mark.parametrize("backend,diff_method", [("default_qubit", "backprop"), ("lightning_qubit", "adjoint")])
-def test_backend_trains_one_epoch_on_iris(backend, diff_method, tmp_path, compose):
+@pytest.mark.parametrize("backend,used,diff_method", [("auto", "torch", "backprop"), ("torch", "torch", "backprop"),
+                                                     ("default_qubit", "default_qubit", "backprop"),
+                                                     ("lightning_qubit", "lightning_qubit", "adjoint")])
+def test_backend_trains_one_epoch_on_iris(backend, used, diff_method, tmp_path, compose):
     cfg = compose(["model=g6", f"backend={backend}", "data=iris", "cv=holdout", "trainer.max_epochs=1"])
     metrics = train(cfg, tmp_path / "run")
-    assert metrics["backend"]["name"] == backend and metrics["backend"]["diff_method"] == diff_method
+    assert metrics["backend"]["name"] == used and metrics["backend"]["diff_method"] == diff_method
+    assert metrics["backend"]["requested"] == backend
     assert metrics["folds"][0]["epochs_run"] == 1 and metrics["summary"]["accuracy"]["mean"] is not None
     env = json.loads((tmp_path / "run" / "environment.json").read_text())
     assert env["quantum_backend"]["device"] == metrics["backend"]["device"]
@@ -57,6 +60,9 @@ def test_lightning_gpu_without_a_gpu_falls_back_and_says_so_once(tmp_path):
     (["backend=lightning_gpu", "backend.strict=true"], "backend lightning_gpu (lightning.gpu) cannot start"),
     (["backend=pennylane"], "backend=pennylane needs the device's name"),
     (["backend=pennylane", "backend.device=no.such.device"], "no backend could start"),
+    (["backend=torch", "backend.shots=100"], "computes exact expectation values"),
+    (["backend=auto", "backend.diff_method=adjoint"], "differentiates by autograd"),
+    (["backend=torch", "backend.strategy=magic"], "backend.strategy='magic'"),
 ])
 def test_refused_backend_settings_are_one_line(overrides, message, tmp_path):
     result = run_cli(["train", "model=g6", *overrides, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
@@ -70,6 +76,7 @@ def test_backends_command_lists_what_works(tmp_path):
     result = run_cli(["backends"], cwd=tmp_path, env={"COLUMNS": "250"})
     assert result.returncode == 0
     rows = {ln.split("│")[1].strip(): ln for ln in result.stdout.splitlines() if ln.startswith("│")}
+    assert "│ yes" in rows["torch"] and "qhybrid.native" in rows["torch"]
     assert "│ yes" in rows["default_qubit"] and "backprop" in rows["default_qubit"]
     assert "│ yes" in rows["lightning_qubit"] and "adjoint" in rows["lightning_qubit"]
     assert "│ no" in rows["lightning_gpu"] and "qhybrid[gpu]" in rows["lightning_gpu"]

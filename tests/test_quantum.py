@@ -111,6 +111,7 @@ class TestCircuitDescription:
         (dict(embedding="amplitude", amplitude_features=9, n_qubits=3), "amplitude_features=9 does not fit"),
         (dict(embedding="amplitude", gating="hard"), "applies to angle embedding only"),
         (dict(ansatz="qaoa"), "model.quantum.ansatz='qaoa'"),
+        (dict(embedding="amplitude", reupload=True), "reupload=true with amplitude embedding"),
     ])
     def test_bad_circuit_values(self, override, message):
         with pytest.raises(ConfigError, match=message):
@@ -260,7 +261,7 @@ class TestBackendChoice:
     ])
     def test_incompatible_settings(self, values, message):
         with pytest.raises(ConfigError, match=message):
-            BackendSpec(**values).check()
+            BackendSpec(**{"name": "default_qubit", **values}).check()
 
     def test_missing_gpu_falls_back_with_one_warning(self, caplog):
         with caplog.at_level(logging.WARNING, logger="qhybrid"):

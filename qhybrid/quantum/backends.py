@@ -24,8 +24,7 @@ DEVICES = {
     "lightning_kokkos": "lightning.kokkos",
     "qiskit_aer": "qiskit.aer",
 }
-# backend=auto: the best PennyLane path on this machine (exact, backprop, broadcast)
-AUTO = "default_qubit"
+NATIVE = ("torch", "auto")  # qhybrid's own batched state-vector executor (qhybrid.quantum.native)
 
 
 @dataclass
@@ -40,6 +39,7 @@ class ResolvedBackend:
     plugin: Optional[str]
     plugin_version: Optional[str]
     fallback_reason: Optional[str] = None
+    strategy: Optional[str] = None  # native executor only
 
     def record(self) -> dict[str, Any]:
         return {
@@ -52,6 +52,7 @@ class ResolvedBackend:
             "shots": self.shots,
             "dtype": self.dtype,
             "fallback_reason": self.fallback_reason,
+            "strategy": self.strategy,
         }
 
 
@@ -122,7 +123,14 @@ def choose_diff_method(device, device_name: str, requested: str, shots: Optional
 
 def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
     """Create the requested device, falling back along ``spec.fallbacks`` when it cannot start."""
-    primary = AUTO if spec.name == "auto" else spec.name
+    if spec.name in NATIVE:
+        from qhybrid import __version__
+
+        # runs on the model's device (trainer.device: CUDA when available under auto)
+        return ResolvedBackend(requested=spec.name, name="torch", device_name="qhybrid.native", device=None,
+                               diff_method="backprop", shots=None, dtype=spec.dtype, plugin="qhybrid",
+                               plugin_version=__version__, strategy=spec.strategy)
+    primary = spec.name
     chain = [primary, *[f for f in spec.fallbacks if f != primary]]
     seed = spec.seed if spec.seed is not None else run_seed
     reasons: list[str] = []
@@ -166,7 +174,7 @@ def survey() -> list[dict[str, Any]]:
     import torch
 
     gpu = torch.cuda.is_available()
-    names = dict(DEVICES)
+    names = {"torch": "qhybrid.native", **DEVICES}
     for ep in metadata.entry_points(group="pennylane.plugins"):
         if ep.name not in names.values():
             names[f"pennylane ({ep.name})"] = ep.name
@@ -174,6 +182,13 @@ def survey() -> list[dict[str, Any]]:
     for name, device_name in names.items():
         plugin, version = plugin_of(device_name)
         row = {"backend": name, "device": device_name, "plugin": plugin, "version": version, "gpu_visible": gpu}
+        if name == "torch":
+            from qhybrid import __version__
+
+            row.update(plugin="qhybrid", version=__version__, available=True, why_not="",
+                       diff_methods=["backprop (autograd)", "CUDA" if gpu else "CPU"])
+            rows.append(row)
+            continue
         try:
             device = create_device(device_name, 2, "float64", None, None, {})
             row["available"] = True
