@@ -7,8 +7,9 @@ gradients come from autograd with respect to inputs and weights.
 Cost is the number of tensor operations (small circuits are overhead-bound) and the bytes
 moved (large ones are memory-bound), so the gate list is compiled once into a short plan:
 
-* The first single-qubit gates acting on |0...0> give a product state, built directly
-  (one gather and one product), not by applying gates.
+* The single-qubit gates before the first entangling gate (the embedding, and the first
+  ansatz rotations) keep |0...0> a product state: they act on each wire's 2-vector, and the
+  state is built from those by n - 1 outer products.
 * A run of CNOTs is a permutation of basis states. It moves no data: the plan tracks where
   each logical amplitude is stored (``layout``) and folds permutations into the next
   gather, the diagonal masks and the final <Z> signs.
@@ -150,6 +151,7 @@ class Compiled:
     product: Optional[list[int]]  # gate slots of the product-state stage (None: |0> or amplitudes)
     steps: list
     z: torch.Tensor  # (2^n, n) signs of Z_w per storage index
+    followers: list = field(default_factory=list)  # later single-qubit stages folded into the product
     # gates that need matrices: slot -> gate; and blocks: (batched, k) -> list of gate-slot tuples
     gates: list[Gate] = field(default_factory=list)
     batched_gate: list[bool] = field(default_factory=list)
@@ -220,6 +222,11 @@ def compile_plan(program: Program, strategy: str, max_block: int = MAX_BLOCK) ->
         batched = not is_fixed(stages[0])
         plan.product = [slot_of(g, batched) for g in stages[0][1]]
         stages = stages[1:]
+        # single-qubit gates before the first entangling gate keep the state a product:
+        # they act on each wire's 2-vector, not on the 2^n state
+        while stages and stages[0][0] == "rot":
+            plan.followers.append([slot_of(g, not is_fixed(stages[0])) for g in stages[0][1]])
+            stages = stages[1:]
 
     identity = torch.arange(2**n)
 
@@ -377,6 +384,11 @@ class NativeExecutor(nn.Module):
             batched = plan.batched_gate[plan.product[0]]
             prep["product"] = (batched, torch.tensor([prep["pos"][(batched, s)] for s in plan.product]),
                                torch.tensor([plan.gates[s].wires[0] for s in plan.product]))
+            prep["followers"] = []
+            for slots in plan.followers:
+                batched = plan.batched_gate[slots[0]]
+                prep["followers"].append((batched, torch.tensor([prep["pos"][(batched, s)] for s in slots]),
+                                          torch.tensor([plan.gates[s].wires[0] for s in slots])))
         return prep
 
     def _matrices(self, plan: Compiled, prep: dict, A: torch.Tensor, ctype: torch.dtype):
@@ -429,6 +441,15 @@ class NativeExecutor(nn.Module):
         v = torch.zeros(R, n, 2, dtype=ctype, device=device)
         v[:, :, 0] = 1
         v = v.index_copy(1, self._on(wires, device), first)
+        for follower_batched, positions, wires in prep["followers"]:
+            mats = batched[:, self._on(positions, device)] if follower_batched else \
+                shared[self._on(positions, device)][None]
+            if mats.shape[0] != v.shape[0]:
+                v = v.expand(mats.shape[0], -1, -1) if v.shape[0] == 1 else v
+            wires = self._on(wires, device)
+            moved = (mats @ v[:, wires].unsqueeze(-1)).squeeze(-1)
+            v = v.index_copy(1, wires, moved)
+        R = v.shape[0]
         # n - 1 outer products (a gather-and-prod is fewer ops, but prod's backward divides)
         per_wire = v.permute(1, 2, 0)  # (n, 2, R)
         psi = per_wire[0]
