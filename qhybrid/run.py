@@ -89,7 +89,6 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     _check_against_data(spec, data)
     folds = make_folds(spec.cv, data)
 
-    import torch
 
     from qhybrid import environment
     from qhybrid.build import build_model

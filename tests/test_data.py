@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from qhybrid.data import load_dataset
-from qhybrid.errors import DataError
 from qhybrid.schema import BuiltinDataSpec, CsvDataSpec
 
 from conftest import FAST, run_cli

@@ -4,7 +4,6 @@ templates, executors against each other, gating, backends, fallback, retries."""
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import replace
 
 import numpy as np

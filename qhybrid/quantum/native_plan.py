@@ -1,0 +1,282 @@
+"""Compiling a Program for the native executor: gate matrices, the stage list, the plan
+(blocks, permutation gathers, per-sample selections and phases, fused runs) and the cost
+model that picks a strategy. See qhybrid.quantum.native for how a plan runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+
+from qhybrid.quantum.circuit import SOURCE_WEIGHT, Gate, Program
+
+COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
+ROTATION_KINDS = ("RX", "RY", "RZ", "ROT", "H")
+MAX_BLOCK = 4
+
+
+# ----------------------------------------------------------------------------- matrices
+
+
+def rotation_matrices(kind: str, angles: torch.Tensor, ctype: torch.dtype) -> torch.Tensor:
+    """2x2 matrices, PennyLane's conventions: angles (..., k) -> (..., k, 2, 2); ROT takes
+    (..., k, 3) = (phi, theta, omega) and is RZ(omega) RY(theta) RZ(phi)."""
+    if kind == "H":
+        h = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=ctype, device=angles.device) / math.sqrt(2)
+        return h.expand(*angles.shape, 2, 2)
+    if kind == "ROT":
+        phi, theta, omega = angles.unbind(-1)
+        c, s = torch.cos(theta / 2), torch.sin(theta / 2)
+        # unit phases times real magnitudes: torch.polar's gradient assumes abs >= 0
+        a = torch.polar(torch.ones_like(c), -(phi + omega) / 2) * c  # e^{-i(phi+omega)/2} cos
+        b = torch.polar(torch.ones_like(s), (phi - omega) / 2) * s  # e^{i(phi-omega)/2} sin
+        return torch.stack([a, -b, b.conj(), a.conj()], -1).reshape(*phi.shape, 2, 2).to(ctype)
+    c, s = torch.cos(angles / 2), torch.sin(angles / 2)
+    zero = torch.zeros_like(c)
+    if kind == "RY":
+        return torch.stack([c, -s, s, c], -1).reshape(*angles.shape, 2, 2).to(ctype)
+    if kind == "RX":
+        parts = (torch.stack([c, zero, zero, c], -1), torch.stack([zero, -s, -s, zero], -1))
+    elif kind == "RZ":
+        parts = (torch.stack([c, zero, zero, c], -1), torch.stack([-s, zero, zero, s], -1))
+    else:
+        raise ValueError(f"no rotation matrix for {kind!r}")
+    return torch.complex(*parts).reshape(*angles.shape, 2, 2).to(ctype)
+
+
+def _bits(n: int) -> torch.Tensor:
+    """(2^n, n): the bit of wire w in basis state i (wire 0 most significant, as PennyLane)."""
+    index = torch.arange(2**n)
+    return (index[:, None] >> torch.arange(n - 1, -1, -1)[None, :]) & 1
+
+
+def cnot_permutation(n: int, control: int, target: int) -> torch.Tensor:
+    """c with (CNOT psi)[i] = psi[c[i]]."""
+    index = torch.arange(2**n)
+    return index ^ (((index >> (n - 1 - control)) & 1) << (n - 1 - target))
+
+
+def _to_top_bits(n: int, wires: list[int]) -> torch.Tensor:
+    """q: logical index -> storage index with ``wires`` (in order) as the top bits and the
+    other wires, in order, below them."""
+    bits = _bits(n)
+    order = list(wires) + [w for w in range(n) if w not in wires]
+    weights = 2 ** torch.arange(n - 1, -1, -1)
+    return (bits[:, order] * weights).sum(1)
+
+
+def _kron(mats: torch.Tensor) -> torch.Tensor:
+    """(..., k, 2, 2) -> (..., 2^k, 2^k), the first factor most significant."""
+    k = mats.shape[-3]
+    if k == 1:
+        return mats[..., 0, :, :]
+    letters = "abcdefghijklmnop"
+    rows, cols = letters[:k], letters[k : 2 * k]
+    spec = ",".join(f"...{rows[i]}{cols[i]}" for i in range(k)) + f"->...{rows}{cols}"
+    return torch.einsum(spec, *mats.unbind(-3)).reshape(*mats.shape[:-3], 2**k, 2**k)
+
+
+# --------------------------------------------------------------------------------- plan
+
+
+@dataclass
+class Block:
+    """Gates on ``k`` wires moved to the top bits: S (2^n, B) <- G @ S viewed (2^k, -1)."""
+
+    gather: Optional[torch.Tensor]  # storage permutation applied first (None: already in place)
+    slot: int  # index of this block in its (batched, k) group of matrices
+    k: int
+    batched: bool
+
+
+@dataclass
+class Select:
+    """Hard-gated CNOT: where A[:, column] is pi, take the permuted state."""
+
+    gather: torch.Tensor
+    column: int
+
+
+@dataclass
+class Phase:
+    """Per-sample phase exp(i A[:, column]) on the amplitudes in ``mask``."""
+
+    mask: torch.Tensor
+    column: int
+
+
+@dataclass
+class Gather:
+    index: torch.Tensor
+
+
+@dataclass
+class Fused:
+    """A data-independent run compiled into one matrix per call."""
+
+    plan: list
+
+
+@dataclass
+class Compiled:
+    n: int
+    product: Optional[list[int]]  # gate slots of the product-state stage (None: |0> or amplitudes)
+    steps: list
+    z: torch.Tensor  # (2^n, n) signs of Z_w per storage index
+    followers: list = field(default_factory=list)  # later single-qubit stages folded into the product
+    # gates that need matrices: slot -> gate; and blocks: (batched, k) -> list of gate-slot tuples
+    gates: list[Gate] = field(default_factory=list)
+    batched_gate: list[bool] = field(default_factory=list)
+    blocks: dict = field(default_factory=dict)
+
+
+def _stages(program: Program) -> list[tuple]:
+    """The gate list as stages: ("rot", [gates]) on distinct wires, ("perm", c), ("select",
+    c, column), ("phase", mask, column)."""
+    n, gates = program.n_qubits, program.gates
+    stages: list[tuple] = []
+    pending: list[Gate] = []
+
+    def flush() -> None:
+        if pending:
+            stages.append(("rot", list(pending)))
+            pending.clear()
+
+    i = 0
+    while i < len(gates):
+        g = gates[i]
+        if (program.gating == "hard" and g.name == "H" and i + 2 < len(gates) and gates[i + 1].name == "CPHASE"
+                and gates[i + 2].name == "H" and (g.wires[0] == gates[i + 2].wires[0] == gates[i + 1].wires[1])):
+            flush()
+            stages.append(("select", cnot_permutation(n, *gates[i + 1].wires), gates[i + 1].columns[0]))
+            i += 3
+            continue
+        if g.name in ROTATION_KINDS:
+            if g.wires[0] in {p.wires[0] for p in pending}:
+                flush()
+            pending.append(g)
+        elif g.name == "CNOT":
+            flush()
+            c = cnot_permutation(n, *g.wires)
+            if stages and stages[-1][0] == "perm":
+                stages[-1] = ("perm", stages[-1][1][c])
+            else:
+                stages.append(("perm", c))
+        elif g.name == "CPHASE":
+            flush()
+            bits = _bits(n)
+            stages.append(("phase", (bits[:, g.wires[0]] & bits[:, g.wires[1]]).bool(), g.columns[0]))
+        elif g.name == "AMPLITUDE":
+            if i != 0:
+                raise ValueError("amplitude embedding must come first")
+        else:
+            raise ValueError(f"the native executor cannot run gate {g.name!r}")
+        i += 1
+    flush()
+    return stages
+
+
+def compile_plan(program: Program, strategy: str, max_block: int = MAX_BLOCK) -> Compiled:
+    n = program.n_qubits
+    weight_cols = {c for c, (src, _) in enumerate(program.columns) if src == SOURCE_WEIGHT}
+    stages = _stages(program)
+    plan = Compiled(n=n, product=None, steps=[], z=torch.empty(0))
+
+    def slot_of(g: Gate, batched: bool) -> int:
+        plan.gates.append(g)
+        plan.batched_gate.append(batched)
+        return len(plan.gates) - 1
+
+    def is_fixed(stage) -> bool:
+        return stage[0] == "perm" or (stage[0] == "rot" and all(set(g.columns) <= weight_cols for g in stage[1]))
+
+    if program.embedding != "amplitude" and stages and stages[0][0] == "rot":
+        batched = not is_fixed(stages[0])
+        plan.product = [slot_of(g, batched) for g in stages[0][1]]
+        stages = stages[1:]
+        # single-qubit gates before the first entangling gate keep the state a product:
+        # they act on each wire's 2-vector, not on the 2^n state
+        while stages and stages[0][0] == "rot":
+            plan.followers.append([slot_of(g, not is_fixed(stages[0])) for g in stages[0][1]])
+            stages = stages[1:]
+
+    identity = torch.arange(2**n)
+
+    def emit(stages_run: list, layout: torch.Tensor, out: list, batched_run: Optional[bool]) -> torch.Tensor:
+        """Append steps for ``stages_run`` to ``out``; returns the final layout
+        (logical index -> storage index)."""
+        for stage in stages_run:
+            kind = stage[0]
+            if kind == "perm":
+                layout = layout[stage[1]]
+            elif kind == "rot":
+                batched = batched_run if batched_run is not None else not is_fixed(stage)
+                gates = sorted(stage[1], key=lambda g: g.wires[0])
+                start = 0
+                while start < len(gates):
+                    stop = start + 1
+                    while (stop < len(gates) and gates[stop].wires[0] == gates[stop - 1].wires[0] + 1
+                           and stop - start < max_block):
+                        stop += 1
+                    members = gates[start:stop]
+                    q = _to_top_bits(n, [g.wires[0] for g in members])
+                    gather = layout[torch.argsort(q)]
+                    slots = tuple(slot_of(g, batched) for g in members)
+                    group = plan.blocks.setdefault((batched, len(members)), [])
+                    group.append(slots)
+                    out.append(Block(None if torch.equal(gather, identity) else gather, len(group) - 1,
+                                     len(members), batched))
+                    layout = q
+                    start = stop
+            elif kind == "select":
+                inverse = torch.argsort(layout)
+                out.append(Select(layout[stage[1][inverse]], stage[2]))
+            elif kind == "phase":
+                out.append(Phase(stage[1][torch.argsort(layout)], stage[2]))
+        return layout
+
+    layout = identity
+    i = 0
+    while i < len(stages):
+        if strategy == "fused" and is_fixed(stages[i]):
+            j = i
+            while j < len(stages) and is_fixed(stages[j]):
+                j += 1
+            run = stages[i:j]
+            if any(s[0] == "rot" and any(g.columns for g in s[1]) for s in run):
+                if not torch.equal(layout, identity):
+                    plan.steps.append(Gather(layout))
+                    layout = identity
+                sub: list = []
+                end = emit(run, identity, sub, batched_run=False)
+                if not torch.equal(end, identity):
+                    sub.append(Gather(end))
+                plan.steps.append(Fused(sub))
+                i = j
+                continue
+        layout = emit([stages[i]], layout, plan.steps, batched_run=None)
+        i += 1
+    plan.z = (1 - 2 * _bits(n)[torch.argsort(layout)]).to(torch.float64)
+    return plan
+
+
+# ------------------------------------------------------------------------- cost model
+
+OVERHEAD = 6_000.0  # fixed cost of one tensor operation, in complex multiply-adds (CPU, float64)
+
+
+def choose_strategy(n: int, batch: int, fixed_blocks: int, max_block: int = MAX_BLOCK) -> str:
+    """Fused when building the ansatz matrix and one (B, 2^n) x (2^n, 2^n) product costs
+    less than applying its blocks to the batch. Costs are complex multiply-adds plus
+    OVERHEAD per operation (forward + backward ~ 3x forward), calibrated with
+    `qhybrid bench --impls native_fused native_gates` (docs/benchmarks.md)."""
+    if fixed_blocks == 0:
+        return "gates"
+    D = 2**n
+    k = min(n, max_block)
+    per_block_batch = batch * D * (2**k) + batch * D  # the block product + its gather
+    gates_cost = fixed_blocks * (per_block_batch + 2 * OVERHEAD)
+    fused_cost = fixed_blocks * (D * D * 2**k + D * D + 2 * OVERHEAD) + batch * D * D + OVERHEAD
+    return "fused" if fused_cost < gates_cost else "gates"
