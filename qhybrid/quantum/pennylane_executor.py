@@ -52,18 +52,20 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
     rotations = {"RX": qml.RX, "RY": qml.RY, "RZ": qml.RZ}
 
     def circuit(A, amplitudes=None):
+        # one unbind (a single backward op) instead of a slice per gate
+        col = A.unbind(-1)
         for gate in program.gates:
             if gate.name in rotations:
-                rotations[gate.name](A[..., gate.columns[0]], wires=gate.wires[0])
+                rotations[gate.name](col[gate.columns[0]], wires=gate.wires[0])
             elif gate.name == "ROT":
                 c = gate.columns
-                qml.Rot(A[..., c[0]], A[..., c[1]], A[..., c[2]], wires=gate.wires[0])
+                qml.Rot(col[c[0]], col[c[1]], col[c[2]], wires=gate.wires[0])
             elif gate.name == "CNOT":
                 qml.CNOT(wires=list(gate.wires))
             elif gate.name == "H":
                 qml.Hadamard(wires=gate.wires[0])
             elif gate.name == "CPHASE":
-                qml.ControlledPhaseShift(A[..., gate.columns[0]], wires=list(gate.wires))
+                qml.ControlledPhaseShift(col[gate.columns[0]], wires=list(gate.wires))
             elif gate.name == "AMPLITUDE":
                 qml.AmplitudeEmbedding(amplitudes, wires=range(n), pad_with=0.0, normalize=True)
             else:
