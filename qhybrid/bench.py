@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from qhybrid.console import get_console
+    from qhybrid.environment import package_version
     from qhybrid.io import write_json, write_text
 
     console = get_console()
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"command": "qhybrid bench " + " ".join(argv), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPU cores, {'CUDA' if torch.cuda.is_available() else 'no GPU'}",
             "torch": torch.__version__, "pennylane": pennylane.__version__,
-            "lightning": _version("pennylane-lightning")}
+            "lightning": package_version("pennylane-lightning")}
     out = Path(args.out) if args.out else Path("outputs") / "bench" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     table = markdown(results, meta)
     for r in results:
@@ -241,15 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table, markup=False, highlight=False)
     console.print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
     return 0
-
-
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

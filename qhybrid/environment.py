@@ -14,7 +14,8 @@ _PACKAGES = ("torch", "pennylane", "pennylane-lightning", "pennylane-lightning-g
              "numpy", "scikit-learn", "pandas", "hydra-core", "omegaconf")
 
 
-def _version(dist: str) -> str | None:
+def package_version(dist: str) -> str | None:
+    """An installed distribution's version, without importing it (None if absent)."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -28,7 +29,7 @@ def describe(device: str, backend: dict[str, Any] | None = None) -> dict[str, An
     return {
         "qhybrid": __version__,
         "python": sys.version.split()[0],
-        "packages": {name: _version(name) for name in _PACKAGES},
+        "packages": {name: package_version(name) for name in _PACKAGES},
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor() or None,

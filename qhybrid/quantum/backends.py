@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Optional
 
+from qhybrid.environment import package_version
 from qhybrid.errors import ConfigError, QHybridError
 
 log = logging.getLogger("qhybrid")
@@ -59,18 +60,11 @@ class ResolvedBackend:
 def plugin_of(device_name: str) -> tuple[Optional[str], Optional[str]]:
     """The distribution providing a device, and its version (from the plugins' entry points)."""
     if device_name.startswith("default."):
-        return "pennylane", _version("pennylane")
+        return "pennylane", package_version("pennylane")
     for ep in metadata.entry_points(group="pennylane.plugins"):
         if ep.name == device_name and ep.dist is not None:
             return ep.dist.name, ep.dist.version
     return None, None
-
-
-def _version(dist: str) -> Optional[str]:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _one_line(err: BaseException) -> str:

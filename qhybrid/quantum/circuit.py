@@ -68,10 +68,6 @@ class Program:
     def n_columns(self) -> int:
         return len(self.columns)
 
-    def input_columns(self) -> list[int]:
-        """Columns whose values depend on the inputs (the rest depend on weights only)."""
-        return [c for c, (src, _) in enumerate(self.columns) if src != SOURCE_WEIGHT]
-
     def angles(self, x: torch.Tensor, weights: Optional[torch.Tensor], gate: Optional[torch.Tensor]) -> torch.Tensor:
         """The angle matrix (B, n_columns) for inputs ``x`` (B, n_inputs).
 
@@ -79,8 +75,8 @@ class Program:
         sigmoid for soft gating, None without gating.
         """
         n = x.shape[1]
-        blocks = [x if gate is None else x * gate]
-        blocks.append(torch.zeros_like(x) if gate is None else math.pi * gate)
+        # without gating no column reads the gate block: x stands in for it (no allocation)
+        blocks = [x, x] if gate is None else [x * gate, math.pi * gate]
         if weights is not None:
             blocks.append(weights.reshape(1, -1).expand(x.shape[0], -1))
         source = torch.cat(blocks, dim=1)

@@ -26,12 +26,10 @@ from torch import nn
 
 from qhybrid.quantum.backends import ResolvedBackend
 from qhybrid.quantum.circuit import Program
+from qhybrid.quantum.layer import DTYPES
 from qhybrid.quantum.retry import RetryPolicy
 
 log = logging.getLogger("qhybrid")
-
-_DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
 
 @contextmanager
 def default_dtype(dtype: torch.dtype):
@@ -86,7 +84,7 @@ class PennyLaneExecutor(nn.Module):
         super().__init__()
         self.program = program
         self.backend = backend
-        self.dtype = _DTYPES[backend.dtype]
+        self.dtype = DTYPES[backend.dtype]
         self.shift_columns = list(shift_columns)
         self.retry = retry or RetryPolicy()
         through_qnode = backend.diff_method in ("backprop", "adjoint")
