@@ -72,6 +72,21 @@ class _PermuteRows(torch.autograd.Function):
         return grad.index_select(0, inverse), None, None
 
 
+class _Probabilities(torch.autograd.Function):
+    """|psi|^2. Through autograd, .real/.imag/square cost five full-size backward operations
+    (zero-filled selects, their sum); d|psi|^2 is 2 psi per unit of upstream gradient."""
+
+    @staticmethod
+    def forward(ctx, psi):
+        ctx.save_for_backward(psi)
+        return psi.real.square() + psi.imag.square()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (psi,) = ctx.saved_tensors
+        return psi * (2 * grad)
+
+
 class NativeExecutor(nn.Module):
     """(A, amplitudes) -> <Z_i> of shape (B, n_qubits), in the real dtype of A."""
 
@@ -128,14 +143,16 @@ class NativeExecutor(nn.Module):
             prep[("block", batched, k)] = torch.tensor([prep["pos"][(batched, s)] for slots in members for s in slots])
         if plan.product is not None:
             batched = plan.batched_gate[plan.product[0]]
-            prep["product"] = (batched, torch.tensor([prep["pos"][(batched, s)] for s in plan.product]),
-                               torch.tensor([plan.gates[s].wires[0] for s in plan.product]))
-            prep["followers"] = []
-            for slots in plan.followers:
-                batched = plan.batched_gate[slots[0]]
-                prep["followers"].append((batched, torch.tensor([prep["pos"][(batched, s)] for s in slots]),
-                                          torch.tensor([plan.gates[s].wires[0] for s in slots])))
+            prep["product"] = self._wire_stage(plan, prep, plan.product)
+            prep["followers"] = [self._wire_stage(plan, prep, slots) for slots in plan.followers]
         return prep
+
+    def _wire_stage(self, plan: Compiled, prep: dict, slots: list[int]) -> tuple:
+        """(batched, matrix positions, wires, whether the wires are 0..n-1 in order)."""
+        batched = plan.batched_gate[slots[0]]
+        wires = [plan.gates[s].wires[0] for s in slots]
+        return (batched, torch.tensor([prep["pos"][(batched, s)] for s in slots]), torch.tensor(wires),
+                wires == list(range(self.n)))
 
     def _matrices(self, plan: Compiled, prep: dict, A: torch.Tensor, ctype: torch.dtype):
         """Every gate's 2x2 matrix: one angle gather and one construction per (kind, batched).
@@ -178,23 +195,27 @@ class NativeExecutor(nn.Module):
 
     def _product_state(self, prep: dict, shared, batched, B: int, ctype, device) -> torch.Tensor:
         n = self.n
-        is_batched, positions, wires = prep["product"]
+        is_batched, positions, wires, full = prep["product"]
         if is_batched:
             first = batched[:, self._on(positions, device), :, 0]  # (B, k, 2): each wire's R|0>
         else:
             first = shared[self._on(positions, device)][None, :, :, 0]
-        R = first.shape[0]
-        v = torch.zeros(R, n, 2, dtype=ctype, device=device)
-        v[:, :, 0] = 1
-        v = v.index_copy(1, self._on(wires, device), first)
-        for follower_batched, positions, wires in prep["followers"]:
+        if full:
+            v = first
+        else:
+            v = torch.zeros(first.shape[0], n, 2, dtype=ctype, device=device)
+            v[:, :, 0] = 1
+            v = v.index_copy(1, self._on(wires, device), first)
+        for follower_batched, positions, wires, full in prep["followers"]:
             mats = batched[:, self._on(positions, device)] if follower_batched else \
                 shared[self._on(positions, device)][None]
-            if mats.shape[0] != v.shape[0]:
-                v = v.expand(mats.shape[0], -1, -1) if v.shape[0] == 1 else v
-            wires = self._on(wires, device)
-            moved = (mats @ v[:, wires].unsqueeze(-1)).squeeze(-1)
-            v = v.index_copy(1, wires, moved)
+            # 2x2 times 2-vector, elementwise: a batched matmul of B*k 2x2 products is slower
+            moved = (mats * (v if full else v[:, self._on(wires, device)])[:, :, None, :]).sum(-1)
+            if full:
+                v = moved
+            else:
+                v = v.expand(moved.shape[0], -1, -1) if v.shape[0] < moved.shape[0] else v
+                v = v.index_copy(1, self._on(wires, device), moved)
         R = v.shape[0]
         # n - 1 outer products (a gather-and-prod is fewer ops, but prod's backward divides)
         per_wire = v.permute(1, 2, 0)  # (n, 2, R)
@@ -247,5 +268,5 @@ class NativeExecutor(nn.Module):
             psi = torch.zeros(2**self.n, B, dtype=ctype, device=A.device)
             psi[0] = 1
         psi = self._run(plan.steps, psi, A, blocks)
-        probs = psi.real.square() + psi.imag.square()  # (2^n, B); view_as_real().pow().sum() is 10x slower
+        probs = _Probabilities.apply(psi)  # (2^n, B)
         return (self._on(plan.z, A.device).to(A.dtype).T @ probs).T
