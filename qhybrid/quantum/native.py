@@ -57,6 +57,14 @@ __all__ = ["NativeExecutor", "choose_strategy", "rotation_matrices"]
 # ---------------------------------------------------------------------------- executor
 
 
+# columns e0 and t of R(x)|0> = cos(x/2) e0 + sin(x/2) t, PennyLane's conventions
+_EMBEDDING_BASIS = {
+    "RX": torch.tensor([[1, 0], [0, -1j]], dtype=torch.complex128),
+    "RY": torch.tensor([[1, 0], [0, 1]], dtype=torch.complex128),
+    "RZ": torch.tensor([[1, -1j], [0, 0]], dtype=torch.complex128),
+}
+
+
 class _PermuteRows(torch.autograd.Function):
     """A permutation of basis states (rows of the (2^n, B) state). Autograd's generic
     gather backward scatters with accumulation; a permutation's is the inverse permutation."""
@@ -114,11 +122,13 @@ class NativeExecutor(nn.Module):
 
     def _permute(self, psi: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """psi[index] for a permutation ``index``; its gradient is the inverse permutation."""
-        key = (id(index), str(psi.device))
+        return _PermuteRows.apply(psi, self._on(index, psi.device), self._inverse(index, psi.device))
+
+    def _inverse(self, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+        key = (id(index), "inverse", str(device))
         if key not in self._device_cache:
-            self._device_cache[key] = (index.to(psi.device), torch.argsort(index).to(psi.device))
-        forward, inverse = self._device_cache[key]
-        return _PermuteRows.apply(psi, forward, inverse)
+            self._device_cache[key] = torch.argsort(index).to(device)
+        return self._device_cache[key]
 
     def _on(self, tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
         key = (id(tensor), str(device))
@@ -128,9 +138,11 @@ class NativeExecutor(nn.Module):
 
     def _prepare(self, plan: Compiled) -> dict:
         """Static index tensors for building a plan's matrices (computed once)."""
+        direct = self._direct_embedding(plan)
         groups: dict[tuple[str, bool], list[int]] = {}
         for slot, (g, b) in enumerate(zip(plan.gates, plan.batched_gate)):
-            groups.setdefault((g.name, b), []).append(slot)
+            if not (direct and slot in plan.product):
+                groups.setdefault((g.name, b), []).append(slot)
         prep: dict = {"groups": [], "pos": {}}
         for batched in (False, True):
             slots = [s for (kind, b), members in groups.items() if b == batched for s in members]
@@ -141,11 +153,28 @@ class NativeExecutor(nn.Module):
             prep["groups"].append((kind, batched, len(members), cols))
         for (batched, k), members in plan.blocks.items():
             prep[("block", batched, k)] = torch.tensor([prep["pos"][(batched, s)] for slots in members for s in slots])
-        if plan.product is not None:
-            batched = plan.batched_gate[plan.product[0]]
+        if direct:
+            kind = plan.gates[plan.product[0]].name
+            cols = [plan.gates[s].columns[0] for s in plan.product]
+            contiguous = cols == list(range(cols[0], cols[0] + self.n))
+            prep["direct"] = (kind, slice(cols[0], cols[0] + self.n) if contiguous else torch.tensor(cols),
+                              [self._wire_stage(plan, prep, slots)[1] for slots in plan.followers])
+        elif plan.product is not None:
             prep["product"] = self._wire_stage(plan, prep, plan.product)
             prep["followers"] = [self._wire_stage(plan, prep, slots) for slots in plan.followers]
         return prep
+
+    def _direct_embedding(self, plan: Compiled) -> bool:
+        """An angle embedding on every wire in order followed only by weight rotations on
+        every wire: each wire's state is N_w [cos(x/2), sin(x/2)], no 2x2 matrices per sample."""
+        if plan.product is None:
+            return False
+        gates = [plan.gates[s] for s in plan.product]
+        kinds = {g.name for g in gates}
+        return (len(kinds) == 1 and kinds <= {"RX", "RY", "RZ"} and plan.batched_gate[plan.product[0]]
+                and [g.wires[0] for g in gates] == list(range(self.n))
+                and all(not plan.batched_gate[slots[0]] and [plan.gates[s].wires[0] for s in slots]
+                        == list(range(self.n)) for slots in plan.followers))
 
     def _wire_stage(self, plan: Compiled, prep: dict, slots: list[int]) -> tuple:
         """(batched, matrix positions, wires, whether the wires are 0..n-1 in order)."""
@@ -216,6 +245,22 @@ class NativeExecutor(nn.Module):
             else:
                 v = v.expand(moved.shape[0], -1, -1) if v.shape[0] < moved.shape[0] else v
                 v = v.index_copy(1, self._on(wires, device), moved)
+        return self._outer_products(v, B)
+
+    def _direct_product_state(self, prep: dict, A: torch.Tensor, shared, B: int, ctype) -> torch.Tensor:
+        kind, cols, followers = prep["direct"]
+        angles = A[:, cols] if isinstance(cols, slice) else A[:, self._on(cols, A.device)]
+        half = angles * 0.5
+        # R(x)|0> = cos(x/2) e0 + sin(x/2) t, then the followers' product N applied to both
+        N = self._on(_EMBEDDING_BASIS[kind], A.device).to(ctype).expand(self.n, 2, 2)
+        for positions in followers:
+            N = shared[self._on(positions, A.device)] @ N
+        v = torch.cos(half)[..., None] * N[:, :, 0] + torch.sin(half)[..., None] * N[:, :, 1]
+        return self._outer_products(v, B)
+
+    def _outer_products(self, v: torch.Tensor, B: int) -> torch.Tensor:
+        """(R, n, 2) per-wire states -> (2^n, B) product states (R is B or 1)."""
+        n = self.n
         R = v.shape[0]
         # n - 1 outer products (a gather-and-prod is fewer ops, but prod's backward divides)
         per_wire = v.permute(1, 2, 0)  # (n, 2, R)
@@ -229,14 +274,17 @@ class NativeExecutor(nn.Module):
         D, B = psi.shape
         for step in steps:
             if isinstance(step, Block):
-                if step.gather is not None:
-                    psi = self._permute(psi, step.gather)
                 d = 2**step.k
-                if step.batched:
-                    m = blocks[(True, step.k)][:, step.slot]  # (B, d, d)
+                m = blocks[(True, step.k)][:, step.slot] if step.batched else blocks[(False, step.k)][step.slot]
+                if step.gather is not None:
+                    if d == D:  # G (P psi) = (G P) psi: permute the matrix's columns, not the state
+                        m = m.index_select(-1, self._inverse(step.gather, psi.device))
+                    else:
+                        psi = self._permute(psi, step.gather)
+                if step.batched:  # m: (B, d, d)
                     psi = torch.einsum("bij,jrb->irb", m, psi.reshape(d, D // d, B)).reshape(D, B)
                 else:
-                    psi = (blocks[(False, step.k)][step.slot] @ psi.reshape(d, -1)).reshape(D, B)
+                    psi = (m @ psi.reshape(d, -1)).reshape(D, B)
             elif isinstance(step, Gather):
                 psi = self._permute(psi, step.index)
             elif isinstance(step, Fused):
@@ -262,6 +310,8 @@ class NativeExecutor(nn.Module):
             x = amplitudes.to(A.dtype)
             x = x / x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(A.dtype).tiny)
             psi = torch.nn.functional.pad(x, (0, 2**self.n - x.shape[1])).to(ctype).T
+        elif "direct" in prep:
+            psi = self._direct_product_state(prep, A, shared, B, ctype)
         elif plan.product is not None:
             psi = self._product_state(prep, shared, batched, B, ctype, A.device)
         else:
