@@ -87,7 +87,7 @@ class _Probabilities(torch.autograd.Function):
     @staticmethod
     def forward(ctx, psi):
         ctx.save_for_backward(psi)
-        return psi.real.square() + psi.imag.square()
+        return (psi * psi.conj()).real  # one complex product: real^2 + imag^2 is three passes
 
     @staticmethod
     def backward(ctx, grad):
@@ -263,7 +263,7 @@ class NativeExecutor(nn.Module):
         n = self.n
         R = v.shape[0]
         # n - 1 outer products (a gather-and-prod is fewer ops, but prod's backward divides)
-        per_wire = v.permute(1, 2, 0)  # (n, 2, R)
+        per_wire = v.permute(1, 2, 0).contiguous()  # (n, 2, R): strided muls are several times slower
         psi = per_wire[0]
         for w in range(1, n):
             psi = (psi[:, None, :] * per_wire[w][None, :, :]).reshape(-1, R)
