@@ -208,7 +208,7 @@ class TestExecutorsAgree:
             ref.weights.copy_(layer.weights)
         x = torch.tensor([[0.123456789, -0.987654321]], dtype=torch.float64)
         with caplog.at_level(logging.WARNING):
-            raw = layer.executor.evaluate(layer.program.angles(x, layer.weights, None))
+            raw = layer.executor.evaluate(layer.program.angles(x, layer.weights, None).matrix())
         assert raw.dtype == torch.float64 and "converting" not in caplog.text
         np.testing.assert_allclose(raw.detach().numpy(), ref(x).detach().numpy(), atol=1e-12)
 
@@ -217,7 +217,7 @@ class TestExecutorsAgree:
         assert layer.weights.dtype == torch.float32
         x = torch.rand(4, 2, dtype=torch.float64)
         assert layer(x).dtype == torch.float64  # cast back to the caller's dtype explicitly
-        assert layer.executor.evaluate(layer.program.angles(x.float(), layer.weights, None)).dtype == torch.float32
+        assert layer.executor.evaluate(layer.program.angles(x.float(), layer.weights, None).matrix()).dtype == torch.float32
 
     def test_shots_give_estimates_near_the_exact_values(self):
         spec = QuantumSpec(n_qubits=2, n_layers=1)

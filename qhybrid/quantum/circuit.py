@@ -68,19 +68,15 @@ class Program:
     def n_columns(self) -> int:
         return len(self.columns)
 
-    def angles(self, x: torch.Tensor, weights: Optional[torch.Tensor], gate: Optional[torch.Tensor]) -> torch.Tensor:
-        """The angle matrix (B, n_columns) for inputs ``x`` (B, n_inputs).
+    def angles(self, x: torch.Tensor, weights: Optional[torch.Tensor], gate: Optional[torch.Tensor]) -> "Angles":
+        """The angles of a batch of inputs ``x`` (B, n_inputs).
 
         ``gate`` is the per-sample gate value (B, n_inputs): the mask for hard gating, the
         sigmoid for soft gating, None without gating.
         """
-        n = x.shape[1]
-        # without gating no column reads the gate block: x stands in for it (no allocation)
-        blocks = [x, x] if gate is None else [x * gate, math.pi * gate]
-        if weights is not None:
-            blocks.append(weights.reshape(1, -1).expand(x.shape[0], -1))
-        source = torch.cat(blocks, dim=1)
-        return source.index_select(1, self._gather_index(n, x.device))
+        if gate is None:
+            return Angles(self, x, None, weights)
+        return Angles(self, x * gate, math.pi * gate, weights)
 
     def _gather_index(self, n_inputs: int, device: torch.device) -> torch.Tensor:
         key = (n_inputs, str(device))
@@ -89,6 +85,39 @@ class Program:
             self._index_cache[key] = torch.tensor([offsets[src] + i for src, i in self.columns], dtype=torch.long,
                                                   device=device)
         return self._index_cache[key]
+
+
+@dataclass
+class Angles:
+    """A batch's angle matrix A (B, n_columns), kept as its sources until an executor asks
+    for the matrix: column c is ``source(src)[:, i]`` for ``(src, i) = program.columns[c]``.
+    Executors that read columns from the sources skip building A (a copy of the weights
+    for every sample) and its backward."""
+
+    program: Program
+    inputs: torch.Tensor  # (B, n_inputs): x, or x * gate
+    gates: Optional[torch.Tensor]  # (B, n_inputs): pi * gate; None without gating
+    weights: Optional[torch.Tensor]
+
+    @property
+    def batch(self) -> int:
+        return self.inputs.shape[0]
+
+    def source(self, name: str) -> torch.Tensor:
+        """(B, k) per-sample source, or (1, k) for the weights."""
+        if name == SOURCE_INPUT:
+            return self.inputs
+        if name == SOURCE_GATE:
+            return self.gates
+        return self.weights.reshape(1, -1)
+
+    def matrix(self) -> torch.Tensor:
+        x = self.inputs
+        # without gating no column reads the gate block: x stands in for it (no allocation)
+        blocks = [x, x if self.gates is None else self.gates]
+        if self.weights is not None:
+            blocks.append(self.weights.reshape(1, -1).expand(x.shape[0], -1))
+        return torch.cat(blocks, dim=1).index_select(1, self.program._gather_index(x.shape[1], x.device))
 
 
 def ansatz_weight_shape(ansatz: str, n_layers: int, n_qubits: int) -> Optional[tuple[int, ...]]:

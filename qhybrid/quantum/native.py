@@ -35,7 +35,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from qhybrid.quantum.circuit import Program
+from qhybrid.quantum.circuit import Angles, Program
 from qhybrid.quantum.native_plan import (
     COMPLEX,
     MAX_BLOCK,
@@ -96,7 +96,7 @@ class _Probabilities(torch.autograd.Function):
 
 
 class NativeExecutor(nn.Module):
-    """(A, amplitudes) -> <Z_i> of shape (B, n_qubits), in the real dtype of A."""
+    """(angles, amplitudes) -> <Z_i> of shape (B, n_qubits), in the angles' real dtype."""
 
     def __init__(self, program: Program, strategy: str = "auto", max_block: int = MAX_BLOCK):
         super().__init__()
@@ -108,6 +108,7 @@ class NativeExecutor(nn.Module):
         gates_plan = self.plans["gates"]
         self.fixed_blocks = sum(len(v) for (batched, _), v in gates_plan.blocks.items() if not batched)
         self.max_block = max_block
+        self._column = {c: self._source_columns([c]) for c in range(program.n_columns)}
         self.prepared = {name: self._prepare(plan) for name, plan in self.plans.items()}
         self._device_cache: dict = {}
         self.last_strategy: Optional[str] = None
@@ -149,20 +150,35 @@ class NativeExecutor(nn.Module):
             prep[("order", batched)] = None if slots == sorted(slots) else torch.argsort(torch.tensor(slots))
             prep["pos"].update({(batched, s): i for i, s in enumerate(sorted(slots))})
         for (kind, batched), members in groups.items():
-            cols = torch.tensor([c for s in members for c in plan.gates[s].columns], dtype=torch.long)
-            prep["groups"].append((kind, batched, len(members), cols))
+            cols = [c for s in members for c in plan.gates[s].columns]
+            prep["groups"].append((kind, batched, len(members), self._source_columns(cols)))
         for (batched, k), members in plan.blocks.items():
             prep[("block", batched, k)] = torch.tensor([prep["pos"][(batched, s)] for slots in members for s in slots])
         if direct:
             kind = plan.gates[plan.product[0]].name
             cols = [plan.gates[s].columns[0] for s in plan.product]
-            contiguous = cols == list(range(cols[0], cols[0] + self.n))
-            prep["direct"] = (kind, slice(cols[0], cols[0] + self.n) if contiguous else torch.tensor(cols),
+            prep["direct"] = (kind, self._source_columns(cols),
                               [self._wire_stage(plan, prep, slots)[1] for slots in plan.followers])
         elif plan.product is not None:
             prep["product"] = self._wire_stage(plan, prep, plan.product)
             prep["followers"] = [self._wire_stage(plan, prep, slots) for slots in plan.followers]
         return prep
+
+    def _source_columns(self, columns: list[int]) -> tuple:
+        """Where columns of the angle matrix live: (source, index tensor or slice) when they
+        share a source, else (None, columns) and the matrix is built."""
+        sources = {self.program.columns[c][0] for c in columns}
+        if len(sources) != 1:
+            return None, torch.tensor(columns, dtype=torch.long)
+        index = [self.program.columns[c][1] for c in columns]
+        if index == list(range(index[0], index[0] + len(index))):
+            return sources.pop(), slice(index[0], index[0] + len(index))
+        return sources.pop(), torch.tensor(index, dtype=torch.long)
+
+    def _read(self, angles: Angles, where: tuple) -> torch.Tensor:
+        source, index = where
+        values = angles.matrix() if source is None else angles.source(source)
+        return values[:, index] if isinstance(index, slice) else values[:, self._on(index, values.device)]
 
     def _direct_embedding(self, plan: Compiled) -> bool:
         """An angle embedding on every wire in order followed only by weight rotations on
@@ -183,19 +199,20 @@ class NativeExecutor(nn.Module):
         return (batched, torch.tensor([prep["pos"][(batched, s)] for s in slots]), torch.tensor(wires),
                 wires == list(range(self.n)))
 
-    def _matrices(self, plan: Compiled, prep: dict, A: torch.Tensor, ctype: torch.dtype):
+    def _matrices(self, plan: Compiled, prep: dict, angles: Angles, ctype: torch.dtype):
         """Every gate's 2x2 matrix: one angle gather and one construction per (kind, batched).
         Returns shared (G_s, 2, 2) and batched (B, G_b, 2, 2), ordered by slot."""
         parts: dict[bool, list[torch.Tensor]] = {False: [], True: []}
-        for kind, batched, count, cols in prep["groups"]:
-            rows = A if batched else A[:1]
+        x = angles.inputs
+        for kind, batched, count, where in prep["groups"]:
             if kind == "H":
-                angles = rows.new_zeros(rows.shape[0], count)
+                values = x.new_zeros(angles.batch if batched else 1, count)
             else:
-                angles = rows[:, self._on(cols, A.device)]
+                values = self._read(angles, where)
+                values = values if batched else values[:1]
                 if kind == "ROT":
-                    angles = angles.reshape(rows.shape[0], count, 3)
-            mats = rotation_matrices(kind, angles, ctype)
+                    values = values.reshape(values.shape[0], count, 3)
+            mats = rotation_matrices(kind, values, ctype)
             parts[batched].append(mats if batched else mats[0])
         out = []
         for batched in (False, True):
@@ -205,7 +222,7 @@ class NativeExecutor(nn.Module):
             mats = torch.cat(parts[batched], dim=1 if batched else 0) if len(parts[batched]) > 1 else parts[batched][0]
             order = prep[("order", batched)]
             if order is not None:
-                mats = mats[:, self._on(order, A.device)] if batched else mats[self._on(order, A.device)]
+                mats = mats[:, self._on(order, x.device)] if batched else mats[self._on(order, x.device)]
             out.append(mats)
         return out[0], out[1]
 
@@ -247,14 +264,14 @@ class NativeExecutor(nn.Module):
                 v = v.index_copy(1, self._on(wires, device), moved)
         return self._outer_products(v, B)
 
-    def _direct_product_state(self, prep: dict, A: torch.Tensor, shared, B: int, ctype) -> torch.Tensor:
-        kind, cols, followers = prep["direct"]
-        angles = A[:, cols] if isinstance(cols, slice) else A[:, self._on(cols, A.device)]
-        half = angles * 0.5
+    def _direct_product_state(self, prep: dict, angles: Angles, shared, B: int, ctype) -> torch.Tensor:
+        kind, where, followers = prep["direct"]
+        half = self._read(angles, where) * 0.5
+        device = half.device
         # R(x)|0> = cos(x/2) e0 + sin(x/2) t, then the followers' product N applied to both
-        N = self._on(_EMBEDDING_BASIS[kind], A.device).to(ctype).expand(self.n, 2, 2)
+        N = self._on(_EMBEDDING_BASIS[kind], device).to(ctype).expand(self.n, 2, 2)
         for positions in followers:
-            N = shared[self._on(positions, A.device)] @ N
+            N = shared[self._on(positions, device)] @ N
         v = torch.cos(half)[..., None] * N[:, :, 0] + torch.sin(half)[..., None] * N[:, :, 1]
         return self._outer_products(v, B)
 
@@ -269,7 +286,7 @@ class NativeExecutor(nn.Module):
             psi = (psi[:, None, :] * per_wire[w][None, :, :]).reshape(-1, R)
         return psi if R == B else psi.expand(-1, B)
 
-    def _run(self, steps: list, psi: torch.Tensor, A: torch.Tensor, blocks: dict) -> torch.Tensor:
+    def _run(self, steps: list, psi: torch.Tensor, angles: Optional[Angles], blocks: dict) -> torch.Tensor:
         """Apply steps to states stored as (2^n, batch)."""
         D, B = psi.shape
         for step in steps:
@@ -289,34 +306,36 @@ class NativeExecutor(nn.Module):
                 psi = self._permute(psi, step.index)
             elif isinstance(step, Fused):
                 eye = torch.eye(D, dtype=psi.dtype, device=psi.device)
-                psi = self._run(step.plan, eye, A[:1], blocks) @ psi
+                psi = self._run(step.plan, eye, None, blocks) @ psi  # fixed runs read no angles
             elif isinstance(step, Select):
-                on = (A[:, step.column] > math.pi / 2)[None, :]
+                on = (self._read(angles, self._column[step.column]) > math.pi / 2).T
                 psi = torch.where(on, self._permute(psi, step.gather), psi)
             elif isinstance(step, Phase):
-                phase = torch.polar(torch.ones_like(A[:, step.column]), A[:, step.column]).to(psi.dtype)
+                theta = self._read(angles, self._column[step.column])[:, 0]
+                phase = torch.polar(torch.ones_like(theta), theta).to(psi.dtype)
                 psi = torch.where(self._on(step.mask, psi.device)[:, None], psi * phase[None, :], psi)
         return psi
 
-    def forward(self, A: torch.Tensor, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
-        ctype = COMPLEX[A.dtype]
-        B = A.shape[0]
+    def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
+        dtype, device = angles.inputs.dtype, angles.inputs.device
+        ctype = COMPLEX[dtype]
+        B = angles.batch
         strategy = self.pick(B)
         self.last_strategy = strategy
         plan, prep = self.plans[strategy], self.prepared[strategy]
-        shared, batched = self._matrices(plan, prep, A, ctype)
+        shared, batched = self._matrices(plan, prep, angles, ctype)
         blocks = self._blocks(plan, prep, shared, batched)
         if self.amplitude:
-            x = amplitudes.to(A.dtype)
-            x = x / x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(A.dtype).tiny)
+            x = amplitudes.to(dtype)
+            x = x / x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny)
             psi = torch.nn.functional.pad(x, (0, 2**self.n - x.shape[1])).to(ctype).T
         elif "direct" in prep:
-            psi = self._direct_product_state(prep, A, shared, B, ctype)
+            psi = self._direct_product_state(prep, angles, shared, B, ctype)
         elif plan.product is not None:
-            psi = self._product_state(prep, shared, batched, B, ctype, A.device)
+            psi = self._product_state(prep, shared, batched, B, ctype, device)
         else:
-            psi = torch.zeros(2**self.n, B, dtype=ctype, device=A.device)
+            psi = torch.zeros(2**self.n, B, dtype=ctype, device=device)
             psi[0] = 1
-        psi = self._run(plan.steps, psi, A, blocks)
+        psi = self._run(plan.steps, psi, angles, blocks)
         probs = _Probabilities.apply(psi)  # (2^n, B)
-        return (self._on(plan.z, A.device).to(A.dtype).T @ probs).T
+        return (self._on(plan.z, device).to(dtype).T @ probs).T

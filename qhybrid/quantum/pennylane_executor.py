@@ -123,7 +123,8 @@ class PennyLaneExecutor(nn.Module):
             out = out.to(self.dtype)
         return out
 
-    def forward(self, A: torch.Tensor, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
+        A = angles.matrix()
         if self.backend.diff_method == "parameter-shift":
             return _BroadcastShift.apply(A, self)
         return self.evaluate(A, amplitudes)
