@@ -114,6 +114,10 @@ def _torchlayer_loop_step(device_name: str, n: int, L: int, weights):
 def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_seconds: float) -> dict[str, Any]:
     import torch
 
+    from qhybrid.allocator import retain_freed_memory
+
+    retained = retain_freed_memory()  # as `qhybrid train` runs; the same for every implementation
+
     x, weights = _inputs(n, L, B)
     device, how = IMPLEMENTATIONS[impl]
     loop = how == "loop"
@@ -138,7 +142,8 @@ def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_second
     median = statistics.median(times)
     return {"impl": impl, "n": n, "L": L, "B": B, "timed_batch": int(batch.shape[0]), "extrapolated": extrapolated,
             "steps": len(times), "median_step_s": median, "samples_per_s": batch.shape[0] / median,
-            "probe_out": probe_out.tolist(), "probe_grad": probe_grad.tolist(), "threads": torch.get_num_threads()}
+            "probe_out": probe_out.tolist(), "probe_grad": probe_grad.tolist(), "threads": torch.get_num_threads(),
+            "retained_freed_memory": retained}
 
 
 def _spawn(impl: str, case: tuple[int, int, int], min_seconds: float, cap_seconds: float, timeout: float) -> dict:

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import io
 from qhybrid.data import Dataset, load_dataset
+from qhybrid.allocator import retain_freed_memory
 from qhybrid.errors import ConfigError, QHybridError
 from qhybrid.schema import BINARY_ONLY_MONITORS, RunSpec, validate
 from qhybrid.training.cv import Fold, make_folds, split_validation
@@ -78,6 +79,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     spec = validate(cfg)  # every config error surfaces here, before any data is read
     out = claim_run_folder(Path(output_dir))
     config = OmegaConf.to_container(cfg, resolve=True)
+    retain_freed_memory()
 
     from qhybrid.build import build_backend, build_retry
 
