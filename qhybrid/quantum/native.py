@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from qhybrid.quantum.circuit import Angles, Program
+from qhybrid.quantum.native_autograd import PermuteRows, Probabilities
 from qhybrid.quantum.native_plan import (
     COMPLEX,
     MAX_BLOCK,
@@ -45,7 +46,7 @@ from qhybrid.quantum.native_plan import (
     Gather,
     Phase,
     Select,
-    _kron,
+    kron,
     choose_strategy,
     compile_plan,
     rotation_matrices,
@@ -63,36 +64,6 @@ _EMBEDDING_BASIS = {
     "RY": torch.tensor([[1, 0], [0, 1]], dtype=torch.complex128),
     "RZ": torch.tensor([[1, -1j], [0, 0]], dtype=torch.complex128),
 }
-
-
-class _PermuteRows(torch.autograd.Function):
-    """A permutation of basis states (rows of the (2^n, B) state). Autograd's generic
-    gather backward scatters with accumulation; a permutation's is the inverse permutation."""
-
-    @staticmethod
-    def forward(ctx, psi, index, inverse):
-        ctx.save_for_backward(inverse)
-        return psi.index_select(0, index)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (inverse,) = ctx.saved_tensors
-        return grad.index_select(0, inverse), None, None
-
-
-class _Probabilities(torch.autograd.Function):
-    """|psi|^2. Through autograd, .real/.imag/square cost five full-size backward operations
-    (zero-filled selects, their sum); d|psi|^2 is 2 psi per unit of upstream gradient."""
-
-    @staticmethod
-    def forward(ctx, psi):
-        ctx.save_for_backward(psi)
-        return (psi * psi.conj()).real  # one complex product: real^2 + imag^2 is three passes
-
-    @staticmethod
-    def backward(ctx, grad):
-        (psi,) = ctx.saved_tensors
-        return psi * (2 * grad)
 
 
 class NativeExecutor(nn.Module):
@@ -123,7 +94,7 @@ class NativeExecutor(nn.Module):
 
     def _permute(self, psi: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """psi[index] for a permutation ``index``; its gradient is the inverse permutation."""
-        return _PermuteRows.apply(psi, self._on(index, psi.device), self._inverse(index, psi.device))
+        return PermuteRows.apply(psi, self._on(index, psi.device), self._inverse(index, psi.device))
 
     def _inverse(self, index: torch.Tensor, device: torch.device) -> torch.Tensor:
         key = (id(index), "inverse", str(device))
@@ -236,7 +207,7 @@ class NativeExecutor(nn.Module):
                 mats = source[:, index].reshape(source.shape[0], len(members), k, 2, 2)
             else:
                 mats = source[index].reshape(len(members), k, 2, 2)
-            out[(is_batched, k)] = _kron(mats)
+            out[(is_batched, k)] = kron(mats)
         return out
 
     def _product_state(self, prep: dict, shared, batched, B: int, ctype, device) -> torch.Tensor:
@@ -337,5 +308,5 @@ class NativeExecutor(nn.Module):
             psi = torch.zeros(2**self.n, B, dtype=ctype, device=device)
             psi[0] = 1
         psi = self._run(plan.steps, psi, angles, blocks)
-        probs = _Probabilities.apply(psi)  # (2^n, B)
+        probs = Probabilities.apply(psi)  # (2^n, B)
         return (self._on(plan.z, device).to(dtype).T @ probs).T

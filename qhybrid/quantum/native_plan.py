@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 
 from qhybrid.quantum.circuit import SOURCE_WEIGHT, Gate, Program
+from qhybrid.quantum.native_autograd import RotMatrices
 
 COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
 ROTATION_KINDS = ("RX", "RY", "RZ", "ROT", "H")
@@ -27,12 +28,7 @@ def rotation_matrices(kind: str, angles: torch.Tensor, ctype: torch.dtype) -> to
         h = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=ctype, device=angles.device) / math.sqrt(2)
         return h.expand(*angles.shape, 2, 2)
     if kind == "ROT":
-        phi, theta, omega = angles.unbind(-1)
-        c, s = torch.cos(theta / 2), torch.sin(theta / 2)
-        # unit phases times real magnitudes: torch.polar's gradient assumes abs >= 0
-        a = torch.polar(torch.ones_like(c), -(phi + omega) / 2) * c  # e^{-i(phi+omega)/2} cos
-        b = torch.polar(torch.ones_like(s), (phi - omega) / 2) * s  # e^{i(phi-omega)/2} sin
-        return torch.stack([a, -b, b.conj(), a.conj()], -1).reshape(*phi.shape, 2, 2).to(ctype)
+        return RotMatrices.apply(angles).to(ctype)
     c, s = torch.cos(angles / 2), torch.sin(angles / 2)
     zero = torch.zeros_like(c)
     if kind == "RY":
@@ -67,7 +63,7 @@ def _to_top_bits(n: int, wires: list[int]) -> torch.Tensor:
     return (bits[:, order] * weights).sum(1)
 
 
-def _kron(mats: torch.Tensor) -> torch.Tensor:
+def kron(mats: torch.Tensor) -> torch.Tensor:
     """(..., k, 2, 2) -> (..., 2^k, 2^k), the first factor most significant."""
     k = mats.shape[-3]
     if k == 1:
