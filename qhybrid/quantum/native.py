@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from qhybrid.quantum.circuit import Angles, Program
-from qhybrid.quantum.native_autograd import PermuteRows, Probabilities
+from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit
 from qhybrid.quantum.native_plan import (
     COMPLEX,
     MAX_BLOCK,
@@ -130,6 +130,8 @@ class NativeExecutor(nn.Module):
             cols = [plan.gates[s].columns[0] for s in plan.product]
             prep["direct"] = (kind, self._source_columns(cols),
                               [self._wire_stage(plan, prep, slots)[1] for slots in plan.followers])
+            prep["simple"] = all(isinstance(step, Gather) or (isinstance(step, Block) and not step.batched)
+                                 for step in plan.steps)
         elif plan.product is not None:
             prep["product"] = self._wire_stage(plan, prep, plan.product)
             prep["followers"] = [self._wire_stage(plan, prep, slots) for slots in plan.followers]
@@ -235,7 +237,8 @@ class NativeExecutor(nn.Module):
                 v = v.index_copy(1, self._on(wires, device), moved)
         return self._outer_products(v, B)
 
-    def _direct_product_state(self, prep: dict, angles: Angles, shared, B: int, ctype) -> torch.Tensor:
+    def _embedding_columns(self, prep: dict, angles: Angles, shared, ctype):
+        """Half angles (B, n) and N (n, 2, 2): each wire's state is N_w [cos(h), sin(h)]."""
         kind, where, followers = prep["direct"]
         half = self._read(angles, where) * 0.5
         device = half.device
@@ -243,8 +246,32 @@ class NativeExecutor(nn.Module):
         N = self._on(_EMBEDDING_BASIS[kind], device).to(ctype).expand(self.n, 2, 2)
         for positions in followers:
             N = shared[self._on(positions, device)] @ N
+        return half, N
+
+    def _direct_product_state(self, prep: dict, angles: Angles, shared, B: int, ctype) -> torch.Tensor:
+        half, N = self._embedding_columns(prep, angles, shared, ctype)
         v = torch.cos(half)[..., None] * N[:, :, 0] + torch.sin(half)[..., None] * N[:, :, 1]
         return self._outer_products(v, B)
+
+    def _product_circuit(self, plan: Compiled, prep: dict, angles: Angles, shared, blocks: dict, ctype):
+        half, N = self._embedding_columns(prep, angles, shared, ctype)
+        device = half.device
+        ops, mats = [], []
+        D = 2**self.n
+        for step in plan.steps:
+            index = None if step.gather is None else step.gather if isinstance(step, Block) else step.index
+            if isinstance(step, Block):
+                m = blocks[(False, step.k)][step.slot]
+                if index is not None and 2**step.k == D:  # absorb the permutation into the matrix
+                    m, index = m.index_select(-1, self._inverse(index, device)), None
+                mats.append(m)
+                ops.append(("block", 2**step.k, *self._index_pair(index, device)))
+            else:
+                ops.append(("gather", None, *self._index_pair(index, device)))
+        return ProductCircuit.apply(ops, half, N, self._on(plan.z, device).to(half.dtype), *mats)
+
+    def _index_pair(self, index: Optional[torch.Tensor], device) -> tuple:
+        return (None, None) if index is None else (self._on(index, device), self._inverse(index, device))
 
     def _outer_products(self, v: torch.Tensor, B: int) -> torch.Tensor:
         """(R, n, 2) per-wire states -> (2^n, B) product states (R is B or 1)."""
@@ -300,6 +327,8 @@ class NativeExecutor(nn.Module):
             x = amplitudes.to(dtype)
             x = x / x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny)
             psi = torch.nn.functional.pad(x, (0, 2**self.n - x.shape[1])).to(ctype).T
+        elif "direct" in prep and prep["simple"]:
+            return self._product_circuit(plan, prep, angles, shared, blocks, ctype)
         elif "direct" in prep:
             psi = self._direct_product_state(prep, angles, shared, B, ctype)
         elif plan.product is not None:

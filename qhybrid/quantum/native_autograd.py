@@ -73,3 +73,70 @@ class RotMatrices(torch.autograd.Function):
         (derivatives,) = ctx.saved_tensors
         g = grad.reshape(*grad.shape[:-2], 1, 4).conj()
         return (g * derivatives).real.sum(-1)
+
+
+class ProductCircuit(torch.autograd.Function):
+    """The common circuit in one node: per-wire states v_w = cos(h) N_w[:, 0] + sin(h) N_w[:, 1]
+    (angle embedding and the weight rotations that follow it), their product state, fixed
+    permutations and blocks, and <Z>. Forward and backward run without autograd's
+    bookkeeping, which at n = 4 costs as much as the arithmetic.
+
+    ``ops``: ("gather", index, inverse) or ("block", d, index, inverse) with index None when
+    the block's matrix already absorbs the permutation; one matrix per block in ``mats``.
+    ``half``: (B, n) half angles; ``N``: (n, 2, 2); ``z``: (2^n, n) signs of Z per index.
+    """
+
+    @staticmethod
+    def forward(ctx, ops, half, N, z, *mats):
+        c, s = torch.cos(half).T, torch.sin(half).T  # (n, B)
+        v = c[:, None, :] * N[:, :, 0, None] + s[:, None, :] * N[:, :, 1, None]  # (n, 2, B)
+        n, _, B = v.shape
+        prefixes = [v[0]]
+        for w in range(1, n):
+            prefixes.append((prefixes[-1][:, None, :] * v[w][None]).reshape(-1, B))
+        psi = prefixes[-1]
+        D = psi.shape[0]
+        inputs = []
+        blocks = iter(mats)
+        for op in ops:
+            if op[2] is not None:
+                psi = psi.index_select(0, op[2])
+            if op[0] == "block":
+                inputs.append(psi)
+                psi = (next(blocks) @ psi.reshape(op[1], -1)).reshape(D, B)
+        ctx.ops = ops
+        ctx.save_for_backward(c, s, N, v, z, psi, *prefixes[:-1], *inputs, *mats)
+        ctx.counts = (n - 1, len(inputs))
+        return (z.T @ (psi * psi.conj()).real).T
+
+    @staticmethod
+    def backward(ctx, grad):
+        c, s, N, v, z, psi, *rest = ctx.saved_tensors
+        n_prefix, n_blocks = ctx.counts
+        prefixes, inputs, mats = rest[:n_prefix], rest[n_prefix : n_prefix + n_blocks], rest[n_prefix + n_blocks :]
+        D, B = psi.shape
+        g = psi * (2 * (z @ grad.T))  # d|psi|^2 = 2 psi
+        grad_mats = [None] * n_blocks
+        j = n_blocks
+        for op in reversed(ctx.ops):
+            if op[0] == "block":
+                j -= 1
+                d = op[1]
+                gv = g.reshape(d, -1)
+                grad_mats[j] = gv @ inputs[j].reshape(d, -1).mH
+                g = (mats[j].mH @ gv).reshape(D, B)
+            if op[3] is not None:
+                g = g.index_select(0, op[3])
+        n = v.shape[0]
+        grad_v = [None] * n
+        for w in range(n - 1, 0, -1):
+            g3 = g.reshape(-1, 2, B)
+            grad_v[w] = (g3 * prefixes[w - 1].conj()[:, None, :]).sum(0)
+            g = (g3 * v[w].conj()[None]).sum(1)
+        grad_v[0] = g
+        gv = torch.stack(grad_v)  # (n, 2, B)
+        grad_N = torch.stack([(gv * c[:, None, :]).sum(-1), (gv * s[:, None, :]).sum(-1)], -1)
+        # dv/dh = -sin(h) N[:, 0] + cos(h) N[:, 1]
+        along = (gv.conj()[:, :, None, :] * N[:, :, :, None]).sum(1).real  # (n, 2, B): columns 0 and 1
+        grad_half = (c * along[:, 1] - s * along[:, 0]).T
+        return (None, grad_half, grad_N, None, *grad_mats)
