@@ -130,7 +130,7 @@ class NativeExecutor(nn.Module):
             cols = [plan.gates[s].columns[0] for s in plan.product]
             prep["direct"] = (kind, self._source_columns(cols),
                               [self._wire_stage(plan, prep, slots)[1] for slots in plan.followers])
-            prep["simple"] = all(isinstance(step, Gather) or (isinstance(step, Block) and not step.batched)
+            prep["simple"] = all(isinstance(step, (Gather, Fused)) or (isinstance(step, Block) and not step.batched)
                                  for step in plan.steps)
         elif plan.product is not None:
             prep["product"] = self._wire_stage(plan, prep, plan.product)
@@ -259,6 +259,11 @@ class NativeExecutor(nn.Module):
         ops, mats = [], []
         D = 2**self.n
         for step in plan.steps:
+            if isinstance(step, Fused):  # the run's matrix, built on the identity, is one full-width block
+                eye = torch.eye(D, dtype=ctype, device=device)
+                mats.append(self._run(step.plan, eye, None, blocks))
+                ops.append(("block", D, None, None))
+                continue
             index = None if step.gather is None else step.gather if isinstance(step, Block) else step.index
             if isinstance(step, Block):
                 m = blocks[(False, step.k)][step.slot]
