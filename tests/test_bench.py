@@ -1,0 +1,72 @@
+"""`qhybrid bench`: how rounds combine, its input checks, and one small run end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import run_cli
+
+from qhybrid.bench import REFERENCE, combine_rounds
+
+
+def _run(impl, rate, **extra):
+    return {"impl": impl, "n": 2, "L": 1, "B": 4, "samples_per_s": rate, "probe_out": [[0.5]], "probe_grad": [[0.1]],
+            **extra}
+
+
+def test_rounds_give_median_rate_and_median_of_per_round_ratios():
+    runs = {REFERENCE: [_run(REFERENCE, 10), _run(REFERENCE, 20), _run(REFERENCE, 10)],
+            "native_gates": [_run("native_gates", 100), _run("native_gates", 100), _run("native_gates", 300)],
+            "torchlayer_loop": [_run("torchlayer_loop", 1)]}
+    rows = {r["impl"]: r for r in combine_rounds(runs, list(runs))}
+    native = rows["native_gates"]
+    assert native["samples_per_s"] == 100 and native["rounds"] == [100, 100, 300]
+    assert native["speedup"] == 10
+    assert rows["torchlayer_loop"]["speedup"] == pytest.approx(0.1)  # against broadcasting's first round
+    assert rows[REFERENCE]["speedup"] == 1 and rows[REFERENCE]["max_error"] == 0
+
+
+def test_per_round_pairing_differs_from_ratio_of_medians():
+    runs = {REFERENCE: [_run(REFERENCE, 10), _run(REFERENCE, 40), _run(REFERENCE, 40)],
+            "native_gates": [_run("native_gates", 100), _run("native_gates", 100), _run("native_gates", 400)]}
+    native = {r["impl"]: r for r in combine_rounds(runs, list(runs))}["native_gates"]
+    assert native["speedup"] == 10  # rounds 10x, 2.5x, 10x; the ratio of medians would be 100 / 40
+
+
+def test_failed_runs_are_reported_not_combined():
+    runs = {REFERENCE: [_run(REFERENCE, 10)], "lightning_adjoint": [{"impl": "lightning_adjoint", "error": "boom"}]}
+    rows = {r["impl"]: r for r in combine_rounds(runs, list(runs))}
+    assert rows["lightning_adjoint"]["error"] == "boom" and "speedup" not in rows["lightning_adjoint"]
+
+
+@pytest.mark.parametrize("args, message", [(["--rounds", "0"], "--rounds must be at least 1"),
+                                           (["--cases", "4,2"], "--cases takes n,L,B triples")])
+def test_bad_arguments_are_one_line(tmp_path, args, message):
+    result = run_cli(["bench", *args], cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_small_bench_writes_table_and_agrees_with_pennylane(tmp_path):
+    result = run_cli(["bench", "--cases", "3,1,8", "--impls", "native_gates", "--rounds", "2", "--min-seconds", "0.05",
+                      "--out", str(tmp_path / "b")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "b" / "bench.json").read_text())
+    rows = {r["impl"]: r for r in data["results"]}
+    assert set(rows) == {REFERENCE, "native_gates"}
+    assert len(rows["native_gates"]["rounds"]) == 2 and rows["native_gates"]["speedup"] > 0
+    assert rows["native_gates"]["max_error"] < 1e-12
+    assert "| native_gates | 3 | 1 | 8 |" in (tmp_path / "b" / "bench.md").read_text()
+
+
+def test_allocator_setting_is_applied_once_and_can_be_left_alone():
+    code = "from qhybrid.allocator import retain_freed_memory as r; print(r(), r())"
+    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={"QHYBRID_MALLOC": "default", "PATH": ""})
+    assert default.stdout.split() == ["False", "False"], default.stderr
+    applied = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
+        assert applied.stdout.split() == ["True", "True"], applied.stderr
