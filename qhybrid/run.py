@@ -18,8 +18,8 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import io
-from qhybrid.data import Dataset, load_dataset
 from qhybrid.allocator import retain_freed_memory
+from qhybrid.data import Dataset, load_dataset
 from qhybrid.errors import ConfigError, QHybridError
 from qhybrid.schema import BINARY_ONLY_MONITORS, RunSpec, validate
 from qhybrid.training.cv import Fold, make_folds, split_validation
