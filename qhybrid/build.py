@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from qhybrid.data.preprocess import FoldPreprocessor
+from qhybrid.errors import ConfigError
 from qhybrid.models.hybrid import HybridNet, build_hybrid_net
 from qhybrid.quantum.retry import RetryPolicy
 from qhybrid.schema import BackendSpec, ModelSpec, QuantumSpec, RunSpec, TrainerSpec
@@ -35,6 +36,34 @@ def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optio
         quantum=quantum,
         angle_scale=spec.quantum.angle_scale if spec.quantum is not None else 1.0,
     )
+
+
+def build_run_model(spec: RunSpec, n_features: int, n_classes: int, backend: Optional[ResolvedBackend] = None,
+                    retry: Optional[RetryPolicy] = None, initial: Optional[dict] = None) -> tuple[HybridNet, list[str]]:
+    """The model a run trains: built from the model spec, started from the ``init_from``
+    checkpoint (``initial``, qhybrid.training.finetune.load_initial) when given, then
+    adapted (LoRA) and frozen as ``lora`` says. Also returns the names of the tensors
+    re-initialised because their shape changed (the output layer)."""
+    from qhybrid.models.lora import apply_lora, freeze_base
+
+    model = build_model(spec.model, n_features, n_classes, backend, retry)
+    fresh: list[str] = []
+    if initial is not None:
+        from qhybrid.training.finetune import apply_initial_weights, output_layer_name
+
+        fresh = apply_initial_weights(model, initial, output_layer_name(model))
+    lora = spec.lora
+    if lora.enabled:
+        try:
+            apply_lora(model, lora.targets, lora.rank, lora.alpha, lora.dropout)
+        except ValueError as err:
+            raise ConfigError(str(err), "name Linear layers of the model, e.g. lora.targets=[all]") from None
+    if lora.quantum_rank:
+        model.quantum.add_lora(lora.quantum_rank, lora.alpha)
+    if lora.freeze_base:
+        # a re-initialised output layer has nothing to adapt from: it trains in full
+        freeze_base(model, keep=sorted({name.rsplit(".", 1)[0] for name in fresh}))
+    return model, fresh
 
 
 def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:

@@ -93,17 +93,28 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
 
 
     from qhybrid import environment
-    from qhybrid.build import build_model
+    from qhybrid.build import build_run_model
     from qhybrid.console import fold_progress, print_summary
+    from qhybrid.models.lora import parameter_counts
+    from qhybrid.training.precision import resolve_precision
     from qhybrid.training.seeding import seed_everything
 
     seed_everything(spec.seed, spec.trainer.deterministic)
     device = resolve_device(spec.trainer.device)
+    precision = resolve_precision(spec.precision.name, device)
     io.write_json(out / "environment.json", environment.describe(device, backend_record))
-    probe = build_model(spec.model, data.n_features, data.n_classes, backend, retry)
-    n_params = sum(p.numel() for p in probe.parameters())
-    n_trainable = sum(p.numel() for p in probe.parameters() if p.requires_grad)
-    log.info(_describe(spec, data, len(folds), device, n_params))
+    initial = None
+    if spec.init_from is not None:
+        from qhybrid.training.finetune import load_initial
+
+        initial = load_initial(spec.init_from)
+    probe, fresh = build_run_model(spec, data.n_features, data.n_classes, backend, retry, initial)
+    for name in fresh:
+        log.info("init_from: %s has another shape here (another number of classes): re-initialised", name)
+    counts = parameter_counts(probe)
+    log.info(_describe(spec, data, len(folds), device, counts["total"]))
+    log.info("parameters: %d total, %d trainable%s; precision %s", counts["total"], counts["trainable"],
+             " (LoRA adapters)" if spec.lora.freeze_base else "", precision.name)
     if backend is not None:
         log.info("quantum backend: %s (%s %s), diff_method=%s, shots=%s, dtype=%s", backend.name, backend.device_name,
                  backend.plugin_version or "", backend.diff_method, backend.shots, backend.dtype)
@@ -117,9 +128,9 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         for fold in folds:
             progress.start_fold(fold.index)
-            row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, out, progress,
-                                                     lambda: build_model(spec.model, data.n_features, data.n_classes,
-                                                                         backend, retry))
+            row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, precision, out, progress,
+                                                     lambda: build_run_model(spec, data.n_features, data.n_classes,
+                                                                             backend, retry, initial)[0])
             rows.append(row)
             curves.append(curve)
             predictions.append(fold_predictions)
@@ -140,7 +151,13 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "n_features": data.n_features,
         "feature_names": data.feature_names,
         "confusion_matrix": confusion.tolist(),
-        "model": {"name": spec.model.name, "n_parameters": n_params, "n_trainable_parameters": n_trainable},
+        "model": {"name": spec.model.name, "n_parameters": counts["total"],
+                  "n_trainable_parameters": counts["trainable"]},
+        "parameters": counts,
+        "lora": OmegaConf.to_container(OmegaConf.structured(spec.lora)),
+        "init_from": spec.init_from,
+        "precision": precision.record(),
+        "early_stopping_mode": spec.trainer.early_stopping.resolved_mode,
         "backend": backend_record,
         "cv": {"name": spec.cv.name, "n_folds": len(folds)},
         "device": device,
@@ -155,10 +172,12 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     return metrics
 
 
-def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, out: Path, progress, make_model):
+def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, precision, out: Path, progress,
+              make_model):
     import torch
 
     from qhybrid.build import build_class_weights, build_preprocessor
+    from qhybrid.models.lora import plain_state_dict
     from qhybrid.training.checkpoints import save_checkpoint
     from qhybrid.training.engine import fit, predict_proba
     from qhybrid.training.plots import FoldCurves
@@ -181,17 +200,18 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     monitor = spec.trainer.early_stopping.monitor
     result = fit(model, X_fit, y_fit, X_val, y_val, spec.trainer, n_classes=data.n_classes, generator=generator,
                  class_weights=build_class_weights(spec.trainer, data.y[fit_rows], data.n_classes),
-                 on_epoch=lambda epoch, logs: progress.epoch(fold.index, epoch, logs, monitor))
+                 on_epoch=lambda epoch, logs: progress.epoch(fold.index, epoch, logs, monitor), precision=precision)
 
-    proba = predict_proba(model, X_test)
+    proba = predict_proba(model, X_test, precision)
     y_test = data.y[fold.test]
     scores = compute_metrics(y_test, proba, data.n_classes)
-    save_checkpoint(out / "checkpoints" / f"fold_{fold.index}.pt", model=model,
+    save_checkpoint(out / "checkpoints" / f"fold_{fold.index}.pt", state_dict=plain_state_dict(model),
                     model_spec=OmegaConf.to_container(OmegaConf.structured(spec.model)),
                     preprocessor=preprocessor, classes=data.classes, feature_names=data.feature_names,
                     config=config, fold=fold.index, best_epoch=result.best_epoch)
     row = {"fold": fold.index, "n_train": len(fit_rows), "n_val": len(val_rows), "n_test": len(fold.test),
            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
+           "best_val_score": result.best_score if result.best_score is not None else float("nan"),
            "train_seconds": result.seconds, **scores}
     labels = np.asarray(data.classes, dtype=object)
     fold_predictions = pd.DataFrame({"row": fold.test, "fold": fold.index, "y_true": labels[y_test],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
@@ -184,12 +185,42 @@ class BackendSpec:
         _positive("backend.retry_backoff", self.retry_backoff, allow_zero=True)
 
 
+PRECISIONS = ("fp32", "amp_bf16", "amp_fp16", "auto")
+
+
 @dataclass
 class PrecisionSpec:
+    """Autocast of the classical layers; the quantum layer always runs in its own dtype.
+    auto: amp_fp16 on CUDA, amp_bf16 on a CPU (with a warning)."""
+
     name: str = "fp32"
 
     def check(self) -> None:
-        _choice("precision.name", self.name, ("fp32",))
+        _choice("precision.name", self.name, PRECISIONS)
+
+
+@dataclass
+class LoRASpec:
+    """Low-rank adapters (qhybrid.models.lora)."""
+
+    enabled: bool = False
+    rank: int = 4
+    alpha: float = 8.0
+    dropout: float = 0.0
+    targets: list[str] = field(default_factory=lambda: ["all"])  # Linear layers by name; "all": every one
+    freeze_base: bool = False  # train only the adapters (and layers init_from re-initialises)
+    quantum_rank: int = 0  # > 0: the ansatz weights get a trainable rank-r delta
+
+    def check(self) -> None:
+        _positive("lora.rank", self.rank)
+        _positive("lora.alpha", self.alpha)
+        _fraction("lora.dropout", self.dropout, allow_zero=True)
+        _positive("lora.quantum_rank", self.quantum_rank, allow_zero=True)
+        if not self.targets:
+            raise ConfigError("lora.targets is empty", "name Linear layers, e.g. lora.targets=[all] or [head]")
+        if self.freeze_base and not self.enabled and self.quantum_rank == 0:
+            raise ConfigError("lora.freeze_base=true without adapters would train nothing",
+                              "add lora.enabled=true (classical adapters) or lora.quantum_rank=2")
 
 
 @dataclass
@@ -385,6 +416,8 @@ class RunSpec:
     data: Any  # one of DATA_SCHEMAS' values
     cv: Any  # one of CV_SCHEMAS' values
     trainer: TrainerSpec
+    lora: LoRASpec = field(default_factory=LoRASpec)
+    init_from: Optional[str] = None  # a run folder or checkpoint to start from (fine-tuning)
 
 
 def _coerce(group: str, schema: type, node: Any) -> Any:
@@ -420,6 +453,16 @@ def _select(kind: str, group: str, name: Any, schemas: dict[str, type]) -> type:
     return schemas[name]
 
 
+def _init_from(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.exists():
+        raise ConfigError(f"init_from: no such run folder or checkpoint: {path.resolve()}",
+                          "give a run folder (outputs/<date>/<time>-<id>) or one of its checkpoints/fold_<k>.pt")
+    return str(path.resolve())
+
+
 def validate(cfg: DictConfig) -> RunSpec:
     """Check the whole composed config. Raises ConfigError on the first problem."""
     for group in ("model", "backend", "precision", "quantization", "data", "cv", "trainer"):
@@ -439,7 +482,12 @@ def validate(cfg: DictConfig) -> RunSpec:
         data=_coerce("data", data_schema, cfg.data),
         cv=_coerce("cv", cv_schema, cfg.cv),
         trainer=_coerce("trainer", TrainerSpec, cfg.trainer),
+        lora=_coerce("lora", LoRASpec, cfg.get("lora") or OmegaConf.create({})),
+        init_from=_init_from(cfg.get("init_from")),
     )
+    if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
+        raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
+                          "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
     q = spec.model.quantum
     if q is not None and q.embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
             and spec.backend.name not in ("torch", "auto"):

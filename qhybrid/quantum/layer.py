@@ -57,6 +57,21 @@ class QuantumLayer(nn.Module):
                 keep.append(c)
         return keep
 
+    def add_lora(self, rank: int, alpha: float) -> None:
+        """Quantum LoRA: the ansatz weights become weights + (alpha / rank) U V, U (layers,
+        rank) starting at zero and V (rank, rest), so adapting starts from the trained circuit."""
+        if self.weights is None:
+            raise ValueError("quantum LoRA needs an ansatz with weights (model.quantum.ansatz is none)")
+        layers, rest = self.weights.shape[0], self.weights[0].numel()
+        self.lora_u = nn.Parameter(torch.zeros(layers, rank, dtype=self.sim_dtype))
+        self.lora_v = nn.Parameter(torch.empty(rank, rest, dtype=self.sim_dtype).normal_(0.0, 1.0 / math.sqrt(rank)))
+        self.lora_scale = alpha / rank
+
+    def effective_weights(self):
+        if self.weights is None or not hasattr(self, "lora_u"):
+            return self.weights
+        return self.weights + (self.lora_scale * self.lora_u @ self.lora_v).reshape(self.weights.shape)
+
     def gate_values(self, x: torch.Tensor):
         if self.spec.gating == "hard":
             return (x.abs() > self.spec.threshold).to(x.dtype)
@@ -70,7 +85,7 @@ class QuantumLayer(nn.Module):
         out_dtype = x.dtype
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.to(self.sim_dtype)
-            angles = self.program.angles(x, self.weights, self.gate_values(x))
+            angles = self.program.angles(x, self.effective_weights(), self.gate_values(x))
             amplitudes = x if self.spec.embedding == "amplitude" else None
             out = self.executor(angles, amplitudes)
         return out.to(out_dtype)

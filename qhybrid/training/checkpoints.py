@@ -20,7 +20,7 @@ FORMAT_VERSION = 1
 def save_checkpoint(
     path: Path,
     *,
-    model: torch.nn.Module,
+    state_dict: dict[str, torch.Tensor],
     model_spec: dict[str, Any],
     preprocessor: FoldPreprocessor,
     classes: list[str],
@@ -36,7 +36,7 @@ def save_checkpoint(
         "best_epoch": best_epoch,
         "model_spec": model_spec,
         "n_features": len(feature_names),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
         "preprocessing": preprocessor.state_dict(),
         "classes": list(classes),
         "feature_names": list(feature_names),

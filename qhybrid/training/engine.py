@@ -5,6 +5,7 @@ to bottom.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -20,6 +21,7 @@ from qhybrid.build import build_optimizer, build_scheduler
 from qhybrid.errors import QHybridError
 from qhybrid.schema import TrainerSpec
 from qhybrid.training.metrics import metric_value
+from qhybrid.training.precision import Precision
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -75,23 +77,27 @@ class FitResult:
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, X: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """Logits in eval mode, in large chunks (never per sample)."""
+def predict_logits(model: nn.Module, X: torch.Tensor, chunk: int = 8192,
+                   precision: Optional[Precision] = None) -> torch.Tensor:
+    """float32 logits in eval mode, in large chunks (never per sample), under the run's
+    autocast when given one."""
     was_training = model.training
     model.eval()
-    logits = torch.cat([model(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)])
+    with precision.autocast() if precision is not None else contextlib.nullcontext():
+        logits = torch.cat([model(X[i : i + chunk]).float() for i in range(0, X.shape[0], chunk)])
     model.train(was_training)
     return logits
 
 
-def predict_proba(model: nn.Module, X: torch.Tensor) -> np.ndarray:
+def predict_proba(model: nn.Module, X: torch.Tensor, precision: Optional[Precision] = None) -> np.ndarray:
     """Class probabilities as float64 numpy (softmax taken in float64)."""
-    return torch.softmax(predict_logits(model, X).to(torch.float64), dim=1).cpu().numpy()
+    return torch.softmax(predict_logits(model, X, precision=precision).to(torch.float64), dim=1).cpu().numpy()
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, np.ndarray]:
-    logits = predict_logits(model, X)
+def _evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor,
+              precision: Optional[Precision]) -> tuple[float, np.ndarray]:
+    logits = predict_logits(model, X, precision=precision)
     return float(loss_fn(logits, y)), torch.softmax(logits.to(torch.float64), dim=1).cpu().numpy()
 
 
@@ -107,6 +113,7 @@ def fit(
     generator: torch.Generator,
     class_weights: Optional[torch.Tensor] = None,
     on_epoch: Optional[EpochCallback] = None,
+    precision: Optional[Precision] = None,
 ) -> FitResult:
     es = spec.early_stopping
     monitor = es.monitor if X_val is not None and len(X_val) else "train_loss"
@@ -117,6 +124,8 @@ def fit(
     loss_fn = nn.CrossEntropyLoss(weight=weight)
     stopper = EarlyStopping(mode, es.patience, es.min_delta, enabled=es.enabled and monitor != "train_loss")
     y_val_np = y_val.cpu().numpy() if y_val is not None else None
+    autocast = precision.autocast if precision is not None else contextlib.nullcontext
+    scaler = precision.grad_scaler() if precision is not None else None
 
     result = FitResult()
     start = time.perf_counter()
@@ -127,12 +136,21 @@ def fit(
         total = 0.0
         for begin in range(0, n, spec.batch_size):
             idx = order[begin : begin + spec.batch_size]
-            loss = loss_fn(model(X_fit[idx]), y_fit[idx])
+            with autocast():
+                loss = loss_fn(model(X_fit[idx]).float(), y_fit[idx])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if spec.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
-            optimizer.step()
+            if scaler is None:
+                loss.backward()
+                if spec.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+                optimizer.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                if spec.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
             total += float(loss.detach()) * idx.numel()
         logs = {"epoch": epoch, "train_loss": total / n, "lr": optimizer.param_groups[0]["lr"]}
         if not math.isfinite(logs["train_loss"]):
@@ -141,7 +159,7 @@ def fit(
                 "lower trainer.lr, or keep trainer.grad_clip on",
             )
         if X_val is not None and len(X_val):
-            logs["val_loss"], proba = _evaluate(model, loss_fn, X_val, y_val)
+            logs["val_loss"], proba = _evaluate(model, loss_fn, X_val, y_val, precision)
             if monitor != "val_loss":
                 logs[monitor] = metric_value(monitor.removeprefix("val_"), y_val_np, proba, n_classes)
         score = logs[monitor]
