@@ -17,6 +17,7 @@ from qhybrid import __version__
 # command -> one-line description; the Hydra-backed ones take config overrides
 COMMANDS: dict[str, str] = {
     "train": "train a model with cross-validation; writes a run folder under outputs/",
+    "predict": "apply a run's saved models to a CSV file (qhybrid predict --help)",
     "backends": "list the quantum backends: can each start here, plugin version, GPU, why not",
     "bench": "time training steps of the quantum executors side by side (qhybrid bench --help)",
 }
@@ -37,6 +38,7 @@ examples:
   qhybrid train -m seed=0,1,2            (a sweep: one run folder per job)
   qhybrid train --help                   (config groups, options and defaults)
   qhybrid train --cfg job                (the composed config, without running)
+  qhybrid predict run=outputs/<date>/<run> input=new.csv [checkpoint=int8] [ensemble=true]
 
 options:
   -h, --help       this message            -V, --version   print the version
@@ -69,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if command == "backends":
         return _backends(rest)
+    if command == "predict":
+        from qhybrid.predict import run as predict
+
+        return predict(rest)
     if command == "bench":
         from qhybrid.bench import main as bench_main
 

@@ -225,10 +225,15 @@ class LoRASpec:
 
 @dataclass
 class QuantizationSpec:
+    """int8: dynamic INT8 of each fold's best model's Linear layers (torchao), evaluated on
+    the fold's test part beside the float model and saved as its own checkpoint."""
+
     name: str = "none"
+    latency_repeats: int = 30  # forward passes timed for the CPU latency (median)
 
     def check(self) -> None:
-        _choice("quantization.name", self.name, ("none",))
+        _choice("quantization.name", self.name, ("none", "int8"))
+        _positive("quantization.latency_repeats", self.latency_repeats)
 
 
 # ---------------------------------------------------------------------------- data

@@ -30,4 +30,4 @@ def test_wheel_contains_the_configs_and_runs_from_them(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                             env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    assert "name: breast_cancer" in result.stdout and "name: g6" in result.stdout
+    assert "name: breast_cancer" in result.stdout and "name: g10" in result.stdout

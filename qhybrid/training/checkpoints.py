@@ -15,6 +15,8 @@ from qhybrid.errors import QHybridError
 from qhybrid.io import save_torch
 
 FORMAT_VERSION = 1
+# state_dict: the model's tensors by name (quantization "none"), or for "int8" the packed
+# plain components of qhybrid.training.quantize (weights_only-safe either way)
 
 
 def save_checkpoint(
@@ -28,15 +30,17 @@ def save_checkpoint(
     config: dict[str, Any],
     fold: int,
     best_epoch: int,
+    quantization: str = "none",
 ) -> Path:
     payload = {
         "format_version": FORMAT_VERSION,
+        "quantization": quantization,
         "qhybrid_version": __version__,
         "fold": fold,
         "best_epoch": best_epoch,
         "model_spec": model_spec,
         "n_features": len(feature_names),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
+        "state_dict": state_dict,
         "preprocessing": preprocessor.state_dict(),
         "classes": list(classes),
         "feature_names": list(feature_names),

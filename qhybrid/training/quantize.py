@@ -1,0 +1,166 @@
+"""Post-training dynamic INT8 of the classical Linear layers, with torchao.
+
+torch.ao.quantization is deprecated in the torch installed here (it warns on every call
+and is scheduled for removal); torchao's ``quantize_`` with
+``Int8DynamicActivationInt8WeightConfig`` is the maintained path: int8 weights (symmetric,
+per output row), activations quantized per row at run time. The quantum layer is not a
+Linear and keeps its weights.
+
+A quantized checkpoint stores each int8 weight as its plain component tensors (qdata,
+scale, zero_point: the tensor subclass's own flattening), packed with the other tensors
+into one flat tensor per dtype plus an index (a checkpoint's container costs hundreds of
+bytes per tensor, more than a small model's weights). It loads with
+``torch.load(weights_only=True)`` and never pickles a torchao class; loading quantizes a
+freshly built model to get the layout and puts the stored components in.
+torchao's import-time messages (optional CUDA kernels it cannot load on this machine, a
+pytree deprecation notice) are kept off the user's terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import statistics
+import time
+import warnings
+
+import torch
+from torch import nn
+
+from qhybrid.errors import QHybridError
+
+_NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
+
+
+@contextlib.contextmanager
+def _quiet():
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _torchao():
+    try:
+        with _quiet():
+            from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    except ImportError:
+        raise QHybridError("quantization=int8 needs torchao, which is not installed",
+                           "pip install torchao (it comes with qhybrid's own install), or quantization=none") from None
+    return quantize_, Int8DynamicActivationInt8WeightConfig
+
+
+def _is_linear(module: nn.Module, name: str) -> bool:
+    return isinstance(module, nn.Linear)
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Quantize every nn.Linear of ``model`` in place (eval use only); returns it."""
+    quantize_, config = _torchao()
+    model.eval()
+    with _quiet(), torch.no_grad():
+        quantize_(model, config(), filter_fn=_is_linear)
+    return model
+
+
+def _quantized_linears(model: nn.Module) -> dict[str, nn.Linear]:
+    return {name: m for name, m in model.named_modules()
+            if isinstance(m, nn.Linear) and hasattr(m.weight, "__tensor_flatten__")}
+
+
+def pack(state: dict[str, torch.Tensor]) -> dict:
+    """{"index": [(key, dtype, shape, offset)], "blobs": {dtype: flat tensor}}."""
+    by_dtype: dict[str, list[torch.Tensor]] = {}
+    index = []
+    for key, tensor in state.items():
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        parts = by_dtype.setdefault(dtype, [])
+        offset = sum(p.numel() for p in parts)
+        parts.append(tensor.reshape(-1))
+        index.append((key, dtype, list(tensor.shape), offset))
+    return {"index": index, "blobs": {d: torch.cat(parts) for d, parts in by_dtype.items()}}
+
+
+def unpack(packed: dict) -> dict[str, torch.Tensor]:
+    state = {}
+    for key, dtype, shape, offset in packed["index"]:
+        numel = 1
+        for size in shape:
+            numel *= size
+        state[key] = packed["blobs"][dtype][offset : offset + numel].reshape(shape).clone()
+    return state
+
+
+def _entries(model: nn.Module):
+    """(key, tensor, owning quantized Linear or None) for each entry of the state_dict."""
+    linears = _quantized_linears(model)
+    for key, value in model.state_dict().items():
+        owner, _, leaf = key.rpartition(".")
+        yield key, value, (linears[owner] if owner in linears and leaf == "weight" else None)
+
+
+def int8_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A quantized model's state as plain tensors: ``<layer>.weight.<component>``."""
+    state = {}
+    for key, value, linear in _entries(model):
+        if linear is None:
+            state[key] = value.detach().cpu().clone()
+            continue
+        components, _ = value.__tensor_flatten__()
+        for component in components:
+            state[f"{key}.{component}"] = getattr(value, component).detach().cpu().clone()
+    return state
+
+
+def load_int8_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+    """Quantize a freshly built ``model`` and put the stored int8 components in."""
+    quantize_int8(model)
+    plain = {}
+    for key, value, linear in _entries(model):
+        if linear is None:
+            plain[key] = state[key]
+            continue
+        components, meta = value.__tensor_flatten__()
+        try:
+            inner = {c: state[f"{key}.{c}"] for c in components}
+        except KeyError as err:
+            raise QHybridError(f"the INT8 checkpoint has no {err.args[0]}",
+                               "it was written by another qhybrid or torchao version: re-run training") from None
+        if inner["qdata"].shape != value.qdata.shape:
+            raise QHybridError(f"the INT8 checkpoint's {key} has shape {tuple(inner['qdata'].shape)}, "
+                               f"the model {tuple(value.qdata.shape)}", "rebuild from the run's own config")
+        weight = type(value).__tensor_unflatten__(inner, meta, value.shape, value.stride())
+        linear.weight = nn.Parameter(weight, requires_grad=False)
+    model.load_state_dict(plain, strict=False)
+    return model
+
+
+def state_bytes(state: dict[str, torch.Tensor]) -> int:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.tell()
+
+
+@torch.no_grad()
+def cpu_latency_ms(model: nn.Module, X: torch.Tensor, repeats: int = 30, budget_s: float = 1.0) -> float:
+    """Median wall time of one forward pass over ``X`` on the CPU, in milliseconds: at most
+    ``repeats`` passes, fewer (at least 3) when they exceed ``budget_s`` (slow simulators)."""
+    model.eval()
+    X = X.cpu()
+    model(X)
+    times: list[float] = []
+    while len(times) < repeats and (len(times) < 3 or sum(times) < budget_s):
+        start = time.perf_counter()
+        model(X)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
