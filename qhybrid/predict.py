@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -21,7 +22,7 @@ import numpy as np
 
 from qhybrid.errors import DataError, QHybridError
 
-USAGE = ("usage: qhybrid predict run=<run folder> input=<csv> [output=<csv>] "
+USAGE = ("usage: qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] "
          "[checkpoint=best|fold_<k>|int8|fold_<k>_int8] [ensemble=true]")
 
 
@@ -56,10 +57,20 @@ class Predictor:
         self.payloads = [load_checkpoint(p) for p in paths]
         first = self.payloads[0]
         self.classes, self.feature_names = first["classes"], first["feature_names"]
-        self.models = [self._build(p) for p in self.payloads]
+        self.precision_name = self._resolved_precision()
+        self.models = [self._build(p, self.precision_name) for p in self.payloads]
+
+    def _resolved_precision(self) -> str:
+        """The autocast the run actually trained and scored with (precision=auto is resolved
+        at run time); float16 autocast needs CUDA, so on a CPU it becomes fp32."""
+        try:
+            name = json.loads((self.run / "metrics.json").read_text())["precision"]["name"]
+        except (OSError, ValueError, KeyError, TypeError):
+            name = "fp32"
+        return "fp32" if name == "amp_fp16" else name
 
     @staticmethod
-    def _build(payload: dict):
+    def _build(payload: dict, precision_name: str):
         from omegaconf import OmegaConf
 
         from qhybrid.build import build_backend, build_model
@@ -78,7 +89,7 @@ class Predictor:
             load_int8_state_dict(model, unpack(payload["state_dict"]))
         else:
             model.load_state_dict(payload["state_dict"])
-            precision = resolve_precision(spec.precision.name, "cpu")
+            precision = resolve_precision(precision_name, "cpu")
         model.eval()
         return model, FoldPreprocessor.from_state_dict(payload["preprocessing"]), precision
 
@@ -140,6 +151,27 @@ def features_of(table, feature_names: list[str], target: Optional[str]) -> np.nd
     return X
 
 
+def fold_test_rows(predictor: Predictor, fold: int):
+    """The test rows of a fold of the run, with their labels: the run's own data (its
+    config) and the fold's rows (predictions.csv), so the fold's metrics can be reproduced."""
+    import pandas as pd
+    from omegaconf import OmegaConf
+
+    from qhybrid.data import load_dataset
+    from qhybrid.schema import validate
+
+    config = OmegaConf.create(predictor.payloads[0]["config"])
+    config.init_from = None
+    data = load_dataset(validate(config).data)
+    predictions = pd.read_csv(predictor.run / "predictions.csv")
+    rows = predictions.loc[predictions["fold"] == fold, "row"].to_numpy()
+    if rows.size == 0:
+        raise DataError(f"the run has no fold {fold}", f"use input=fold_<k> with k < {predictions['fold'].max() + 1}")
+    table = pd.DataFrame(data.X[rows], columns=data.feature_names)
+    table[predictor.target_column] = np.asarray(data.classes, dtype=object)[data.y[rows]]
+    return table
+
+
 def _parse(args: list[str]) -> dict[str, str]:
     options = {}
     for arg in args:
@@ -164,18 +196,23 @@ def main(args: list[str]) -> int:
     from qhybrid.io import write_text
 
     options = _parse(args)
-    source = Path(options["input"])
-    if not source.is_file():
-        raise DataError(f"input file not found: {source.resolve()}", "give input=<path to a CSV file>")
-    try:
-        table = pd.read_csv(source)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DataError(f"{source} is not a readable CSV file ({str(err).splitlines()[0][:120]})",
-                        "give a comma-separated file with a header row") from None
     predictor = Predictor(Path(options["run"]), options.get("checkpoint", "best"),
                           options.get("ensemble", "false").lower() == "true")
+    source = Path(options["input"])
+    fold = re.fullmatch(r"fold_(\d+)", options["input"])
+    if fold and not source.exists():
+        table = fold_test_rows(predictor, int(fold.group(1)))
+    elif not source.is_file():
+        raise DataError(f"input file not found: {source.resolve()}",
+                        "give input=<path to a CSV file>, or input=fold_<k> for that fold's test rows")
+    else:
+        try:
+            table = pd.read_csv(source)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise DataError(f"{source} is not a readable CSV file ({str(err).splitlines()[0][:120]})",
+                            "give a comma-separated file with a header row") from None
     result = predictor.frame(table)
-    output = Path(options.get("output") or f"{source.stem}_predictions.csv")
+    output = Path(options.get("output") or f"{source.name.removesuffix('.csv')}_predictions.csv")
     write_text(output, result.to_csv(index=False))
     print(f"predicted {len(result)} rows with {len(predictor.models)} model(s) from {predictor.run}: {output}")
     target = predictor.target_column

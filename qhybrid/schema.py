@@ -191,7 +191,7 @@ PRECISIONS = ("fp32", "amp_bf16", "amp_fp16", "auto")
 @dataclass
 class PrecisionSpec:
     """Autocast of the classical layers; the quantum layer always runs in its own dtype.
-    auto: amp_fp16 on CUDA, amp_bf16 on a CPU (with a warning)."""
+    auto: amp_fp16 on CUDA, fp32 on a CPU (with a warning: bfloat16 autocast is slower there)."""
 
     name: str = "fp32"
 

@@ -43,7 +43,7 @@ def test_lightning_gpu_without_a_gpu_falls_back_and_says_so_once(tmp_path):
     result = run_cli(["train", "model=g6", "backend=lightning_gpu", "data=iris", "cv=holdout", "trainer.max_epochs=1",
                       f"hydra.run.dir={run}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    warnings = [ln for ln in result.stdout.splitlines() if "WARNING" in ln]
+    warnings = [ln for ln in result.stdout.splitlines() if "WARNING" in ln and "backend" in ln]
     assert len(warnings) == 1 and "backend lightning_gpu is not available here" in warnings[0]
     assert "using lightning_qubit" in warnings[0]
     backend = json.loads((run / "metrics.json").read_text())["backend"]

@@ -108,7 +108,7 @@ class TestPrecision:
         from qhybrid.schema import validate
         from qhybrid.training.precision import resolve_precision
 
-        spec = validate(compose(["model=g3"]))
+        spec = validate(compose(["model=g3", "precision=amp_bf16"]))
         model, _ = build_run_model(spec, 4, 3, build_backend(spec))
         seen = {}
         model.encoder.register_forward_hook(lambda m, i, o: seen.__setitem__("encoder", o.dtype))
@@ -119,10 +119,11 @@ class TestPrecision:
             model(torch.randn(8, 4))
         assert seen == {"encoder": torch.bfloat16, "quantum": torch.float64, "head": torch.bfloat16}
 
-    def test_auto_on_a_cpu_falls_back_to_bf16_with_a_warning(self, caplog):
+    def test_auto_on_a_cpu_falls_back_to_fp32_with_a_warning(self, caplog):
         from qhybrid.training.precision import resolve_precision
 
-        assert resolve_precision("auto", "cpu").dtype == torch.bfloat16
+        resolved = resolve_precision("auto", "cpu")
+        assert resolved.dtype is None and resolved.name == "fp32"
         assert "float16 autocast needs CUDA" in caplog.text
 
     def test_fp16_on_a_cpu_is_one_clear_error(self, tmp_path):
@@ -131,7 +132,7 @@ class TestPrecision:
         assert "Traceback" not in result.stderr
 
     def test_the_command_line_beats_the_generation(self, compose):
-        assert compose(["model=g3"]).precision.name == "amp_bf16"
+        assert compose(["model=g3"]).precision.name == "auto"
         assert compose(["model=g3", "precision=fp32"]).precision.name == "fp32"
         assert compose(["model=g3", "lora.rank=2"]).lora.rank == 2 and compose(["model=g3"]).lora.enabled
 

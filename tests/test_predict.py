@@ -50,7 +50,10 @@ def test_predict_in_a_fresh_process_reproduces_the_fold(g4_run, tmp_path, checkp
     fold = json.loads((g4_run / "metrics.json").read_text())["folds"][1]
     stored = fold["int8"]["metrics"] if key else fold
     for name in ("accuracy", "roc_auc", "log_loss", "f1"):
-        assert printed[name] == stored[name], name  # exactly: the same model and arithmetic
+        if key:  # integer matrix products: exactly
+            assert printed[name] == stored[name], name
+        else:  # float32 products may round differently with memory alignment (MKL): to rounding
+            assert printed[name] == pytest.approx(stored[name], rel=1e-6), name
     table = pd.read_csv(out)
     assert list(table.columns) == ["prediction", "proba_benign", "proba_malignant"] and len(table) == fold["n_test"]
 
@@ -112,3 +115,12 @@ def test_unknown_arguments_and_missing_run(tmp_path):
     assert result.returncode == 2 and "is not a run folder" in result.stderr
 
 
+
+
+def test_input_fold_uses_the_runs_own_rows(g4_run, tmp_path):
+    result = run_cli(["predict", f"run={g4_run}", "input=fold_3", "checkpoint=fold_3_int8",
+                      f"output={tmp_path / 'p.csv'}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    stored = json.loads((g4_run / "metrics.json").read_text())["folds"][3]["int8"]["metrics"]
+    assert printed["roc_auc"] == stored["roc_auc"] and printed["log_loss"] == stored["log_loss"]

@@ -1,0 +1,33 @@
+"""The Python API runs the CLI's code path and returns what the run folder holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+
+def test_import_is_light():
+    code = "import sys, qhybrid; assert callable(qhybrid.train) and 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_train_and_load(tmp_path):
+    import qhybrid
+    from qhybrid.data import load_dataset
+    from qhybrid.schema import BuiltinDataSpec
+
+    result = qhybrid.train(model="g0", data="iris", overrides=["trainer.max_epochs=3"], run_dir=tmp_path / "run")
+    stored = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert result.metrics["summary"] == stored["summary"] and result.run_dir == tmp_path / "run"
+    for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "train.log", "checkpoints/fold_4.pt"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert "trainer.max_epochs=3" in (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text()
+
+    data = load_dataset(BuiltinDataSpec(name="iris"))
+    predictor = qhybrid.load(result.run_dir, ensemble=True)
+    proba = predictor.predict_proba(data.X)
+    assert proba.shape == (150, 3) and np.allclose(proba.sum(axis=1), 1)
+    assert list(predictor.predict(data.X[:2])) == [data.classes[i] for i in proba[:2].argmax(axis=1)]
