@@ -96,6 +96,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     from qhybrid.build import build_model, build_run_model
     from qhybrid.console import fold_progress, print_summary
     from qhybrid.models.lora import parameter_counts
+    from qhybrid.training.quantize import int8_summary
     from qhybrid.training.precision import resolve_precision
     from qhybrid.training.seeding import seed_everything
 
@@ -160,7 +161,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "init_from": spec.init_from,
         "precision": precision.record(),
         "early_stopping_mode": spec.trainer.early_stopping.resolved_mode,
-        "quantization": _quantization_summary(spec, rows, names),
+        "quantization": int8_summary(rows, names) if spec.quantization.name == "int8" else {"name": "none"},
         "backend": backend_record,
         "cv": {"name": spec.cv.name, "n_folds": len(folds)},
         "device": device,
@@ -175,40 +176,6 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     return metrics
 
 
-def _quantization_summary(spec: RunSpec, rows: list[dict], names: list[str]) -> dict:
-    if spec.quantization.name != "int8":
-        return {"name": spec.quantization.name}
-    int8 = [r["int8"] for r in rows]
-    mean = lambda values: float(np.mean(values))  # noqa: E731
-    return {"name": "int8", "library": "torchao", "scheme": "dynamic int8 activations, int8 weights per row",
-            "summary": summarize([r["metrics"] for r in int8], [n for n in names if n in int8[0]["metrics"]]),
-            "float32_summary": summarize(rows, names),
-            "bytes": {k: mean([r["bytes"][k] for r in int8]) for k in ("float32", "int8")},
-            "cpu_latency_ms": {k: mean([r["cpu_latency_ms"][k] for r in int8]) for k in ("float32", "int8")}}
-
-
-def _int8_variant(make_plain_model, plain: dict, X_test, y_test: np.ndarray, n_classes: int, repeats: int):
-    """Quantize the fold's best model (its plain weights, on the CPU), score it on the
-    fold's test part; sizes of the weights and CPU latency beside the float model's."""
-    from qhybrid.training.engine import predict_proba
-    from qhybrid.training.quantize import cpu_latency_ms, int8_state_dict, pack, quantize_int8, state_bytes
-
-    float_model = make_plain_model()
-    float_model.load_state_dict(plain)
-    int8_model = make_plain_model()
-    int8_model.load_state_dict(plain)
-    quantize_int8(int8_model)
-    X_cpu = X_test.cpu()
-    proba = predict_proba(int8_model, X_cpu)
-    packed = pack(int8_state_dict(int8_model))
-    record = {"metrics": compute_metrics(y_test, proba, n_classes),
-              "bytes": {"float32": state_bytes(plain), "int8": state_bytes(packed)},
-              "cpu_latency_ms": {"float32": cpu_latency_ms(float_model.cpu(), X_cpu, repeats),
-                                 "int8": cpu_latency_ms(int8_model, X_cpu, repeats)},
-              "n_test": int(X_cpu.shape[0])}
-    return record, packed
-
-
 def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, precision, out: Path, progress,
               make_model, make_plain_model):
     import torch
@@ -218,6 +185,7 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     from qhybrid.training.checkpoints import save_checkpoint
     from qhybrid.training.engine import fit, predict_proba
     from qhybrid.training.plots import FoldCurves
+    from qhybrid.training.quantize import evaluate_int8
     from qhybrid.training.seeding import fold_generator, fold_seed
 
     generator = fold_generator(spec.seed, fold.index)
@@ -256,7 +224,7 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
            "best_val_score": result.best_score if result.best_score is not None else float("nan"),
            "train_seconds": result.seconds, **scores}
     if spec.quantization.name == "int8":
-        row["int8"], packed = _int8_variant(make_plain_model, plain, X_test, y_test, data.n_classes,
+        row["int8"], packed = evaluate_int8(make_plain_model, plain, X_test, y_test, data.n_classes,
                                             spec.quantization.latency_repeats)
         save_checkpoint(out / "checkpoints" / f"fold_{fold.index}_int8.pt", state_dict=packed, quantization="int8",
                         **described)

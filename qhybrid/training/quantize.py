@@ -164,3 +164,43 @@ def cpu_latency_ms(model: nn.Module, X: torch.Tensor, repeats: int = 30, budget_
         model(X)
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
+
+
+def evaluate_int8(make_plain_model, plain: dict, X_test: torch.Tensor, y_test, n_classes: int, repeats: int):
+    """Quantize a fold's best model (its plain weights, on the CPU) and score it on the
+    fold's test part; weight bytes and CPU latency beside the float model's. Returns the
+    fold's record and the packed INT8 state for its checkpoint."""
+    from qhybrid.training.engine import predict_proba
+    from qhybrid.training.metrics import compute_metrics
+
+    float_model = make_plain_model()
+    float_model.load_state_dict(plain)
+    int8_model = make_plain_model()
+    int8_model.load_state_dict(plain)
+    quantize_int8(int8_model)
+    X_cpu = X_test.cpu()
+    proba = predict_proba(int8_model, X_cpu)
+    packed = pack(int8_state_dict(int8_model))
+    record = {"metrics": compute_metrics(y_test, proba, n_classes),
+              "bytes": {"float32": state_bytes(plain), "int8": state_bytes(packed)},
+              "cpu_latency_ms": {"float32": cpu_latency_ms(float_model.cpu(), X_cpu, repeats),
+                                 "int8": cpu_latency_ms(int8_model, X_cpu, repeats)},
+              "n_test": int(X_cpu.shape[0])}
+    return record, packed
+
+
+def int8_summary(rows: list[dict], names: list[str]) -> dict:
+    """metrics.json's quantization block: INT8 and float summaries side by side, mean sizes
+    and latencies over folds."""
+    from qhybrid.training.metrics import summarize
+
+    int8 = [r["int8"] for r in rows]
+
+    def mean(part: str, kind: str) -> float:
+        return float(statistics.fmean(r[part][kind] for r in int8))
+
+    return {"name": "int8", "library": "torchao", "scheme": "dynamic int8 activations, int8 weights per row",
+            "summary": summarize([r["metrics"] for r in int8], [n for n in names if n in int8[0]["metrics"]]),
+            "float32_summary": summarize(rows, names),
+            "bytes": {k: mean("bytes", k) for k in ("float32", "int8")},
+            "cpu_latency_ms": {k: mean("cpu_latency_ms", k) for k in ("float32", "int8")}}
