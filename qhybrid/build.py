@@ -96,7 +96,14 @@ def build_quantum_layer(spec: QuantumSpec, backend: ResolvedBackend, retry: Opti
 
 
 def build_preprocessor(data_spec) -> FoldPreprocessor:
-    return FoldPreprocessor(data_spec.scaler, impute=getattr(data_spec, "nan_policy", "error") == "impute")
+    return FoldPreprocessor(data_spec.scaler, impute=getattr(data_spec, "nan_policy", "error") == "impute",
+                            pca=model_inputs(data_spec, 0))
+
+
+def model_inputs(data_spec, n_features: int) -> int:
+    """How many numbers per row the model reads: the PCA components when the data spec asks
+    for them, else the data set's features."""
+    return getattr(data_spec, "pca_components", 0) or n_features
 
 
 def build_optimizer(model: nn.Module, spec: TrainerSpec) -> torch.optim.Optimizer:

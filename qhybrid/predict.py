@@ -83,7 +83,8 @@ class Predictor:
         if config.get("init_from") is not None:
             config.init_from = None  # the weights are in this checkpoint; the source need not exist here
         spec = validate(config)
-        model = build_model(spec.model, payload["n_features"], len(payload["classes"]), build_backend(spec))
+        inputs = payload.get("n_model_inputs", payload["n_features"])
+        model = build_model(spec.model, inputs, len(payload["classes"]), build_backend(spec))
         precision = None
         if payload.get("quantization", "none") == "int8":
             load_int8_state_dict(model, unpack(payload["state_dict"]))

@@ -93,7 +93,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
 
 
     from qhybrid import environment
-    from qhybrid.build import build_model, build_run_model
+    from qhybrid.build import build_model, build_run_model, model_inputs
     from qhybrid.console import fold_progress, print_summary
     from qhybrid.models.lora import parameter_counts
     from qhybrid.training.quantize import int8_summary
@@ -109,7 +109,8 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         from qhybrid.training.finetune import load_initial
 
         initial = load_initial(spec.init_from)
-    probe, fresh = build_run_model(spec, data.n_features, data.n_classes, backend, retry, initial)
+    n_inputs = model_inputs(spec.data, data.n_features)  # PCA components, or the features
+    probe, fresh = build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)
     for name in fresh:
         log.info("init_from: %s has another shape here (another number of classes): re-initialised", name)
     counts = parameter_counts(probe)
@@ -130,9 +131,9 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         for fold in folds:
             progress.start_fold(fold.index)
             row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, precision, out, progress,
-                                                     lambda: build_run_model(spec, data.n_features, data.n_classes,
+                                                     lambda: build_run_model(spec, n_inputs, data.n_classes,
                                                                              backend, retry, initial)[0],
-                                                     lambda: build_model(spec.model, data.n_features, data.n_classes,
+                                                     lambda: build_model(spec.model, n_inputs, data.n_classes,
                                                                          backend, retry))
             rows.append(row)
             curves.append(curve)

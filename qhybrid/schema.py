@@ -280,11 +280,39 @@ class CsvDataSpec:
             )
 
 
+@dataclass
+class GenomicsDataSpec:
+    """Genotypes (0/1/2 per SNP) of K populations, the population as the target: simulated
+    with the Balding-Nichols model (qhybrid.data.genomics); PCA inside each fold."""
+
+    name: str = "genomics"
+    n_populations: int = 3
+    n_samples: int = 300
+    n_snps: int = 1000
+    fst: float = 0.05  # Wright's fixation index: how far the populations drifted apart
+    seed: int = 0
+    scaler: str = "standard"
+    pca_components: int = 4  # 0: no PCA; fitted on each fold's training rows only
+
+    def check(self) -> None:
+        _choice("data.scaler", self.scaler, SCALERS)
+        if self.n_populations < 2:
+            raise ConfigError(f"data.n_populations={self.n_populations} is out of range", "simulate at least 2")
+        _positive("data.n_samples", self.n_samples)
+        _positive("data.n_snps", self.n_snps)
+        _fraction("data.fst", self.fst)
+        _positive("data.pca_components", self.pca_components, allow_zero=True)
+        if self.pca_components > self.n_snps:
+            raise ConfigError(f"data.pca_components={self.pca_components} exceeds data.n_snps={self.n_snps}",
+                              "keep at most as many components as SNPs")
+
+
 DATA_SCHEMAS: dict[str, type] = {
     "iris": BuiltinDataSpec,
     "iris_binary": BuiltinDataSpec,
     "breast_cancer": BuiltinDataSpec,
     "csv": CsvDataSpec,
+    "genomics": GenomicsDataSpec,
 }
 
 

@@ -63,6 +63,9 @@ def test_every_config_file_composes_and_validates(path: Path, compose):
     if overrides:
         group, option = overrides[0].split("=")
         own = OmegaConf.load(path)
+        if group == "experiment":  # a global preset: check the data group it picks and its values
+            assert OmegaConf.to_container(own)["data"].items() <= OmegaConf.to_container(cfg.data).items()
+            return
         if group == "model":  # generations are global presets: the model's keys sit under model:
             own = own.model
         if "name" in own:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qhybrid.data.dataset import Dataset
-from qhybrid.schema import CsvDataSpec
+from qhybrid.schema import CsvDataSpec, GenomicsDataSpec
 
 
 def load_dataset(spec) -> Dataset:
@@ -12,6 +12,10 @@ def load_dataset(spec) -> Dataset:
         from qhybrid.data.csv_file import load_csv
 
         return load_csv(spec)
+    if isinstance(spec, GenomicsDataSpec):
+        from qhybrid.data.genomics import load_genomics
+
+        return load_genomics(spec)
     from qhybrid.data.builtin import load_builtin
 
     return load_builtin(spec)

@@ -1,4 +1,4 @@
-"""Per-fold preprocessing: optional median imputation, then a scaler.
+"""Per-fold preprocessing: optional median imputation, a scaler, optional PCA.
 
 Fitted with scikit-learn on the training rows of one fold only, then reduced to plain
 arrays so a checkpoint can carry it without pickled objects (it loads with
@@ -11,18 +11,32 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 _SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 
 
+def _scale(X: np.ndarray, params: dict[str, np.ndarray], scaler: str) -> np.ndarray:
+    """The scaler's arithmetic on a copy of X (as scikit-learn's transform)."""
+    X = np.array(X, dtype=np.float64, copy=True)
+    if scaler == "minmax":
+        X *= params["scale"]
+        X += params["offset"]
+    else:
+        X -= params["center"]
+        X /= params["scale"]
+    return X
+
+
 class FoldPreprocessor:
-    def __init__(self, scaler: str, impute: bool = False):
+    def __init__(self, scaler: str, impute: bool = False, pca: int = 0):
         if scaler not in _SCALERS:
             raise ValueError(f"unknown scaler {scaler!r}; expected one of {sorted(_SCALERS)}")
         self.scaler = scaler
         self.impute = impute
+        self.pca = int(pca)  # > 0: project the scaled features on this many principal components
         self.params: dict[str, np.ndarray] = {}
 
     def fit(self, X: np.ndarray) -> FoldPreprocessor:
@@ -39,6 +53,16 @@ class FoldPreprocessor:
             params["center"], params["scale"] = fitted.center_, fitted.scale_
         else:
             params["scale"], params["offset"] = fitted.scale_, fitted.min_
+        if self.pca:
+            if self.pca > min(X.shape):
+                raise ValueError(f"PCA to {self.pca} components needs at least that many rows and features, "
+                                 f"got {X.shape}")
+            scaled = _scale(X, params, self.scaler)
+            # whitened: unit-variance components (raw scores of 1000 SNPs are ~10x larger and
+            # saturate the encoder's tanh)
+            fitted_pca = PCA(n_components=self.pca, svd_solver="full", whiten=True).fit(scaled)
+            params["pca_mean"], params["pca_components"] = fitted_pca.mean_, fitted_pca.components_
+            params["pca_scale"] = np.sqrt(fitted_pca.explained_variance_)
         self.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         return self
 
@@ -49,12 +73,9 @@ class FoldPreprocessor:
         if "fill" in self.params:
             rows, cols = np.nonzero(np.isnan(X))
             X[rows, cols] = self.params["fill"][cols]
-        if self.scaler == "minmax":
-            X *= self.params["scale"]
-            X += self.params["offset"]
-        else:
-            X -= self.params["center"]
-            X /= self.params["scale"]
+        X = _scale(X, self.params, self.scaler)
+        if "pca_components" in self.params:
+            X = (X - self.params["pca_mean"]) @ self.params["pca_components"].T / self.params["pca_scale"]
         return X
 
     def state_dict(self) -> dict[str, Any]:
@@ -63,11 +84,12 @@ class FoldPreprocessor:
         return {
             "scaler": self.scaler,
             "impute": self.impute,
+            "pca": self.pca,
             "params": {k: torch.from_numpy(v.copy()) for k, v in self.params.items()},
         }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> FoldPreprocessor:
-        pre = cls(state["scaler"], impute=bool(state["impute"]))
+        pre = cls(state["scaler"], impute=bool(state["impute"]), pca=int(state.get("pca", 0)))
         pre.params = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in state["params"].items()}
         return pre
