@@ -81,9 +81,12 @@ class ProductCircuit(torch.autograd.Function):
     permutations and blocks, and <Z>. Forward and backward run without autograd's
     bookkeeping, which at n = 4 costs as much as the arithmetic.
 
-    ``ops``: ("gather", index, inverse) or ("block", d, index, inverse) with index None when
-    the block's matrix already absorbs the permutation; one matrix per block in ``mats``.
-    ``half``: (B, n) half angles; ``N``: (n, 2, 2); ``z``: (2^n, n) signs of Z per index.
+    ``ops``: ("gather", None, index, inverse) or ("block", d, index, inverse) with index None
+    when the block's matrix already absorbs the permutation; one matrix per block in
+    ``mats``. ``half``: (B, n) half angles; ``N``: (n, 2, 2); ``z``: (2^n, n) signs of Z.
+
+    The product state is built as L (x) R of two halves, each a chain of outer products: the
+    full-size work (forward and backward) is one product instead of one per wire.
     """
 
     @staticmethod
@@ -91,10 +94,9 @@ class ProductCircuit(torch.autograd.Function):
         c, s = torch.cos(half).T, torch.sin(half).T  # (n, B)
         v = c[:, None, :] * N[:, :, 0, None] + s[:, None, :] * N[:, :, 1, None]  # (n, 2, B)
         n, _, B = v.shape
-        prefixes = [v[0]]
-        for w in range(1, n):
-            prefixes.append((prefixes[-1][:, None, :] * v[w][None]).reshape(-1, B))
-        psi = prefixes[-1]
+        half_n = n // 2 if n >= 4 else 0
+        left, right = _chain(v[:half_n]), _chain(v[half_n:])
+        psi = right[-1] if not left else (left[-1][:, None, :] * right[-1][None]).reshape(-1, B)
         D = psi.shape[0]
         inputs = []
         blocks = iter(mats)
@@ -105,15 +107,16 @@ class ProductCircuit(torch.autograd.Function):
                 inputs.append(psi)
                 psi = (next(blocks) @ psi.reshape(op[1], -1)).reshape(D, B)
         ctx.ops = ops
-        ctx.save_for_backward(c, s, N, v, z, psi, *prefixes[:-1], *inputs, *mats)
-        ctx.counts = (n - 1, len(inputs))
+        ctx.save_for_backward(c, s, N, v, z, psi, *left, *right, *inputs, *mats)
+        ctx.counts = (len(left), len(right), len(inputs))
         return (z.T @ (psi * psi.conj()).real).T
 
     @staticmethod
     def backward(ctx, grad):
         c, s, N, v, z, psi, *rest = ctx.saved_tensors
-        n_prefix, n_blocks = ctx.counts
-        prefixes, inputs, mats = rest[:n_prefix], rest[n_prefix : n_prefix + n_blocks], rest[n_prefix + n_blocks :]
+        n_left, n_right, n_blocks = ctx.counts
+        left, right = rest[:n_left], rest[n_left : n_left + n_right]
+        inputs, mats = rest[n_left + n_right : n_left + n_right + n_blocks], rest[n_left + n_right + n_blocks :]
         D, B = psi.shape
         g = psi * (2 * (z @ grad.T))  # d|psi|^2 = 2 psi
         grad_mats = [None] * n_blocks
@@ -127,16 +130,36 @@ class ProductCircuit(torch.autograd.Function):
                 g = (mats[j].mH @ gv).reshape(D, B)
             if op[3] is not None:
                 g = g.index_select(0, op[3])
-        n = v.shape[0]
-        grad_v = [None] * n
-        for w in range(n - 1, 0, -1):
-            g3 = g.reshape(-1, 2, B)
-            grad_v[w] = (g3 * prefixes[w - 1].conj()[:, None, :]).sum(0)
-            g = (g3 * v[w].conj()[None]).sum(1)
-        grad_v[0] = g
+        if left:
+            both = g.reshape(left[-1].shape[0], right[-1].shape[0], B)
+            grad_v = _chain_grads((both * right[-1].conj()[None]).sum(1), v[:n_left], left) + \
+                _chain_grads((both * left[-1].conj()[:, None]).sum(0), v[n_left:], right)
+        else:
+            grad_v = _chain_grads(g, v, right)
         gv = torch.stack(grad_v)  # (n, 2, B)
         grad_N = torch.stack([(gv * c[:, None, :]).sum(-1), (gv * s[:, None, :]).sum(-1)], -1)
         # dv/dh = -sin(h) N[:, 0] + cos(h) N[:, 1]
         along = (gv.conj()[:, :, None, :] * N[:, :, :, None]).sum(1).real  # (n, 2, B): columns 0 and 1
         grad_half = (c * along[:, 1] - s * along[:, 0]).T
         return (None, grad_half, grad_N, None, *grad_mats)
+
+
+def _chain(vs: torch.Tensor) -> list[torch.Tensor]:
+    """Per-wire states (k, 2, B) -> the k partial products v_0, v_0 (x) v_1, ... as (2^j, B)."""
+    if len(vs) == 0:
+        return []
+    out = [vs[0]]
+    for w in range(1, len(vs)):
+        out.append((out[-1][:, None, :] * vs[w][None]).reshape(-1, vs.shape[-1]))
+    return out
+
+
+def _chain_grads(g: torch.Tensor, vs: torch.Tensor, partial: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Gradients of each wire's state from the gradient ``g`` of the chain's full product."""
+    grads = [None] * len(vs)
+    for w in range(len(vs) - 1, 0, -1):
+        g3 = g.reshape(-1, 2, g.shape[-1])
+        grads[w] = (g3 * partial[w - 1].conj()[:, None, :]).sum(0)
+        g = (g3 * vs[w].conj()[None]).sum(1)
+    grads[0] = g
+    return grads
