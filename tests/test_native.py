@@ -93,6 +93,8 @@ def test_gates_strategy_builds_no_full_matrix(monkeypatch):
     assert calls == [] and native.executor.last_strategy == "gates"
 
 
-@pytest.mark.parametrize("n,batch,expected", [(4, 1024, "fused"), (12, 256, "gates"), (14, 64, "gates")])
-def test_cost_model_picks_the_cheaper_strategy(n, batch, expected):
-    assert choose_strategy(n, batch, fixed_blocks=2 * max(1, n // 4)) == expected
+@pytest.mark.parametrize("n,batch,blocks,expected", [(4, 1024, 2, "fused"), (12, 256, 6, "gates"), (14, 64, 8, "gates"),
+                                                     (4, 1024, 1, "gates")])
+def test_cost_model_picks_the_cheaper_strategy(n, batch, blocks, expected):
+    # one fixed block is one product per step either way: fused would only add building it
+    assert choose_strategy(n, batch, fixed_blocks=blocks) == expected

@@ -268,7 +268,7 @@ def choose_strategy(n: int, batch: int, fixed_blocks: int, max_block: int = MAX_
     less than applying its blocks to the batch. Costs are complex multiply-adds plus
     OVERHEAD per operation (forward + backward ~ 3x forward), calibrated with
     `qhybrid bench --impls native_fused native_gates` (docs/benchmarks.md)."""
-    if fixed_blocks == 0:
+    if fixed_blocks <= 1:  # one block is already one product per step: nothing to fold
         return "gates"
     D = 2**n
     k = min(n, max_block)
