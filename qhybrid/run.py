@@ -191,7 +191,8 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
 
     generator = fold_generator(spec.seed, fold.index)
     fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction,
-                                          seed=fold_seed(spec.seed, fold.index) % (2**31))
+                                          seed=fold_seed(spec.seed, fold.index) % (2**31),
+                                          forward_gap=data.window if data.time_ordered else None)
     # fitted on the rows the model trains on, nothing else
     preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
 

@@ -261,6 +261,7 @@ class CsvDataSpec:
     nan_policy: str = "error"
     scaler: str = "standard"
     positive_class: Optional[str] = None
+    time_column: Optional[str] = None  # rows are a time series ordered by this column: forward CV only
 
     def check(self) -> None:
         from qhybrid.data.dataset import existing_file
@@ -325,6 +326,7 @@ class StratifiedKFoldSpec:
     n_splits: int = 5
     shuffle: bool = True
     seed: int = 0
+    allow_shuffle_time_series: bool = False  # a shuffled split of a time series trains on the future
 
     def check(self) -> None:
         if self.n_splits < 2:
@@ -339,12 +341,36 @@ class HoldoutSpec:
     name: str = "holdout"
     test_fraction: float = 0.2
     seed: int = 0
+    allow_shuffle_time_series: bool = False
 
     def check(self) -> None:
         _fraction("cv.test_fraction", self.test_fraction)
 
 
-CV_SCHEMAS: dict[str, type] = {"stratified_kfold": StratifiedKFoldSpec, "holdout": HoldoutSpec}
+@dataclass
+class WalkForwardSpec:
+    """Expanding-window splits forward in time (scikit-learn's TimeSeriesSplit): each fold
+    trains on the past only, with ``gap`` rows left out before its test rows (at least the
+    data's window, so no sample straddles the boundary)."""
+
+    name: str = "walk_forward"
+    n_splits: int = 5
+    gap: int = 0
+    test_size: Optional[int] = None  # rows per test fold (default: as many as fit)
+    max_train_size: Optional[int] = None  # null: expanding window; N: the last N rows only
+
+    def check(self) -> None:
+        if self.n_splits < 2:
+            raise ConfigError(f"cv.n_splits={self.n_splits} is out of range", "use cv.n_splits >= 2")
+        _positive("cv.gap", self.gap, allow_zero=True)
+        if self.test_size is not None:
+            _positive("cv.test_size", self.test_size)
+        if self.max_train_size is not None:
+            _positive("cv.max_train_size", self.max_train_size)
+
+
+CV_SCHEMAS: dict[str, type] = {"stratified_kfold": StratifiedKFoldSpec, "holdout": HoldoutSpec,
+                               "walk_forward": WalkForwardSpec}
 
 
 # ------------------------------------------------------------------------- trainer
@@ -528,6 +554,11 @@ def validate(cfg: DictConfig) -> RunSpec:
             f"amplitude embedding cannot be differentiated with backend.diff_method={spec.backend.diff_method} "
             "(PennyLane differentiates state preparation only by backprop)",
             "use backend=default_qubit (backprop), or embedding=angle")
+    if getattr(spec.data, "time_column", None) and spec.cv.name != "walk_forward" and \
+            not getattr(spec.cv, "allow_shuffle_time_series", False):
+        raise ConfigError(f"cv={spec.cv.name} shuffles the rows of a time series (data.time_column="
+                          f"{spec.data.time_column}): every fold would train on rows after the ones it is tested on",
+                          "use cv=walk_forward, or cv.allow_shuffle_time_series=true to do it anyway")
     if isinstance(spec.data, CsvDataSpec) and spec.data.test_path and spec.cv.name != "holdout":
         raise ConfigError(
             "data.test_path is a fixed held-out test set, which only cv=holdout uses",

@@ -44,6 +44,18 @@ def read_table(path_value: str, key: str, *, header: bool, sep: str) -> tuple[pd
     return frame, shown
 
 
+def _time_order(column: pd.Series, shown: Path, name: str) -> np.ndarray:
+    """Row order by a date/time column (parsed as dates when it is text), stable for ties."""
+    values = column
+    if not pd.api.types.is_numeric_dtype(column):
+        values = pd.to_datetime(column, errors="coerce")
+        if values.isna().any():
+            bad = column[values.isna()].iloc[0]
+            raise DataError(f"data.time_column={name!r} of {shown} has a value that is not a date: {bad!r}",
+                            "give ISO dates (2024-01-31) or numbers")
+    return np.argsort(values.to_numpy(), kind="stable")
+
+
 def _select_columns(frame: pd.DataFrame, spec, shown: Path) -> list[str]:
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
@@ -55,8 +67,12 @@ def _select_columns(frame: pd.DataFrame, spec, shown: Path) -> list[str]:
             f"data.target={spec.target!r} is not a column of {shown} (columns: {_shown(columns)})",
             "set data.target to the label column's name",
         )
+    time_column = getattr(spec, "time_column", None)
+    if time_column is not None and time_column not in columns:
+        raise DataError(f"data.time_column={time_column!r} is not a column of {shown} (columns: {_shown(columns)})",
+                        "name the date or time column, or drop data.time_column")
     if spec.features is None:
-        features = [c for c in columns if c != spec.target]
+        features = [c for c in columns if c not in (spec.target, time_column)]
     else:
         features = [str(f) for f in spec.features]
         missing = [f for f in features if f not in columns]
@@ -105,6 +121,12 @@ def _handle_missing(frame: pd.DataFrame, features: list[str], target: str, polic
 def load_csv(spec) -> Dataset:
     frame, shown = read_table(spec.path, "data.path", header=spec.header, sep=spec.sep)
     features = _select_columns(frame, spec, shown)
+    if spec.time_column is not None:
+        if spec.test_path:
+            raise DataError("data.time_column with data.test_path: a time series is split forward by cv=walk_forward",
+                            "drop data.test_path (the last folds are the latest rows), or data.time_column")
+        order = _time_order(frame[spec.time_column], shown, spec.time_column)
+        frame = frame.iloc[order].reset_index(drop=True)
     frame = _handle_missing(frame, features, spec.target, spec.nan_policy, shown)
     n_train = frame.shape[0]
     fixed_test = None
@@ -133,4 +155,5 @@ def load_csv(spec) -> Dataset:
         fixed_test = np.arange(n_train, frame.shape[0])
     X = frame[features].to_numpy(dtype=np.float64)
     y, classes = encode_labels(frame[spec.target].to_numpy(), spec.positive_class, source=str(shown))
-    return Dataset(name="csv", X=X, y=y, classes=classes, feature_names=features, fixed_test=fixed_test)
+    return Dataset(name="csv", X=X, y=y, classes=classes, feature_names=features, fixed_test=fixed_test,
+                   time_ordered=spec.time_column is not None)

@@ -26,6 +26,10 @@ class Dataset:
     classes: list[str]
     feature_names: list[str]
     fixed_test: Optional[np.ndarray] = None
+    # rows in time order (a time series): CV must split forward, never shuffle; ``window``
+    # is how many consecutive rows a sample's inputs and target span (the gap CV keeps)
+    time_ordered: bool = False
+    window: int = 1
 
     @property
     def n_samples(self) -> int:
