@@ -1,8 +1,9 @@
 """Low-rank adapters (LoRA, Hu et al. 2021) for the classical layers and the circuit.
 
 Classical: a Linear layer W becomes W + (alpha / rank) B A with A (rank, in) and B (out,
-rank); B starts at zero, so an adapted model starts exactly where its base was. For export
-the adapters are merged back into plain Linear layers (``merge_lora``).
+rank); B starts at zero, so an adapted model starts exactly where its base was.
+Checkpoints store the plain architecture with every adapter folded into its base weights
+(``plain_state_dict``); ``merge_lora`` does the same to a model in place.
 
 Quantum: the ansatz weights (layers, qubits, 3) become a base plus a rank-r delta factored
 over layers x (qubits * 3): W + (alpha / rank) U V with U (layers, rank), zero at start,

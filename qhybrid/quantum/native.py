@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from qhybrid.quantum.circuit import Angles, Program
-from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit
+from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit, outer_chain
 from qhybrid.quantum.native_plan import (
     COMPLEX,
     MAX_BLOCK,
@@ -280,13 +280,10 @@ class NativeExecutor(nn.Module):
 
     def _outer_products(self, v: torch.Tensor, B: int) -> torch.Tensor:
         """(R, n, 2) per-wire states -> (2^n, B) product states (R is B or 1)."""
-        n = self.n
         R = v.shape[0]
         # n - 1 outer products (a gather-and-prod is fewer ops, but prod's backward divides)
         per_wire = v.permute(1, 2, 0).contiguous()  # (n, 2, R): strided muls are several times slower
-        psi = per_wire[0]
-        for w in range(1, n):
-            psi = (psi[:, None, :] * per_wire[w][None, :, :]).reshape(-1, R)
+        psi = outer_chain(per_wire)[-1]
         return psi if R == B else psi.expand(-1, B)
 
     def _run(self, steps: list, psi: torch.Tensor, angles: Optional[Angles], blocks: dict) -> torch.Tensor:

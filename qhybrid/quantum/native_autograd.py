@@ -95,7 +95,7 @@ class ProductCircuit(torch.autograd.Function):
         v = c[:, None, :] * N[:, :, 0, None] + s[:, None, :] * N[:, :, 1, None]  # (n, 2, B)
         n, _, B = v.shape
         half_n = n // 2 if n >= 4 else 0
-        left, right = _chain(v[:half_n]), _chain(v[half_n:])
+        left, right = outer_chain(v[:half_n]), outer_chain(v[half_n:])
         psi = right[-1] if not left else (left[-1][:, None, :] * right[-1][None]).reshape(-1, B)
         D = psi.shape[0]
         inputs = []
@@ -144,7 +144,7 @@ class ProductCircuit(torch.autograd.Function):
         return (None, grad_half, grad_N, None, *grad_mats)
 
 
-def _chain(vs: torch.Tensor) -> list[torch.Tensor]:
+def outer_chain(vs: torch.Tensor) -> list[torch.Tensor]:
     """Per-wire states (k, 2, B) -> the k partial products v_0, v_0 (x) v_1, ... as (2^j, B)."""
     if len(vs) == 0:
         return []
