@@ -122,11 +122,14 @@ def build_scheduler(optimizer: torch.optim.Optimizer, spec: TrainerSpec, mode: s
     return None
 
 
-def build_class_weights(spec: TrainerSpec, y_train: np.ndarray, n_classes: int) -> torch.Tensor | None:
-    """Class weights from the training rows of the fold only (never the test rows)."""
-    from qhybrid.errors import ConfigError
-
+def build_class_weights(spec: TrainerSpec, y_train: np.ndarray, n_classes: int,
+                        imbalance: str = "none") -> torch.Tensor | None:
+    """Class weights from the training rows of the fold only (never the test rows).
+    ``data.imbalance=class_weights`` means balanced weights unless trainer.class_weights
+    gives its own."""
     cw = spec.class_weights
+    if cw is None and imbalance == "class_weights":
+        cw = "balanced"
     if cw is None:
         return None
     if cw == "balanced":

@@ -118,7 +118,18 @@ class Predictor:
                            index=table.index)
         for i, name in enumerate(self.classes):
             out[f"proba_{name}"] = proba[:, i]
+        if self.decision_threshold is not None:
+            out["prediction_at_threshold"] = np.asarray(self.classes, dtype=object)[
+                (proba[:, 1] >= self.decision_threshold).astype(np.int64)]
         return out
+
+    @property
+    def decision_threshold(self) -> Optional[float]:
+        """The fold's validation-chosen threshold (decision.threshold=target_sensitivity);
+        None for an ensemble, whose averaged probabilities no fold's threshold was chosen for."""
+        if len(self.payloads) != 1:
+            return None
+        return self.payloads[0].get("decision_threshold")
 
     @property
     def target_column(self) -> Optional[str]:

@@ -27,6 +27,7 @@ from qhybrid.training.metrics import compute_metrics, metric_names, summarize
 
 log = logging.getLogger("qhybrid")
 
+THRESHOLD_METRICS = ("decision_threshold", "sensitivity_at_threshold", "specificity_at_threshold")
 RUN_MARKER = ".qhybrid-run"
 
 
@@ -64,6 +65,20 @@ def _check_against_data(spec: RunSpec, data: Dataset) -> None:
     if data.task != "binary" and monitor in BINARY_ONLY_MONITORS:
         raise ConfigError(f"trainer.early_stopping.monitor={monitor} is defined for binary tasks only, "
                           f"but {data.name} has {data.n_classes} classes", "monitor val_loss or val_roc_auc")
+    if data.task != "binary" and spec.decision.threshold != "argmax":
+        raise ConfigError(f"decision.threshold={spec.decision.threshold} is defined for binary tasks only, but "
+                          f"{data.name} has {data.n_classes} classes", "use decision.threshold=argmax")
+
+
+def _fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
+    from qhybrid.training.trading import TRADING_METRICS
+
+    names = list(metric_names(data.n_classes))
+    if spec.decision.threshold != "argmax":
+        names += list(THRESHOLD_METRICS)
+    if data.meta is not None and "next_return" in data.meta:
+        names += list(TRADING_METRICS)
+    return names
 
 
 def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params: int) -> str:
@@ -96,8 +111,8 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     from qhybrid.build import build_model, build_run_model, model_inputs
     from qhybrid.console import fold_progress, print_summary
     from qhybrid.models.lora import parameter_counts
-    from qhybrid.training.quantize import int8_summary
     from qhybrid.training.precision import resolve_precision
+    from qhybrid.training.quantize import int8_summary
     from qhybrid.training.seeding import seed_everything
 
     seed_everything(spec.seed, spec.trainer.deterministic)
@@ -125,12 +140,14 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     curves = []
     predictions = []
-    names = list(metric_names(data.n_classes))
-    columns = ["fold", "n_train", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds", *names]
+    trading = []  # finance: each test fold's daily strategy and buy-and-hold returns
+    names = _fold_metric_names(spec, data)
+    columns = ["fold", "n_train", "n_synthetic", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds",
+               *names]
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         for fold in folds:
             progress.start_fold(fold.index)
-            row, curve, fold_predictions = _run_fold(fold, data, spec, config, device, precision, out, progress,
+            row, curve, fold_predictions, daily = _run_fold(fold, data, spec, config, device, precision, out, progress,
                                                      lambda: build_run_model(spec, n_inputs, data.n_classes,
                                                                              backend, retry, initial)[0],
                                                      lambda: build_model(spec.model, n_inputs, data.n_classes,
@@ -138,6 +155,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
             rows.append(row)
             curves.append(curve)
             predictions.append(fold_predictions)
+            trading.append(daily)
             # written after every fold: an interrupted run keeps every fold it finished
             io.write_csv(out / "folds.csv", rows, columns)
             log.info("fold %d/%d: %s (best epoch %d, %.2fs)", fold.index + 1, len(folds),
@@ -165,10 +183,19 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "quantization": int8_summary(rows, names) if spec.quantization.name == "int8" else {"name": "none"},
         "backend": backend_record,
         "cv": {"name": spec.cv.name, "n_folds": len(folds)},
+        "imbalance": spec.data.imbalance,
+        "decision": {"threshold": spec.decision.threshold, "target_sensitivity": spec.decision.target_sensitivity}
+        if spec.decision.threshold != "argmax" else {"threshold": "argmax"},
         "device": device,
         "seed": spec.seed,
         "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows))},
     }
+    if trading[0] is not None:
+        from qhybrid.training import plots
+        from qhybrid.training.trading import NOTE
+
+        metrics["trading"] = {"strategy": spec.data.strategy, "note": NOTE}
+        plots.plot_trading(trading, spec.data.strategy, out / "trading_returns.png")
     _write_plots(out, curves, data.classes, confusion, len(folds))
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     io.write_json(out / "metrics.json", metrics)
@@ -190,23 +217,34 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     from qhybrid.training.seeding import fold_generator, fold_seed
 
     generator = fold_generator(spec.seed, fold.index)
-    fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction,
-                                          seed=fold_seed(spec.seed, fold.index) % (2**31),
+    seed = fold_seed(spec.seed, fold.index) % (2**31)
+    fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction, seed=seed,
                                           forward_gap=data.window if data.time_ordered else None)
+    if data.fit_mask is not None:  # e.g. finance's dead zone: such rows are validated and tested, not fitted
+        fit_rows = fit_rows[data.fit_mask[fit_rows]]
     # fitted on the rows the model trains on, nothing else
     preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
 
-    def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        X = torch.as_tensor(preprocessor.transform(data.X[rows]), dtype=torch.float32, device=device)
-        return X, torch.as_tensor(data.y[rows], dtype=torch.long, device=device)
+    def as_tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.as_tensor(X, dtype=torch.float32, device=device),
+                torch.as_tensor(y, dtype=torch.long, device=device))
 
-    X_fit, y_fit = tensors(fit_rows)
+    def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return as_tensors(preprocessor.transform(data.X[rows]), data.y[rows])
+
+    X_fit_np, y_fit_np = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows]
+    if spec.data.imbalance == "smote":
+        from qhybrid.data.resample import smote
+
+        # after the scaler (distances in scaled units), on the fit rows only
+        X_fit_np, y_fit_np = smote(X_fit_np, y_fit_np, spec.data.smote_k_neighbors, seed)
+    X_fit, y_fit = as_tensors(X_fit_np, y_fit_np)
     X_val, y_val = tensors(val_rows) if len(val_rows) else (None, None)
     X_test, _ = tensors(fold.test)
     model = make_model().to(device)
     monitor = spec.trainer.early_stopping.monitor
     result = fit(model, X_fit, y_fit, X_val, y_val, spec.trainer, n_classes=data.n_classes, generator=generator,
-                 class_weights=build_class_weights(spec.trainer, data.y[fit_rows], data.n_classes),
+                 class_weights=build_class_weights(spec.trainer, y_fit_np, data.n_classes, spec.data.imbalance),
                  on_epoch=lambda epoch, logs: progress.epoch(fold.index, epoch, logs, monitor), precision=precision)
 
     # the test part is scored by the model the checkpoint holds (adapters merged), so a
@@ -217,11 +255,33 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     proba = predict_proba(shipped, X_test, precision)
     y_test = data.y[fold.test]
     scores = compute_metrics(y_test, proba, data.n_classes)
+    threshold = None
+    if spec.decision.threshold == "target_sensitivity":
+        from qhybrid.training.threshold import rates_at, threshold_for_sensitivity
+
+        # chosen on the validation rows by the shipped model; the test rows only report it
+        threshold = threshold_for_sensitivity(y_val.cpu().numpy(), predict_proba(shipped, X_val, precision)[:, 1],
+                                              spec.decision.target_sensitivity)
+        if np.isnan(threshold):
+            log.warning("fold %d: no positive validation rows to choose a threshold on; using 0.5", fold.index)
+            threshold = 0.5
+        sensitivity, specificity = rates_at(y_test, proba[:, 1], threshold)
+        scores.update(decision_threshold=threshold, sensitivity_at_threshold=sensitivity,
+                      specificity_at_threshold=specificity)
+    daily = None
+    if data.meta is not None and "next_return" in data.meta:
+        from qhybrid.training.trading import daily_returns, trading_metrics
+
+        test_meta = data.meta.iloc[fold.test]
+        predicted_up = proba.argmax(axis=1) == 1
+        scores.update(trading_metrics(test_meta, predicted_up, spec.data.strategy))
+        daily = daily_returns(test_meta, predicted_up, spec.data.strategy)
     described = dict(model_spec=OmegaConf.to_container(OmegaConf.structured(spec.model)), preprocessor=preprocessor,
                      classes=data.classes, feature_names=data.feature_names, config=config, fold=fold.index,
-                     best_epoch=result.best_epoch)
+                     best_epoch=result.best_epoch, decision_threshold=threshold)
     save_checkpoint(out / "checkpoints" / f"fold_{fold.index}.pt", state_dict=plain, **described)
-    row = {"fold": fold.index, "n_train": len(fit_rows), "n_val": len(val_rows), "n_test": len(fold.test),
+    row = {"fold": fold.index, "n_train": len(fit_rows), "n_synthetic": len(y_fit_np) - len(fit_rows),
+           "n_val": len(val_rows), "n_test": len(fold.test),
            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
            "best_val_score": result.best_score if result.best_score is not None else float("nan"),
            "train_seconds": result.seconds, **scores}
@@ -233,8 +293,12 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     labels = np.asarray(data.classes, dtype=object)
     fold_predictions = pd.DataFrame({"row": fold.test, "fold": fold.index, "y_true": labels[y_test],
                                      "y_pred": labels[proba.argmax(axis=1)]})
+    if threshold is not None:
+        fold_predictions["y_pred_at_threshold"] = labels[(proba[:, 1] >= threshold).astype(np.int64)]
     fold_predictions[[f"proba_{c}" for c in data.classes]] = proba
-    return row, FoldCurves(y_test, proba, result.history, result.best_epoch), fold_predictions
+    if data.meta is not None:
+        fold_predictions = pd.concat([fold_predictions, data.meta.iloc[fold.test].reset_index(drop=True)], axis=1)
+    return row, FoldCurves(y_test, proba, result.history, result.best_epoch), fold_predictions, daily
 
 
 def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int) -> None:

@@ -239,18 +239,37 @@ class QuantizationSpec:
 # ---------------------------------------------------------------------------- data
 
 
+IMBALANCE = ("none", "smote", "class_weights")
+
+
 @dataclass
-class BuiltinDataSpec:
-    name: str = "iris"
+class DataCommon:
+    """Keys every data set has: the per-fold scaler and the class-imbalance correction, both
+    fitted on each fold's training rows only."""
+
     scaler: str = "standard"
+    # smote: synthetic minority rows (imbalanced-learn) added to the fit rows only, never to
+    # validation or test rows; class_weights: the loss weights classes by inverse frequency
+    imbalance: str = "none"
+    smote_k_neighbors: int = 5
+
+    def check_common(self) -> None:
+        _choice("data.scaler", self.scaler, SCALERS)
+        _choice("data.imbalance", self.imbalance, IMBALANCE)
+        _positive("data.smote_k_neighbors", self.smote_k_neighbors)
+
+
+@dataclass
+class BuiltinDataSpec(DataCommon):
+    name: str = "iris"
     positive_class: Optional[str] = None
 
     def check(self) -> None:
-        _choice("data.scaler", self.scaler, SCALERS)
+        self.check_common()
 
 
 @dataclass
-class CsvDataSpec:
+class CsvDataSpec(DataCommon):
     name: str = "csv"
     path: str = "???"
     target: Optional[str] = None
@@ -259,14 +278,13 @@ class CsvDataSpec:
     header: bool = True
     sep: str = ","
     nan_policy: str = "error"
-    scaler: str = "standard"
     positive_class: Optional[str] = None
     time_column: Optional[str] = None  # rows are a time series ordered by this column: forward CV only
 
     def check(self) -> None:
         from qhybrid.data.dataset import existing_file
 
-        _choice("data.scaler", self.scaler, SCALERS)
+        self.check_common()
         _choice("data.nan_policy", self.nan_policy, NAN_POLICIES)
         # a missing file is found at start, before anything else is done
         existing_file(self.path, "data.path")
@@ -282,7 +300,7 @@ class CsvDataSpec:
 
 
 @dataclass
-class GenomicsDataSpec:
+class GenomicsDataSpec(DataCommon):
     """Genotypes (0/1/2 per SNP) of K populations, the population as the target: simulated
     with the Balding-Nichols model (qhybrid.data.genomics); PCA inside each fold."""
 
@@ -292,20 +310,85 @@ class GenomicsDataSpec:
     n_snps: int = 1000
     fst: float = 0.05  # Wright's fixation index: how far the populations drifted apart
     seed: int = 0
-    scaler: str = "standard"
     pca_components: int = 4  # 0: no PCA; fitted on each fold's training rows only
+    path: Optional[str] = None  # a genotype CSV (SNP columns 0/1/2) instead of the simulation
+    target: str = "population"  # its population column
 
     def check(self) -> None:
-        _choice("data.scaler", self.scaler, SCALERS)
+        self.check_common()
+        if self.path is not None:
+            from qhybrid.data.dataset import existing_file
+
+            existing_file(self.path, "data.path")
         if self.n_populations < 2:
             raise ConfigError(f"data.n_populations={self.n_populations} is out of range", "simulate at least 2")
         _positive("data.n_samples", self.n_samples)
         _positive("data.n_snps", self.n_snps)
         _fraction("data.fst", self.fst)
         _positive("data.pca_components", self.pca_components, allow_zero=True)
-        if self.pca_components > self.n_snps:
+        if self.path is None and self.pca_components > self.n_snps:
             raise ConfigError(f"data.pca_components={self.pca_components} exceeds data.n_snps={self.n_snps}",
                               "keep at most as many components as SNPs")
+
+
+YF_INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo", "3mo")
+STRATEGIES = ("long_short", "long_only")
+
+
+@dataclass
+class FinanceDataSpec(DataCommon):
+    """Daily prices (yfinance, qhybrid's own cache, or a local OHLCV file) turned into
+    windows of technical indicators; the target is the next period's direction
+    (qhybrid.data.finance). A time series: forward CV only."""
+
+    name: str = "finance"
+    tickers: list[str] = field(default_factory=lambda: ["AAPL"])
+    start: Optional[str] = "2015-01-01"  # inclusive
+    end: Optional[str] = "2025-01-01"  # exclusive (as yfinance)
+    interval: str = "1d"
+    auto_adjust: bool = True  # split- and dividend-adjusted prices (a split is not a -50% day)
+    cache_dir: Optional[str] = None  # default: $XDG_CACHE_HOME/qhybrid/prices or ~/.cache/qhybrid/prices
+    offline: bool = False  # never download: read the cache (or data.prices_csv)
+    refresh: bool = False  # download again even when the cache has the range
+    prices_csv: Optional[str] = None  # a local OHLCV file or folder of <TICKER>.csv: no download
+    seq_length: int = 30  # days of indicators per sample
+    volatility_window: int = 20
+    dead_zone: float = 0.0  # |next return| below this: the row is not used for fitting (still tested)
+    ticker_feature: bool = False  # append a one-hot of the ticker to every sample
+    strategy: str = "long_short"  # the research figure: long on predicted up, short (or flat) on down
+
+    def check(self) -> None:
+        import pandas as pd
+
+        self.check_common()
+        if not self.tickers or any(not str(t).strip() for t in self.tickers):
+            raise ConfigError(f"data.tickers={list(self.tickers)!r} names no ticker",
+                              "give at least one, e.g. data.tickers=[AAPL,MSFT]")
+        if len(set(self.tickers)) != len(self.tickers):
+            raise ConfigError(f"data.tickers={list(self.tickers)!r} lists a ticker twice", "list each ticker once")
+        dates = {}
+        for key in ("start", "end"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            try:
+                dates[key] = pd.Timestamp(str(value))
+            except (ValueError, TypeError):
+                raise ConfigError(f"data.{key}={value!r} is not a date", f"write data.{key}=YYYY-MM-DD") from None
+        if len(dates) == 2 and dates["start"] >= dates["end"]:
+            raise ConfigError(f"data.start={self.start} is not before data.end={self.end}",
+                              "give a start date before the end date (the end is exclusive)")
+        _choice("data.interval", self.interval, YF_INTERVALS)
+        _choice("data.strategy", self.strategy, STRATEGIES)
+        _positive("data.seq_length", self.seq_length)
+        if self.volatility_window < 2:
+            raise ConfigError(f"data.volatility_window={self.volatility_window} is out of range",
+                              "use at least 2 periods (a standard deviation needs two returns)")
+        _positive("data.dead_zone", self.dead_zone, allow_zero=True)
+        prices_csv = Path(self.prices_csv).expanduser() if self.prices_csv is not None else None
+        if prices_csv is not None and not prices_csv.exists():
+            raise ConfigError(f"data.prices_csv: no such file or folder: {prices_csv.resolve()}",
+                              f"check the path (relative paths are read from {Path.cwd()})")
 
 
 DATA_SCHEMAS: dict[str, type] = {
@@ -314,6 +397,7 @@ DATA_SCHEMAS: dict[str, type] = {
     "breast_cancer": BuiltinDataSpec,
     "csv": CsvDataSpec,
     "genomics": GenomicsDataSpec,
+    "finance": FinanceDataSpec,
 }
 
 
@@ -460,6 +544,23 @@ class TrainerSpec:
             raise ConfigError(f"trainer.device={dev!r} is not valid", "use auto, cpu, cuda or cuda:N")
 
 
+@dataclass
+class DecisionSpec:
+    """How a binary model's probabilities become a class. argmax: p(positive) >= 0.5;
+    target_sensitivity: the highest threshold that still finds ``target_sensitivity`` of
+    the positives among each fold's validation rows (never its test rows), reported on the
+    test rows with the specificity it costs."""
+
+    threshold: str = "argmax"  # argmax | target_sensitivity
+    target_sensitivity: float = 0.95
+
+    def check(self) -> None:
+        _choice("decision.threshold", self.threshold, ("argmax", "target_sensitivity"))
+        if not 0 < self.target_sensitivity <= 1:
+            raise ConfigError(f"decision.target_sensitivity={self.target_sensitivity} is out of range",
+                              "set it in (0, 1], e.g. 0.95")
+
+
 # ------------------------------------------------------------------------- the run
 
 
@@ -477,6 +578,7 @@ class RunSpec:
     trainer: TrainerSpec
     lora: LoRASpec = field(default_factory=LoRASpec)
     init_from: Optional[str] = None  # a run folder or checkpoint to start from (fine-tuning)
+    decision: DecisionSpec = field(default_factory=DecisionSpec)
 
 
 def _coerce(group: str, schema: type, node: Any) -> Any:
@@ -543,6 +645,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         trainer=_coerce("trainer", TrainerSpec, cfg.trainer),
         lora=_coerce("lora", LoRASpec, cfg.get("lora") or OmegaConf.create({})),
         init_from=_init_from(cfg.get("init_from")),
+        decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
     )
     if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
@@ -554,11 +657,18 @@ def validate(cfg: DictConfig) -> RunSpec:
             f"amplitude embedding cannot be differentiated with backend.diff_method={spec.backend.diff_method} "
             "(PennyLane differentiates state preparation only by backprop)",
             "use backend=default_qubit (backprop), or embedding=angle")
-    if getattr(spec.data, "time_column", None) and spec.cv.name != "walk_forward" and \
-            not getattr(spec.cv, "allow_shuffle_time_series", False):
-        raise ConfigError(f"cv={spec.cv.name} shuffles the rows of a time series (data.time_column="
-                          f"{spec.data.time_column}): every fold would train on rows after the ones it is tested on",
+    series = f"data.time_column={spec.data.time_column}" if getattr(spec.data, "time_column", None) else \
+        "data=finance" if isinstance(spec.data, FinanceDataSpec) else None
+    if series and spec.cv.name != "walk_forward" and not getattr(spec.cv, "allow_shuffle_time_series", False):
+        raise ConfigError(f"cv={spec.cv.name} shuffles the rows of a time series ({series}): every fold would "
+                          "train on rows after the ones it is tested on",
                           "use cv=walk_forward, or cv.allow_shuffle_time_series=true to do it anyway")
+    if spec.data.imbalance == "smote" and spec.trainer.class_weights is not None:
+        raise ConfigError(f"data.imbalance=smote and trainer.class_weights={spec.trainer.class_weights} both correct "
+                          "the class imbalance", "use one: trainer.class_weights=null, or data.imbalance=class_weights")
+    if spec.decision.threshold != "argmax" and spec.trainer.val_fraction == 0:
+        raise ConfigError(f"decision.threshold={spec.decision.threshold} is chosen on validation rows, but "
+                          "trainer.val_fraction=0", "set trainer.val_fraction > 0, or decision.threshold=argmax")
     if isinstance(spec.data, CsvDataSpec) and spec.data.test_path and spec.cv.name != "holdout":
         raise ConfigError(
             "data.test_path is a fixed held-out test set, which only cv=holdout uses",

@@ -66,8 +66,8 @@ def test_every_config_file_composes_and_validates(path: Path, compose):
         if group == "experiment":  # a global preset: check the data group it picks and its values
             assert OmegaConf.to_container(own)["data"].items() <= OmegaConf.to_container(cfg.data).items()
             return
-        if group == "model":  # generations are global presets: the model's keys sit under model:
-            own = own.model
+        if group == "model" or (group == "data" and "data" in own):  # global presets: keys sit under the group
+            own = own[group]
         if "name" in own:
             assert getattr(spec, group.split("/")[0]).name == own.name == cfg[group].name
         else:  # trainer/default.yaml has no name: compare its values
@@ -91,6 +91,10 @@ BAD_VALUES = [
     ("model.hidden_dims=[8,0]", "model.hidden_dims[1]=0 is out of range"),
     ("model.init=orthogonal", "model.init='orthogonal'"),
     ("seed=-1", "seed=-1"),
+    ("data.imbalance=oversample", "data.imbalance='oversample'"),
+    ("data.smote_k_neighbors=0", "data.smote_k_neighbors=0 is out of range"),
+    ("decision.threshold=youden", "decision.threshold='youden'"),
+    ("decision.target_sensitivity=1.5", "decision.target_sensitivity=1.5 is out of range"),
 ]
 
 

@@ -26,7 +26,7 @@ def test_generation_trains_on_iris(generation, tmp_path, compose):
 def test_generation_features_accumulate(compose):
     g10 = compose(["model=g10"])
     assert g10.lora.enabled and g10.precision.name == "auto" and g10.quantization.name == "int8"
-    assert g10.trainer.class_weights == "balanced" and g10.trainer.early_stopping.monitor == "val_roc_auc"
+    assert g10.data.imbalance == "class_weights" and g10.trainer.early_stopping.monitor == "val_roc_auc"
     assert g10.backend.name == "auto" and g10.backend.max_retries == 5
     assert compose([]).model.name == "g10"  # the recommended default
     g5 = compose(["model=g5"])

@@ -49,3 +49,25 @@ def test_genomics_experiment_separates_populations(tmp_path, compose):
     metrics = train(cfg, tmp_path / "run")
     assert metrics["n_features"] == 300 and metrics["classes"] == ["pop0", "pop1", "pop2"]
     assert metrics["summary"]["accuracy"]["mean"] >= 0.9
+
+
+def test_a_genotype_csv_replaces_the_simulation(tmp_path, compose):
+    import pandas as pd
+    import pytest
+
+    from qhybrid.data import load_dataset
+    from qhybrid.errors import DataError
+    from qhybrid.schema import validate
+
+    X, labels = balding_nichols(3, 60, 40, 0.1, seed=3)
+    table = pd.DataFrame(X.astype(int), columns=[f"rs{j}" for j in range(40)])
+    table["population"] = np.array(["CEU", "YRI", "CHB"])[labels]
+    path = tmp_path / "genotypes.csv"
+    table.to_csv(path, index=False)
+    data = load_dataset(validate(compose(["data=genomics", f"data.path={path}"])).data)
+    np.testing.assert_array_equal(data.X, X)
+    assert data.classes == ["CEU", "CHB", "YRI"] and data.feature_names[0] == "rs0"
+    table.loc[5, "rs7"] = 3
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError, match="'rs7', row 7 holds '3'"):
+        load_dataset(validate(compose(["data=genomics", f"data.path={path}"])).data)

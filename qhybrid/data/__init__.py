@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qhybrid.data.dataset import Dataset
-from qhybrid.schema import CsvDataSpec, GenomicsDataSpec
+from qhybrid.schema import CsvDataSpec, FinanceDataSpec, GenomicsDataSpec
 
 
 def load_dataset(spec) -> Dataset:
@@ -16,6 +16,10 @@ def load_dataset(spec) -> Dataset:
         from qhybrid.data.genomics import load_genomics
 
         return load_genomics(spec)
+    if isinstance(spec, FinanceDataSpec):
+        from qhybrid.data.finance import load_finance
+
+        return load_finance(spec)
     from qhybrid.data.builtin import load_builtin
 
     return load_builtin(spec)

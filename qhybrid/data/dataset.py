@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import pandas as pd
 
 from qhybrid.errors import DataError
 
@@ -30,6 +31,11 @@ class Dataset:
     # is how many consecutive rows a sample's inputs and target span (the gap CV keeps)
     time_ordered: bool = False
     window: int = 1
+    # row-aligned extras a loader may add: finance keeps date, ticker and next_return here
+    # (the trading figures need the returns; predictions.csv shows date and ticker)
+    meta: Optional[pd.DataFrame] = None
+    # rows usable for fitting (None: all); the others are still validated and tested
+    fit_mask: Optional[np.ndarray] = None
 
     @property
     def n_samples(self) -> int:

@@ -12,8 +12,10 @@ rows (qhybrid.data.preprocess), never on all samples.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from qhybrid.data.dataset import Dataset, encode_labels
+from qhybrid.errors import DataError
 
 
 def balding_nichols(n_populations: int, n_samples: int, n_snps: int, fst: float, seed: int,
@@ -30,7 +32,33 @@ def balding_nichols(n_populations: int, n_samples: int, n_snps: int, fst: float,
     return genotypes, labels
 
 
+def genotypes_from_csv(path_value: str, target: str) -> Dataset:
+    """A user's genotype table: one row per individual, one column per SNP holding 0, 1 or 2
+    (allele copies), and the population in column ``target``."""
+    from qhybrid.data.csv_file import read_table
+
+    frame, shown = read_table(path_value, "data.path", header=True, sep=",")
+    if target not in frame.columns:
+        raise DataError(f"data.target={target!r} is not a column of {shown}",
+                        "name the population column with data.target=<column>")
+    snps = frame.drop(columns=[target])
+    values = snps.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isin(values, (0.0, 1.0, 2.0))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(f"{shown}: column {snps.columns[col]!r}, row {row + 2} holds {str(snps.iat[row, col])!r}; genotypes "
+                        "are allele counts 0, 1 or 2", "recode the genotypes (missing calls: impute them first)")
+    y, classes = encode_labels(frame[target].to_numpy(), None, source=str(shown))
+    return Dataset(name="genomics", X=values, y=y, classes=classes, feature_names=[str(c) for c in snps.columns])
+
+
 def load_genomics(spec) -> Dataset:
+    if spec.path is not None:
+        data = genotypes_from_csv(spec.path, spec.target)
+        if spec.pca_components > data.n_features:
+            raise DataError(f"data.pca_components={spec.pca_components} exceeds the {data.n_features} SNP columns of "
+                            f"{spec.path}", "keep at most as many components as SNPs")
+        return data
     X, labels = balding_nichols(spec.n_populations, spec.n_samples, spec.n_snps, spec.fst, spec.seed)
     names = np.asarray([f"pop{k}" for k in range(spec.n_populations)], dtype=object)
     y, classes = encode_labels(names[labels], None, source="data=genomics")

@@ -31,6 +31,7 @@ def save_checkpoint(
     fold: int,
     best_epoch: int,
     quantization: str = "none",
+    decision_threshold: float | None = None,
 ) -> Path:
     payload = {
         "format_version": FORMAT_VERSION,
@@ -47,6 +48,8 @@ def save_checkpoint(
         "feature_names": list(feature_names),
         "config": config,
     }
+    if decision_threshold is not None:  # binary runs with decision.threshold=target_sensitivity
+        payload["decision_threshold"] = float(decision_threshold)
     return save_torch(path, payload)
 
 

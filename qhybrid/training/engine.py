@@ -28,31 +28,39 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 class EarlyStopping:
     """Track the best score; keep a copy of the best weights; stop after ``patience``
-    epochs without an improvement larger than ``min_delta``."""
+    epochs without an improvement larger than ``min_delta``.
+
+    A ``tiebreak`` value (the validation loss, lower is better) decides between epochs with
+    the same score: ROC-AUC on a small validation split saturates at 1.0 within a few
+    epochs, and the first epoch that reaches it is rarely the best model.
+    """
 
     def __init__(self, mode: str, patience: int, min_delta: float = 0.0, enabled: bool = True):
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.mode, self.patience, self.min_delta, self.enabled = mode, patience, min_delta, enabled
         self.best_score: Optional[float] = None
+        self.best_tiebreak = math.inf
         self.best_epoch = 0
         self.best_state: Optional[dict[str, torch.Tensor]] = None
         self.bad_epochs = 0
 
-    def _improved(self, score: float) -> bool:
+    def _improved(self, score: float, tiebreak: float) -> bool:
         if self.best_score is None:
             return True
+        if score == self.best_score:
+            return tiebreak < self.best_tiebreak
         if self.mode == "min":
             return score < self.best_score - self.min_delta
         return score > self.best_score + self.min_delta
 
-    def step(self, score: float, epoch: int, model: nn.Module) -> bool:
+    def step(self, score: float, epoch: int, model: nn.Module, tiebreak: float = math.inf) -> bool:
         """Record one epoch's score; returns True when it is the new best."""
         if math.isnan(score):
             self.bad_epochs += 1
             return False
-        if self._improved(score):
-            self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
+        if self._improved(score, tiebreak):
+            self.best_score, self.best_tiebreak, self.best_epoch, self.bad_epochs = score, tiebreak, epoch, 0
             self.best_state = copy.deepcopy(model.state_dict())
             return True
         self.bad_epochs += 1
@@ -167,7 +175,7 @@ def fit(
             scheduler.step(score)
         elif scheduler is not None:
             scheduler.step()
-        stopper.step(score, epoch, model)
+        stopper.step(score, epoch, model, logs.get("val_loss", math.inf) if monitor != "val_loss" else math.inf)
         result.history.append(logs)
         if on_epoch is not None:
             on_epoch(epoch, logs)

@@ -137,3 +137,23 @@ def plot_learning_curves(folds: Sequence[FoldCurves], path: Path) -> Path:
            title="Learning curves (solid: train, dashed: validation, dotted: best epoch)")
     ax.legend(fontsize="small", ncol=2)
     return save_figure(path, fig)
+
+
+def plot_trading(folds: Sequence, strategy: str, path: Path) -> Path:
+    """Research figure: each test fold's cumulative return of trading the predicted direction
+    (solid) against buy-and-hold (dashed) over the same days. ``folds`` holds one frame per
+    fold, indexed by date, with columns ``strategy`` and ``buy_and_hold`` (daily returns)."""
+    fig = Figure(figsize=(9.0, 4.8))
+    ax = fig.add_subplot(1, 1, 1)
+    for k, daily in enumerate(folds):
+        color = f"C{k % 10}"
+        ax.plot(daily.index, np.cumprod(1.0 + daily["strategy"].to_numpy()) - 1.0, color=color, lw=1.3,
+                label=f"fold {k} model ({strategy.replace('_', '/')})")
+        ax.plot(daily.index, np.cumprod(1.0 + daily["buy_and_hold"].to_numpy()) - 1.0, color=color, lw=1.0,
+                ls="--", label=f"fold {k} buy-and-hold")
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set(xlabel="date", ylabel="cumulative return",
+           title="Research figure, not a backtest: no costs or slippage (solid: model, dashed: buy-and-hold)")
+    ax.legend(fontsize="x-small", ncol=2)
+    fig.autofmt_xdate()
+    return save_figure(path, fig)
