@@ -7,6 +7,8 @@ the run's resolved config, so a prediction rebuilds the model exactly as the run
 it: the same autocast for float models, the same int8 layers for INT8 ones. Input columns
 are matched by name; a column the model needs that is missing, or one it does not know, is
 one clear error (the run's target column may be present: then the metrics are printed).
+For a finance run the input is a prices file (as data.prices_csv): the run's indicator
+windows are built from it and every day gets a call for the next one, the last day included.
 """
 
 from __future__ import annotations
@@ -132,9 +134,12 @@ class Predictor:
         return self.payloads[0].get("decision_threshold")
 
     @property
+    def data_config(self) -> dict:
+        return self.payloads[0]["config"].get("data", {})
+
+    @property
     def target_column(self) -> Optional[str]:
-        data = self.payloads[0]["config"].get("data", {})
-        return data.get("target") or "target"
+        return self.data_config.get("target") or "target"
 
 
 def features_of(table, feature_names: list[str], target: Optional[str]) -> np.ndarray:
@@ -211,12 +216,19 @@ def main(args: list[str]) -> int:
     predictor = Predictor(Path(options["run"]), options.get("checkpoint", "best"),
                           options.get("ensemble", "false").lower() == "true")
     source = Path(options["input"])
+    known = None  # finance: date, ticker and next return of each predicted day
     fold = re.fullmatch(r"fold_(\d+)", options["input"])
     if fold and not source.exists():
         table = fold_test_rows(predictor, int(fold.group(1)))
     elif not source.is_file():
         raise DataError(f"input file not found: {source.resolve()}",
                         "give input=<path to a CSV file>, or input=fold_<k> for that fold's test rows")
+    elif predictor.data_config.get("name") == "finance":
+        from qhybrid.data.finance import prediction_table
+
+        # a prices file: the run's indicator windows are built from it, one row per ticker and day
+        days = prediction_table(predictor.data_config, str(source))
+        table, known = days[predictor.feature_names], days[["date", "ticker", "next_return"]]
     else:
         try:
             table = pd.read_csv(source)
@@ -224,6 +236,8 @@ def main(args: list[str]) -> int:
             raise DataError(f"{source} is not a readable CSV file ({str(err).splitlines()[0][:120]})",
                             "give a comma-separated file with a header row") from None
     result = predictor.frame(table)
+    if known is not None:
+        result = pd.concat([known, result], axis=1)
     output = Path(options.get("output") or f"{source.name.removesuffix('.csv')}_predictions.csv")
     write_text(output, result.to_csv(index=False))
     print(f"predicted {len(result)} rows with {len(predictor.models)} model(s) from {predictor.run}: {output}")

@@ -147,11 +147,10 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         for fold in folds:
             progress.start_fold(fold.index)
-            row, curve, fold_predictions, daily = _run_fold(fold, data, spec, config, device, precision, out, progress,
-                                                     lambda: build_run_model(spec, n_inputs, data.n_classes,
-                                                                             backend, retry, initial)[0],
-                                                     lambda: build_model(spec.model, n_inputs, data.n_classes,
-                                                                         backend, retry))
+            row, curve, fold_predictions, daily = _run_fold(
+                fold, data, spec, config, device, precision, out, progress,
+                lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)[0],
+                lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
             rows.append(row)
             curves.append(curve)
             predictions.append(fold_predictions)

@@ -139,6 +139,16 @@ def test_the_finance_preset_runs_walk_forward_on_the_bundled_prices(tmp_path):
     assert (out / "trading_returns.png").stat().st_size > 0
     predictions = pd.read_csv(out / "predictions.csv")
     assert set(predictions["ticker"]) == {"AAPL", "MSFT"} and "next_return" in predictions
+    # predict from the prices file: the same windows, so the fold's probabilities come back,
+    # and the last day (no next close yet) gets its call too
+    predicted = run_cli(["predict", f"run={out}", f"input={BUNDLED}", "checkpoint=fold_1",
+                         f"output={tmp_path / 'calls.csv'}"], cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    calls = pd.read_csv(tmp_path / "calls.csv")
+    assert calls["date"].max() == "2013-03-01" and calls["next_return"].isna().sum() == 2
+    fold = predictions[predictions["fold"] == 1].merge(calls, on=["date", "ticker"], suffixes=("", "_again"))
+    assert len(fold) == (predictions["fold"] == 1).sum()
+    np.testing.assert_allclose(fold["proba_up_again"], fold["proba_up"], atol=1e-6)
 
 
 def test_without_network_or_cache_the_cli_says_what_to_do_in_one_line(tmp_path):

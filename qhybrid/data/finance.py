@@ -26,36 +26,41 @@ log = logging.getLogger("qhybrid")
 CLASSES = ["down", "up"]  # the positive class (index 1) is "up"
 
 
-def ticker_samples(ohlcv: pd.DataFrame, seq_length: int, volatility_window: int) -> tuple[np.ndarray, pd.DataFrame,
-                                                                                          list[str]]:
+def ticker_samples(ohlcv: pd.DataFrame, seq_length: int, volatility_window: int,
+                   with_target: bool = True) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
     """One ticker's windows (n, seq_length * n_indicators), a frame of their dates and next
-    returns, and the feature names (``<indicator>_t-<lag>``, oldest first)."""
+    returns, and the feature names (``<indicator>_t-<lag>``, oldest first). Without
+    ``with_target`` the last day (no next close yet: the one to predict) is kept too."""
     features = feature_frame(ohlcv, volatility_window=volatility_window)
     close = ohlcv["Close"].astype(np.float64)
     next_return = close.shift(-1) / close - 1.0  # the target's return: known only at t + 1
     values = features.to_numpy(dtype=np.float64)
     n_days, n_indicators = values.shape
+    names = [f"{name}_t-{lag}" for lag in range(seq_length - 1, -1, -1) for name in features.columns]
     if n_days < seq_length:
-        return np.empty((0, seq_length * n_indicators)), pd.DataFrame(columns=["date", "next_return"]), []
+        return np.empty((0, seq_length * n_indicators)), pd.DataFrame(columns=["date", "next_return"]), names
     # windows[i] holds days i .. i + L - 1: the sample of day t = i + L - 1
     windows = np.lib.stride_tricks.sliding_window_view(values, seq_length, axis=0)  # (n - L + 1, F, L)
     windows = windows.transpose(0, 2, 1).reshape(len(windows), seq_length * n_indicators)
     days = features.index[seq_length - 1:]
     returns = next_return.to_numpy()[seq_length - 1:]
-    # a window touching the indicators' warm-up, or the last day (no next close), is no sample
-    keep = np.isfinite(windows).all(axis=1) & np.isfinite(returns)
-    names = [f"{name}_t-{lag}" for lag in range(seq_length - 1, -1, -1) for name in features.columns]
+    # a window touching the indicators' warm-up is no sample; nor, for training, the last day
+    keep = np.isfinite(windows).all(axis=1)
+    if with_target:
+        keep &= np.isfinite(returns)
     meta = pd.DataFrame({"date": days[keep], "next_return": returns[keep]})
     return windows[keep], meta, names
 
 
-def build_finance_dataset(prices: dict[str, pd.DataFrame], seq_length: int, volatility_window: int = 20,
-                          dead_zone: float = 0.0, ticker_feature: bool = False) -> Dataset:
-    """Pool the tickers' samples (ordered by date, then ticker) into one time-ordered data set."""
+def pooled_samples(prices: dict[str, pd.DataFrame], seq_length: int, volatility_window: int = 20,
+                   ticker_feature: bool = False, tickers: list[str] | None = None,
+                   with_target: bool = True) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+    """Every ticker's samples, ordered by date, then ticker (``tickers``: the one-hot's order,
+    the run's tickers when predicting)."""
+    tickers = list(tickers or prices)
     blocks, metas, names = [], [], []
-    tickers = list(prices)
     for ticker, ohlcv in prices.items():
-        X, meta, names_t = ticker_samples(ohlcv, seq_length, volatility_window)
+        X, meta, names = ticker_samples(ohlcv, seq_length, volatility_window, with_target)
         if len(X) == 0:
             raise DataError(f"{ticker}: {len(ohlcv)} price rows give no sample of {seq_length} days once the "
                             "indicators have warmed up (MA50 and MACD need about 50 days first)",
@@ -64,14 +69,19 @@ def build_finance_dataset(prices: dict[str, pd.DataFrame], seq_length: int, vola
             onehot = np.zeros((len(X), len(tickers)))
             onehot[:, tickers.index(ticker)] = 1.0
             X = np.hstack([X, onehot])
-            names_t = names_t + [f"ticker_{t}" for t in tickers]
+            names = names + [f"ticker_{t}" for t in tickers]
         blocks.append(X)
         metas.append(meta.assign(ticker=ticker))
-        names = names_t
     meta = pd.concat(metas, ignore_index=True)
     X = np.vstack(blocks)
     order = np.lexsort((meta["ticker"].map(tickers.index).to_numpy(), meta["date"].to_numpy()))
-    X, meta = X[order], meta.iloc[order].reset_index(drop=True)
+    return X[order], meta.iloc[order].reset_index(drop=True)[["date", "ticker", "next_return"]], names
+
+
+def build_finance_dataset(prices: dict[str, pd.DataFrame], seq_length: int, volatility_window: int = 20,
+                          dead_zone: float = 0.0, ticker_feature: bool = False) -> Dataset:
+    """Pool the tickers' samples (ordered by date, then ticker) into one time-ordered data set."""
+    X, meta, names = pooled_samples(prices, seq_length, volatility_window, ticker_feature)
     next_return = meta["next_return"].to_numpy()
     y = (next_return > 0).astype(np.int64)
     fit_mask = np.abs(next_return) >= dead_zone if dead_zone > 0 else None
@@ -79,8 +89,22 @@ def build_finance_dataset(prices: dict[str, pd.DataFrame], seq_length: int, vola
         log.info("data.dead_zone=%g: %d of %d rows (|next return| below it) are not used for fitting",
                  dead_zone, int((~fit_mask).sum()), len(fit_mask))
     return Dataset(name="finance", X=X, y=y, classes=list(CLASSES), feature_names=names, time_ordered=True,
-                   window=(seq_length + 1) * len(tickers), meta=meta[["date", "ticker", "next_return"]],
-                   fit_mask=fit_mask)
+                   window=(seq_length + 1) * len(prices), meta=meta, fit_mask=fit_mask)
+
+
+def prediction_table(data_config: dict, prices_file: str) -> pd.DataFrame:
+    """``qhybrid predict`` on a prices file for a finance run: the run's windows of its
+    indicators for every day of the file (the last day included: the call for the next day),
+    with date, ticker and the next return where it is known."""
+    from qhybrid.data.prices import load_prices
+
+    tickers = list(data_config["tickers"])
+    prices = load_prices(tickers, None, None, auto_adjust=bool(data_config.get("auto_adjust", True)),
+                         prices_csv=prices_file)
+    X, meta, names = pooled_samples(prices, int(data_config["seq_length"]),
+                                    int(data_config.get("volatility_window", 20)),
+                                    bool(data_config.get("ticker_feature", False)), tickers, with_target=False)
+    return pd.concat([pd.DataFrame(X, columns=names), meta], axis=1)
 
 
 def load_finance(spec) -> Dataset:

@@ -46,8 +46,9 @@ def genotypes_from_csv(path_value: str, target: str) -> Dataset:
     bad = ~np.isin(values, (0.0, 1.0, 2.0))
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError(f"{shown}: column {snps.columns[col]!r}, row {row + 2} holds {str(snps.iat[row, col])!r}; genotypes "
-                        "are allele counts 0, 1 or 2", "recode the genotypes (missing calls: impute them first)")
+        value = str(snps.iat[row, col])
+        raise DataError(f"{shown}: column {snps.columns[col]!r}, row {row + 2} holds {value!r}; genotypes are "
+                        "allele counts 0, 1 or 2", "recode the genotypes (missing calls: impute them first)")
     y, classes = encode_labels(frame[target].to_numpy(), None, source=str(shown))
     return Dataset(name="genomics", X=values, y=y, classes=classes, feature_names=[str(c) for c in snps.columns])
 
