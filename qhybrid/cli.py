@@ -142,6 +142,8 @@ def _run_job(command: str, cfg, failures: list[str]):
     out = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     log = logging.getLogger("qhybrid")
+    if multirun:
+        _limit_threads(hydra_cfg)
     try:
         from qhybrid.run import train
 
@@ -161,6 +163,22 @@ def _run_job(command: str, cfg, failures: list[str]):
     except KeyboardInterrupt:
         print(f"qhybrid: interrupted. Finished folds are kept in {out} (folds.csv, checkpoints/)", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def _limit_threads(hydra_cfg) -> None:
+    """A job of a parallel launcher (joblib's processes) computes on one thread: the
+    launcher already runs a job per core, and a thread pool per job on top would
+    oversubscribe the cores. QHYBRID_THREADS=N sets another count (for any launcher)."""
+    wanted = os.environ.get("QHYBRID_THREADS")
+    target = str(hydra_cfg.launcher.get("_target_", ""))
+    if wanted is None and "joblib" not in target.lower():
+        return
+    threads = max(1, int(wanted or 1))
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's and scikit-learn's BLAS / OpenMP pools
 
 
 def _shell_completion(args: list[str]) -> int:

@@ -109,15 +109,25 @@ def _fmt(stat: Mapping[str, Any], with_std: bool) -> str:
     return f"{mean:.4f} ± {std:.4f}" if with_std and std is not None else f"{mean:.4f}"
 
 
-def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_dir: str, title: str) -> None:
+def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_dir: str, title: str,
+                  model: str = "model", baselines: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+                  parameters: Mapping[str, int] | None = None) -> None:
+    """The run's metrics, mean ± std over folds, with the classical baselines' beside them;
+    ``parameters``: each column's parameter count (the model's under ``model``)."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    baselines = baselines or {}
+    over = f"mean ± std over {n_folds} folds" if n_folds > 1 else "test set (1 fold)"
+    table = Table(title=f"{title}: {over}", title_justify="left")
     table.add_column("metric")
-    header = f"mean ± std over {n_folds} folds" if n_folds > 1 else "test set (1 fold)"
-    table.add_column(header, justify="right")
+    table.add_column(model, justify="right")
+    for name in baselines:
+        table.add_column(f"{name} (baseline)", justify="right")
     for name, stat in summary.items():
-        table.add_row(name, _fmt(stat, with_std=n_folds > 1))
+        table.add_row(name, _fmt(stat, with_std=n_folds > 1),
+                      *(_fmt(b.get(name, {}), with_std=n_folds > 1) for b in baselines.values()))
+    if parameters:
+        table.add_row("parameters", *(str(parameters.get(name, "")) for name in (model, *baselines)))
     console = get_console()
     console.print(table)
     console.print(f"run folder: {run_dir}")

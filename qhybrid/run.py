@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -144,19 +146,29 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     names = _fold_metric_names(spec, data)
     columns = ["fold", "n_train", "n_synthetic", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds",
                *names]
+    baseline_rows: dict[str, list[dict[str, Any]]] = {name: [] for name in spec.baselines}
+    baseline_curves: dict[str, list] = {name: [] for name in spec.baselines}
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         for fold in folds:
             progress.start_fold(fold.index)
-            row, curve, fold_predictions, daily = _run_fold(
-                fold, data, spec, config, device, precision, out, progress,
-                lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)[0],
-                lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+            outcome = _run_fold(fold, data, spec, config, device, precision, out, progress,
+                                lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)[0],
+                                lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+            row = outcome.row
             rows.append(row)
-            curves.append(curve)
-            predictions.append(fold_predictions)
-            trading.append(daily)
+            curves.append(outcome.curves)
+            predictions.append(outcome.predictions)
+            trading.append(outcome.daily)
+            for name, (base_row, base_curves) in outcome.baselines.items():
+                baseline_rows[name].append(base_row)
+                if base_curves is not None:  # None: the baseline could not be fitted on this fold
+                    baseline_curves[name].append(base_curves)
             # written after every fold: an interrupted run keeps every fold it finished
             io.write_csv(out / "folds.csv", rows, columns)
+            if spec.baselines:
+                io.write_csv(out / "baselines.csv", [{"model": name, **r} for name in spec.baselines
+                                                     for r in baseline_rows[name]],
+                             ["model", "fold", "n_train", "n_test", "n_parameters", "train_seconds", *names])
             log.info("fold %d/%d: %s (best epoch %d, %.2fs)", fold.index + 1, len(folds),
                      " ".join(f"{m}={row[m]:.4f}" for m in ("accuracy", "roc_auc", "f1")),
                      row["best_epoch"], row["train_seconds"])
@@ -181,6 +193,9 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "early_stopping_mode": spec.trainer.early_stopping.resolved_mode,
         "quantization": int8_summary(rows, names) if spec.quantization.name == "int8" else {"name": "none"},
         "backend": backend_record,
+        "baselines": {name: {"summary": summarize(baseline_rows[name], names), "folds": baseline_rows[name],
+                             "n_parameters": int(np.median([r.get("n_parameters", 0) for r in baseline_rows[name]]))}
+                      for name in spec.baselines},
         "cv": {"name": spec.cv.name, "n_folds": len(folds)},
         "imbalance": spec.data.imbalance,
         "decision": {"threshold": spec.decision.threshold, "target_sensitivity": spec.decision.target_sensitivity}
@@ -195,16 +210,57 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
 
         metrics["trading"] = {"strategy": spec.data.strategy, "note": NOTE}
         plots.plot_trading(trading, spec.data.strategy, out / "trading_returns.png")
-    _write_plots(out, curves, data.classes, confusion, len(folds))
+    _write_plots(out, curves, data.classes, confusion, len(folds), baseline_curves)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     io.write_json(out / "metrics.json", metrics)
     print_summary(metrics["summary"], len(folds), str(out),
-                  title=f"{spec.model.name} on {data.name} ({spec.cv.name})")
+                  title=f"{spec.model.name} on {data.name} ({spec.cv.name})", model=spec.model.name,
+                  baselines={name: b["summary"] for name, b in metrics["baselines"].items()},
+                  parameters={spec.model.name: counts["total"],
+                              **{name: b["n_parameters"] for name, b in metrics["baselines"].items()}})
     return metrics
 
 
+@dataclass
+class FoldOutcome:
+    row: dict[str, Any]  # folds.csv / metrics.json's fold row
+    curves: Any  # FoldCurves: what the plots need
+    predictions: pd.DataFrame  # the fold's test rows for predictions.csv
+    daily: Optional[pd.DataFrame]  # finance: the test days' strategy and buy-and-hold returns
+    baselines: dict[str, tuple[dict[str, Any], Any]]  # name -> (fold row, FoldCurves)
+
+
+def _score(spec: RunSpec, data: Dataset, fold: Fold, proba: np.ndarray, val_proba: Callable[[], np.ndarray],
+           y_val: np.ndarray) -> tuple[dict[str, Any], Optional[float], Optional[pd.DataFrame]]:
+    """A model's test metrics (the hybrid's and every baseline's, by the same code): the
+    standard ones, at the validation-chosen threshold when asked for, and finance's."""
+    y_test = data.y[fold.test]
+    scores = compute_metrics(y_test, proba, data.n_classes)
+    threshold = None
+    if spec.decision.threshold == "target_sensitivity":
+        from qhybrid.training.threshold import rates_at, threshold_for_sensitivity
+
+        # chosen on the validation rows; the test rows only report it
+        threshold = threshold_for_sensitivity(y_val, val_proba()[:, 1], spec.decision.target_sensitivity)
+        if np.isnan(threshold):
+            log.warning("fold %d: no positive validation rows to choose a threshold on; using 0.5", fold.index)
+            threshold = 0.5
+        sensitivity, specificity = rates_at(y_test, proba[:, 1], threshold)
+        scores.update(decision_threshold=threshold, sensitivity_at_threshold=sensitivity,
+                      specificity_at_threshold=specificity)
+    daily = None
+    if data.meta is not None and "next_return" in data.meta:
+        from qhybrid.training.trading import daily_returns, trading_metrics
+
+        test_meta = data.meta.iloc[fold.test]
+        predicted_up = proba.argmax(axis=1) == 1
+        scores.update(trading_metrics(test_meta, predicted_up, spec.data.strategy))
+        daily = daily_returns(test_meta, predicted_up, spec.data.strategy)
+    return scores, threshold, daily
+
+
 def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, precision, out: Path, progress,
-              make_model, make_plain_model):
+              make_model, make_plain_model) -> FoldOutcome:
     import torch
 
     from qhybrid.build import build_class_weights, build_preprocessor
@@ -223,23 +279,21 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
         fit_rows = fit_rows[data.fit_mask[fit_rows]]
     # fitted on the rows the model trains on, nothing else
     preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
-
-    def as_tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return (torch.as_tensor(X, dtype=torch.float32, device=device),
-                torch.as_tensor(y, dtype=torch.long, device=device))
-
-    def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return as_tensors(preprocessor.transform(data.X[rows]), data.y[rows])
-
     X_fit_np, y_fit_np = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows]
     if spec.data.imbalance == "smote":
         from qhybrid.data.resample import smote
 
         # after the scaler (distances in scaled units), on the fit rows only
         X_fit_np, y_fit_np = smote(X_fit_np, y_fit_np, spec.data.smote_k_neighbors, seed)
-    X_fit, y_fit = as_tensors(X_fit_np, y_fit_np)
-    X_val, y_val = tensors(val_rows) if len(val_rows) else (None, None)
-    X_test, _ = tensors(fold.test)
+    X_val_np, y_val_np = preprocessor.transform(data.X[val_rows]), data.y[val_rows]
+    X_test_np, y_test = preprocessor.transform(data.X[fold.test]), data.y[fold.test]
+
+    def tensor(X: np.ndarray, dtype=torch.float32) -> torch.Tensor:
+        return torch.as_tensor(X, dtype=dtype, device=device)
+
+    X_fit, y_fit = tensor(X_fit_np), tensor(y_fit_np, torch.long)
+    X_val, y_val = (tensor(X_val_np), tensor(y_val_np, torch.long)) if len(val_rows) else (None, None)
+    X_test = tensor(X_test_np)
     model = make_model().to(device)
     monitor = spec.trainer.early_stopping.monitor
     result = fit(model, X_fit, y_fit, X_val, y_val, spec.trainer, n_classes=data.n_classes, generator=generator,
@@ -252,29 +306,8 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     shipped = make_plain_model().to(device)
     shipped.load_state_dict(plain)
     proba = predict_proba(shipped, X_test, precision)
-    y_test = data.y[fold.test]
-    scores = compute_metrics(y_test, proba, data.n_classes)
-    threshold = None
-    if spec.decision.threshold == "target_sensitivity":
-        from qhybrid.training.threshold import rates_at, threshold_for_sensitivity
-
-        # chosen on the validation rows by the shipped model; the test rows only report it
-        threshold = threshold_for_sensitivity(y_val.cpu().numpy(), predict_proba(shipped, X_val, precision)[:, 1],
-                                              spec.decision.target_sensitivity)
-        if np.isnan(threshold):
-            log.warning("fold %d: no positive validation rows to choose a threshold on; using 0.5", fold.index)
-            threshold = 0.5
-        sensitivity, specificity = rates_at(y_test, proba[:, 1], threshold)
-        scores.update(decision_threshold=threshold, sensitivity_at_threshold=sensitivity,
-                      specificity_at_threshold=specificity)
-    daily = None
-    if data.meta is not None and "next_return" in data.meta:
-        from qhybrid.training.trading import daily_returns, trading_metrics
-
-        test_meta = data.meta.iloc[fold.test]
-        predicted_up = proba.argmax(axis=1) == 1
-        scores.update(trading_metrics(test_meta, predicted_up, spec.data.strategy))
-        daily = daily_returns(test_meta, predicted_up, spec.data.strategy)
+    scores, threshold, daily = _score(spec, data, fold, proba, lambda: predict_proba(shipped, X_val, precision),
+                                      y_val_np)
     described = dict(model_spec=OmegaConf.to_container(OmegaConf.structured(spec.model)), preprocessor=preprocessor,
                      classes=data.classes, feature_names=data.feature_names, config=config, fold=fold.index,
                      best_epoch=result.best_epoch, decision_threshold=threshold)
@@ -297,13 +330,39 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     fold_predictions[[f"proba_{c}" for c in data.classes]] = proba
     if data.meta is not None:
         fold_predictions = pd.concat([fold_predictions, data.meta.iloc[fold.test].reset_index(drop=True)], axis=1)
-    return row, FoldCurves(y_test, proba, result.history, result.best_epoch), fold_predictions, daily
+
+    baselines = {}
+    for name in spec.baselines:
+        from qhybrid.training import baselines as classical
+
+        started = time.perf_counter()
+        try:
+            # the same fit rows (preprocessed, resampled), the same validation and test rows
+            (base_test, base_val), n_parameters = classical.fit_predict(
+                name, X_fit_np, y_fit_np, [X_test_np, X_val_np], data.n_classes, seed, balanced=_balanced(spec))
+        except classical.BaselineError as err:
+            log.warning("fold %d: %s; its metrics are undefined on this fold", fold.index, err)
+            baselines[name] = ({"fold": fold.index, "n_train": len(fit_rows), "n_test": len(fold.test),
+                                **dict.fromkeys(_fold_metric_names(spec, data), float("nan"))}, None)
+            continue
+        base_scores, _, _ = _score(spec, data, fold, base_test, lambda: base_val, y_val_np)
+        base_row = {"fold": fold.index, "n_train": len(fit_rows), "n_test": len(fold.test),
+                    "n_parameters": n_parameters, "train_seconds": time.perf_counter() - started, **base_scores}
+        baselines[name] = (base_row, FoldCurves(y_test, base_test, [], 0))
+    return FoldOutcome(row, FoldCurves(y_test, proba, result.history, result.best_epoch), fold_predictions, daily,
+                       baselines)
 
 
-def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int) -> None:
+def _balanced(spec: RunSpec) -> bool:
+    """Whether the baselines weight classes like the hybrid (balanced weights)."""
+    return spec.data.imbalance == "class_weights" or spec.trainer.class_weights is not None
+
+
+def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int,
+                 baselines: dict[str, list]) -> None:
     from qhybrid.training import plots
 
-    plots.plot_roc(curves, classes, out / "roc.png")
-    plots.plot_pr(curves, classes, out / "pr.png")
+    plots.plot_roc(curves, classes, out / "roc.png", baselines)
+    plots.plot_pr(curves, classes, out / "pr.png", baselines)
     plots.plot_confusion(confusion, classes, out / "confusion_matrix.png", n_folds)
     plots.plot_learning_curves(curves, out / "learning_curves.png")

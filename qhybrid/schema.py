@@ -579,6 +579,7 @@ class RunSpec:
     lora: LoRASpec = field(default_factory=LoRASpec)
     init_from: Optional[str] = None  # a run folder or checkpoint to start from (fine-tuning)
     decision: DecisionSpec = field(default_factory=DecisionSpec)
+    baselines: list[str] = field(default_factory=list)  # classical models on the same folds (training/baselines.py)
 
 
 def _coerce(group: str, schema: type, node: Any) -> Any:
@@ -624,6 +625,19 @@ def _init_from(value: Any) -> Optional[str]:
     return str(path.resolve())
 
 
+def _baselines(value: Any) -> list[str]:
+    from qhybrid.training.baselines import BASELINE_NAMES
+
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else list(value)
+    for i, name in enumerate(names):
+        _choice(f"baselines[{i}]", name, BASELINE_NAMES)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"baselines={names} lists a model twice", "list each baseline once")
+    return names
+
+
 def validate(cfg: DictConfig) -> RunSpec:
     """Check the whole composed config. Raises ConfigError on the first problem."""
     for group in ("model", "backend", "precision", "quantization", "data", "cv", "trainer"):
@@ -646,6 +660,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         lora=_coerce("lora", LoRASpec, cfg.get("lora") or OmegaConf.create({})),
         init_from=_init_from(cfg.get("init_from")),
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
+        baselines=_baselines(cfg.get("baselines")),
     )
     if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",

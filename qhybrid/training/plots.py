@@ -46,31 +46,57 @@ def _panel_title(classes: Sequence[str], c: int, what: str) -> str:
     return f"{what}: {classes[c]} vs rest"
 
 
-def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path) -> Path:
-    grid = np.linspace(0.0, 1.0, 201)
+_GRID = np.linspace(0.0, 1.0, 201)
+# folds take C0..C4; C7 (grey) is the chance line's look
+_BASELINE_COLORS = ("C5", "C6", "C8", "C9", "C3")
+
+
+def _fold_rocs(folds: Sequence[FoldCurves], c: int) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
+    """(fold, fpr, tpr, auc) of class ``c`` vs rest, for the folds where it is defined."""
+    out = []
+    for k, f in enumerate(folds):
+        target = (f.y_true == c).astype(int)
+        if target.min() == target.max():
+            continue  # no curve: this fold's test part lacks the class or its complement
+        fpr, tpr, _ = skm.roc_curve(target, f.proba[:, c])
+        out.append((k, fpr, tpr, skm.auc(fpr, tpr)))
+    return out
+
+
+def _mean_roc(rocs) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    tprs = []
+    for _, fpr, tpr, _ in rocs:
+        interp = np.interp(_GRID, fpr, tpr)
+        interp[0] = 0.0
+        tprs.append(interp)
+    mean, std = np.mean(tprs, axis=0), np.std(tprs, axis=0)
+    mean[-1] = 1.0
+    return mean, std, [auc for *_, auc in rocs]
+
+
+def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
+             baselines: dict[str, Sequence[FoldCurves]] | None = None) -> Path:
+    """Each fold's ROC, their mean with a ±1 std band, and each baseline's mean (dashed)."""
+    grid = _GRID
     panels = _panels(len(classes))
     fig, axes = _grid(len(panels))
     for ax, c in zip(axes, panels):
-        tprs, aucs = [], []
-        for k, f in enumerate(folds):
-            target = (f.y_true == c).astype(int)
-            if target.min() == target.max():
-                continue  # no curve: this fold's test part lacks the class or its complement
-            fpr, tpr, _ = skm.roc_curve(target, f.proba[:, c])
-            auc = skm.auc(fpr, tpr)
+        rocs = _fold_rocs(folds, c)
+        for k, fpr, tpr, auc in rocs:
             ax.plot(fpr, tpr, lw=1, alpha=0.45, label=f"fold {k} (AUC = {auc:.3f})")
-            interp = np.interp(grid, fpr, tpr)
-            interp[0] = 0.0
-            tprs.append(interp)
-            aucs.append(auc)
-        if tprs:
-            mean, std = np.mean(tprs, axis=0), np.std(tprs, axis=0)
-            mean[-1] = 1.0
+        if rocs:
+            mean, std, aucs = _mean_roc(rocs)
             ax.plot(grid, mean, color="navy", lw=2.2,
                     label=f"mean (AUC = {np.mean(aucs):.3f} ± {np.std(aucs):.3f})")
-            if len(tprs) > 1:
+            if len(rocs) > 1:
                 ax.fill_between(grid, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
                                 color="navy", alpha=0.15, label="± 1 std")
+        for i, (name, base) in enumerate((baselines or {}).items()):
+            base_rocs = _fold_rocs(base, c)
+            if base_rocs:
+                mean, _, aucs = _mean_roc(base_rocs)
+                ax.plot(grid, mean, color=_BASELINE_COLORS[i % len(_BASELINE_COLORS)], lw=1.6, ls="--",
+                        label=f"{name} baseline, mean (AUC = {np.mean(aucs):.3f})")
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
         ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="false positive rate",
                ylabel="true positive rate", title=_panel_title(classes, c, "ROC"))
@@ -78,7 +104,9 @@ def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path) ->
     return save_figure(path, fig)
 
 
-def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path) -> Path:
+def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
+            baselines: dict[str, Sequence[FoldCurves]] | None = None) -> Path:
+    """Each fold's precision-recall curve, and each baseline's over all test rows (dashed)."""
     panels = _panels(len(classes))
     fig, axes = _grid(len(panels))
     for ax, c in zip(axes, panels):
@@ -91,6 +119,15 @@ def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path) -> 
             precision, recall, _ = skm.precision_recall_curve(target, f.proba[:, c])
             ap = skm.average_precision_score(target, f.proba[:, c])
             ax.step(recall, precision, where="post", lw=1.2, alpha=0.8, label=f"fold {k} (AP = {ap:.3f})")
+        for i, (name, base) in enumerate((baselines or {}).items()):
+            if not base:
+                continue  # the baseline could not be fitted on any fold
+            target = np.concatenate([(f.y_true == c).astype(int) for f in base])
+            score = np.concatenate([f.proba[:, c] for f in base])
+            if target.max() == 1:
+                precision, recall, _ = skm.precision_recall_curve(target, score)
+                ax.step(recall, precision, where="post", lw=1.4, ls="--", color=_BASELINE_COLORS[i % len(_BASELINE_COLORS)],
+                        label=f"{name} baseline, all folds (AP = {skm.average_precision_score(target, score):.3f})")
         if total:
             ax.axhline(positives / total, ls="--", color="grey", lw=1,
                        label=f"prevalence ({positives / total:.3f})")
