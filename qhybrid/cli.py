@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "predict": "apply a run's saved models to a CSV file (qhybrid predict --help)",
     "backends": "list the quantum backends: can each start here, plugin version, GPU, why not",
     "bench": "time training steps of the quantum executors side by side (qhybrid bench --help)",
+    "report": "one table (terminal, CSV, Markdown, HTML) for a run or a sweep (qhybrid report --help)",
 }
 HYDRA_COMMANDS = ("train",)
 
@@ -39,6 +40,7 @@ examples:
   qhybrid train --help                   (config groups, options and defaults)
   qhybrid train --cfg job                (the composed config, without running)
   qhybrid predict run=outputs/<date>/<run> input=new.csv [checkpoint=int8] [ensemble=true]
+  qhybrid report outputs/<date>/<time>-<id>-sweep   (a sweep's runs and baselines in one table)
 
 options:
   -h, --help       this message            -V, --version   print the version
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         from qhybrid.bench import main as bench_main
 
         return bench_main(rest)
+    if command == "report":
+        from qhybrid.report import run as report
+
+        return report(rest)
     return _run_hydra_command(command, rest)
 
 

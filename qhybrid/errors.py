@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Callable
+
 
 class QHybridError(Exception):
     """A user-facing error: bad config, bad input file, missing plugin, ...
@@ -31,3 +35,15 @@ class ConfigError(QHybridError):
 
 class DataError(QHybridError):
     """An input file or data set that cannot be used as given."""
+
+
+def exit_code_of(main: Callable[[list[str]], int], args: list[str]) -> int:
+    """Run a command's ``main(args)``; a QHybridError becomes one line on stderr and its exit
+    code (a traceback only with QHYBRID_DEBUG=1)."""
+    try:
+        return main(args)
+    except QHybridError as err:
+        if os.environ.get("QHYBRID_DEBUG") == "1":
+            raise
+        print(f"qhybrid: error: {err.message}", file=sys.stderr)
+        return err.exit_code

@@ -14,9 +14,7 @@ windows are built from it and every day gets a call for the next one, the last d
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -258,10 +256,6 @@ def main(args: list[str]) -> int:
 
 def run(args: list[str]) -> int:
     """CLI entry: errors as one line."""
-    try:
-        return main(args)
-    except QHybridError as err:
-        if os.environ.get("QHYBRID_DEBUG") == "1":
-            raise
-        print(f"qhybrid: error: {err.message}", file=sys.stderr)
-        return err.exit_code
+    from qhybrid.errors import exit_code_of
+
+    return exit_code_of(main, args)

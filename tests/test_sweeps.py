@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 from conftest import run_cli
 
 
@@ -23,3 +24,7 @@ def test_a_four_job_joblib_sweep_completes_with_one_run_folder_per_job(tmp_path)
         seen.add((metrics["model"]["name"], len(metrics["classes"])))
         assert metrics["baselines"]["logreg"]["summary"]["accuracy"]["mean"] is not None
     assert seen == {("g0", 2), ("g0", 3), ("g1", 2), ("g1", 3)}
+    report = run_cli(["report", str(sweep)], cwd=tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    table = pd.read_csv(sweep / "report.csv")
+    assert len(table) == 4 * 2 and table["baseline"].sum() == 4  # each run and its logreg baseline

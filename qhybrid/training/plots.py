@@ -126,8 +126,10 @@ def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
             score = np.concatenate([f.proba[:, c] for f in base])
             if target.max() == 1:
                 precision, recall, _ = skm.precision_recall_curve(target, score)
-                ax.step(recall, precision, where="post", lw=1.4, ls="--", color=_BASELINE_COLORS[i % len(_BASELINE_COLORS)],
-                        label=f"{name} baseline, all folds (AP = {skm.average_precision_score(target, score):.3f})")
+                ap = skm.average_precision_score(target, score)
+                ax.step(recall, precision, where="post", lw=1.4, ls="--",
+                        color=_BASELINE_COLORS[i % len(_BASELINE_COLORS)],
+                        label=f"{name} baseline, all folds (AP = {ap:.3f})")
         if total:
             ax.axhline(positives / total, ls="--", color="grey", lw=1,
                        label=f"prevalence ({positives / total:.3f})")
