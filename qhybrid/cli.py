@@ -112,8 +112,35 @@ def _backends(args: list[str]) -> int:
     return 0
 
 
+# launcher options -> the plugin package they need
+LAUNCHER_PLUGINS = {"joblib": ("hydra_joblib_launcher", "hydra-joblib-launcher"),
+                    "slurm": ("hydra_submitit_launcher", "qhybrid[cluster]"),
+                    "slurm_local": ("hydra_submitit_launcher", "qhybrid[cluster]"),
+                    "submitit_slurm": ("hydra_submitit_launcher", "qhybrid[cluster]"),
+                    "submitit_local": ("hydra_submitit_launcher", "qhybrid[cluster]")}
+
+
+def _missing_launcher(args: list[str]) -> str | None:
+    """One line naming the plugin a `hydra/launcher=<name>` needs when it is not installed."""
+    import importlib.util
+
+    for arg in args:
+        key, _, name = arg.partition("=")
+        if key.lstrip("+~") == "hydra/launcher" and name in LAUNCHER_PLUGINS:
+            module, package = LAUNCHER_PLUGINS[name]
+            if importlib.util.find_spec(f"hydra_plugins.{module}") is None:
+                return (f"qhybrid: error: hydra/launcher={name} needs the {module.replace('_', '-')} plugin, which "
+                        f"is not installed. Fix: pip install {package}")
+    return None
+
+
 def _run_hydra_command(command: str, args: list[str]) -> int:
     import hydra
+
+    missing = _missing_launcher(args)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
 
     from qhybrid import resolvers
 
@@ -124,14 +151,19 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
     def job(cfg):
         return _run_job(command, cfg, failures)
 
+    from qhybrid import sweep
+
     saved = sys.argv
     sys.argv = [str(Path(saved[0]).with_name("qhybrid")) if saved else "qhybrid", *args]
+    sweep.FAILED.clear()
     try:
         job()
     finally:
         sys.argv = saved
-    if failures:
-        print(f"qhybrid: {len(failures)} job(s) failed: {'; '.join(failures)}", file=sys.stderr)
+    # jobs run in this process report here; those of parallel launchers through their folders
+    failed = sweep.FAILED or failures
+    if failed:
+        print(f"qhybrid: {len(failed)} job(s) failed: {'; '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from conftest import run_cli
 
 
@@ -28,3 +29,44 @@ def test_a_four_job_joblib_sweep_completes_with_one_run_folder_per_job(tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     table = pd.read_csv(sweep / "report.csv")
     assert len(table) == 4 * 2 and table["baseline"].sum() == 4  # each run and its logreg baseline
+
+
+@pytest.mark.parametrize("launcher", ["slurm_local", "submitit_local"])
+def test_a_two_job_submitit_sweep_runs_the_slurm_code_path_here(tmp_path, launcher):
+    sweep = tmp_path / "sweep"
+    result = run_cli(["train", "-m", "model=g0", "data=iris_binary,iris", f"hydra/launcher={launcher}",
+                      "trainer.max_epochs=2", "baselines=[]", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (sweep / ".submitit").is_dir()  # submitted through submitit, not run in this process
+    assert all((sweep / job / "metrics.json").is_file() for job in ("0", "1"))
+
+
+def test_a_failing_job_of_a_parallel_sweep_sets_the_exit_code_and_the_others_finish(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_cli(["train", "-m", "model=g0", "data=iris_binary,csv,iris", "hydra/launcher=joblib",
+                      "hydra.launcher.n_jobs=2", "trainer.max_epochs=2", "baselines=[]", f"hydra.sweep.dir={sweep}"],
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "1 job(s) failed: 1: data.path is required" in result.stderr
+    assert (sweep / "0" / "metrics.json").is_file() and (sweep / "2" / "metrics.json").is_file()
+
+
+def test_the_slurm_launcher_composes_with_qhybrids_defaults(compose):
+    cfg = compose(["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
+    assert launcher.array_parallelism == 32 and launcher.cpus_per_task == 4 and launcher.timeout_min == 120
+
+
+def test_a_launcher_whose_plugin_is_missing_is_one_line(monkeypatch):
+    import importlib.util
+
+    from qhybrid import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if "submitit" in name else real(name, *a))
+    message = cli._missing_launcher(["-m", "hydra/launcher=slurm", "seed=0,1"])
+    assert message.startswith("qhybrid: error: hydra/launcher=slurm needs the hydra-submitit-launcher plugin")
+    assert "pip install qhybrid[cluster]" in message and "\n" not in message
+    assert cli._missing_launcher(["hydra/launcher=joblib"]) is None  # installed
