@@ -142,9 +142,11 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
         print(missing, file=sys.stderr)
         return 2
 
+    from hydra_plugins.qhybrid_sweeper import optuna_cv
     from qhybrid import resolvers
 
     resolvers.register()
+    optuna_cv.register()
     failures: list[str] = []
 
     @hydra.main(version_base="1.3", config_path="pkg://qhybrid.conf", config_name="config")
@@ -185,8 +187,9 @@ def _run_job(command: str, cfg, failures: list[str]):
     try:
         from qhybrid.run import train
 
-        train(cfg, out)
-        return None
+        metrics = train(cfg, out)
+        # a sweeper that optimises (hydra/sweeper=optuna_cv) reads the mean CV metrics from here
+        return {name: stat["mean"] for name, stat in metrics["summary"].items()}
     except QHybridError as err:
         if _debug():
             raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -288,7 +289,12 @@ def main(args: list[str]) -> int:
         style = "dim" if r["baseline"] else ("bold" if r.get("best") else None)
         table.add_row(*_display(r, metrics), style=style)
     console = get_console()
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)  # folded to the terminal's width
+    else:  # a pipe or a log file gets the table whole, one line a row
+        from rich.console import Console
+
+        Console(file=sys.stdout, width=1000, highlight=False).print(table)
     if best is not None:
         console.print(f"best run by {sort or metrics[0]}: {best['run']} ({best['model']})")
     for failure in failures:
