@@ -214,7 +214,7 @@ def _limit_threads(hydra_cfg) -> None:
     target = str(hydra_cfg.launcher.get("_target_", ""))
     if wanted is None and "joblib" not in target.lower():
         return
-    threads = max(1, int(wanted or 1))
+    threads = max(1, int(wanted)) if wanted and wanted.isdigit() else 1
     import torch
     from threadpoolctl import threadpool_limits
 
