@@ -155,6 +155,7 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
 
     from qhybrid import sweep
 
+    args = _resume_in_place(args)
     saved = sys.argv
     sys.argv = [str(Path(saved[0]).with_name("qhybrid")) if saved else "qhybrid", *args]
     sweep.FAILED.clear()
@@ -184,6 +185,7 @@ def _run_job(command: str, cfg, failures: list[str]):
     log = logging.getLogger("qhybrid")
     if multirun:
         _limit_threads(hydra_cfg)
+    _stop_on_sigterm()
     try:
         from qhybrid.run import train
 
@@ -202,8 +204,35 @@ def _run_job(command: str, cfg, failures: list[str]):
             return None
         raise SystemExit(err.exit_code) from None
     except KeyboardInterrupt:
-        print(f"qhybrid: interrupted. Finished folds are kept in {out} (folds.csv, checkpoints/)", file=sys.stderr)
+        if (out / ".qhybrid-run").is_file():
+            overrides = [o for o in hydra_cfg.overrides.task if not o.startswith(("resume=", "hydra.run.dir="))]
+            print(f"qhybrid: interrupted. Finished folds are kept in {out}; continue with: qhybrid train "
+                  f"{' '.join(overrides)} resume={out}".replace("  ", " "), file=sys.stderr)
+        else:
+            print("qhybrid: interrupted before the run started", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def _resume_in_place(args: list[str]) -> list[str]:
+    """`resume=<folder>` continues in that folder: Hydra's run dir becomes it (the log is
+    appended to, the folds already there are kept)."""
+    folder = next((a.split("=", 1)[1] for a in args if a.startswith("resume=")), None)
+    if folder and not any(a.startswith("hydra.run.dir=") for a in args) and "-m" not in args \
+            and "--multirun" not in args:
+        return [*args, f"hydra.run.dir={folder}"]
+    return args
+
+
+def _stop_on_sigterm() -> None:
+    """SLURM pre-emption and `kill` send SIGTERM: stop like Ctrl-C, between two atomic writes."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _limit_threads(hydra_cfg) -> None:

@@ -93,9 +93,16 @@ def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params:
 def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     """Run one training job and write its run folder. Returns the metrics.json content."""
     started = time.perf_counter()
+    from qhybrid.training import resume
+
     spec = validate(cfg)  # every config error surfaces here, before any data is read
-    out = claim_run_folder(Path(output_dir))
     config = OmegaConf.to_container(cfg, resolve=True)
+    if spec.resume is not None:  # an interrupted run: its folder, its settings, its finished folds
+        out = Path(spec.resume)
+        resume.check_same_config(out, config)
+    else:
+        out = claim_run_folder(Path(output_dir))
+        resume.save_config(out, config)
     retain_freed_memory()
 
     from qhybrid.build import build_backend, build_retry
@@ -151,9 +158,16 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         for fold in folds:
             progress.start_fold(fold.index)
-            outcome = _run_fold(fold, data, spec, config, device, precision, out, progress,
-                                lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)[0],
-                                lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+            outcome = resume.load_fold(out, fold.index) if spec.resume is not None else None
+            if outcome is not None:
+                log.info("fold %d/%d: finished before the interruption; kept, not trained again", fold.index + 1,
+                         len(folds))
+            else:
+                outcome = _run_fold(fold, data, spec, config, device, precision, out, progress,
+                                    lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry,
+                                                            initial)[0],
+                                    lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+                resume.save_fold(out, fold.index, outcome)  # atomically: a resumed run starts after it
             row = outcome.row
             rows.append(row)
             curves.append(outcome.curves)

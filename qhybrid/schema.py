@@ -580,6 +580,7 @@ class RunSpec:
     init_from: Optional[str] = None  # a run folder or checkpoint to start from (fine-tuning)
     decision: DecisionSpec = field(default_factory=DecisionSpec)
     baselines: list[str] = field(default_factory=list)  # classical models on the same folds (training/baselines.py)
+    resume: Optional[str] = None  # an interrupted run's folder: its finished folds are kept
 
 
 def _coerce(group: str, schema: type, node: Any) -> Any:
@@ -625,6 +626,16 @@ def _init_from(value: Any) -> Optional[str]:
     return str(path.resolve())
 
 
+def _resume(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    if not (path / ".qhybrid-run").is_file():
+        raise ConfigError(f"resume={value}: {path.resolve()} is not a run folder",
+                          "give the folder of the interrupted run (outputs/<date>/<time>-<id>)")
+    return str(path.resolve())
+
+
 def _baselines(value: Any) -> list[str]:
     from qhybrid.training.baselines import BASELINE_NAMES
 
@@ -661,6 +672,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         init_from=_init_from(cfg.get("init_from")),
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
+        resume=_resume(cfg.get("resume")),
     )
     if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",

@@ -1,0 +1,109 @@
+"""Resuming an interrupted run: each finished fold is recorded atomically, as plain JSON
+(never a pickle: a run folder someone hands you cannot run code), and a resumed run
+reloads those folds instead of training them again.
+
+Folds are seeded independently (qhybrid.training.seeding), so the folds a resumed run
+trains give what they would have given in one uninterrupted run, and its final metrics
+are the same.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from qhybrid import io
+from qhybrid.errors import ConfigError
+
+CONFIG_FILE = "run_config.json"  # the settings a run started with (resume compares against them)
+
+
+def _record_path(out: Path, fold: int) -> Path:
+    return out / "folds" / f"fold_{fold}.json"
+
+
+def _curves(curves) -> Optional[dict[str, Any]]:
+    if curves is None:
+        return None
+    return {"y_true": curves.y_true.tolist(), "proba": np.asarray(curves.proba).tolist(), "history": curves.history,
+            "best_epoch": curves.best_epoch}
+
+
+def _frame(frame: Optional[pd.DataFrame], index: bool = False) -> Optional[dict[str, list]]:
+    if frame is None:
+        return None
+    if index:
+        frame = frame.reset_index()
+    return {str(c): [v.isoformat() if isinstance(v, pd.Timestamp) else v for v in frame[c].tolist()]
+            for c in frame.columns}
+
+
+def save_fold(out: Path, fold: int, outcome) -> None:
+    """Record a finished fold (its row, predictions, curves, finance days, baselines)."""
+    record = {"row": outcome.row, "predictions": _frame(outcome.predictions), "curves": _curves(outcome.curves),
+              "daily": _frame(outcome.daily, index=True),
+              "baselines": {name: [row, _curves(curves)] for name, (row, curves) in outcome.baselines.items()}}
+    io.write_json(_record_path(out, fold), record)
+
+
+def load_fold(out: Path, fold: int):
+    """A finished fold's outcome, or None when the fold did not finish."""
+    from qhybrid.run import FoldOutcome
+    from qhybrid.training.plots import FoldCurves
+
+    path = _record_path(out, fold)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+
+    def curves(data):
+        if data is None:
+            return None
+        return FoldCurves(np.asarray(data["y_true"], dtype=np.int64), np.asarray(data["proba"], dtype=np.float64),
+                          data["history"], data["best_epoch"])
+
+    daily = None
+    if record["daily"] is not None:
+        daily = pd.DataFrame(record["daily"])
+        daily = daily.set_index(pd.to_datetime(daily.pop(daily.columns[0])).rename("date"))
+    row = {k: (float("nan") if v is None and k not in ("int8",) else v) for k, v in record["row"].items()}
+    baselines = {name: ({k: (float("nan") if v is None else v) for k, v in base_row.items()}, curves(base_curves))
+                 for name, (base_row, base_curves) in record["baselines"].items()}
+    return FoldOutcome(row, curves(record["curves"]), pd.DataFrame(record["predictions"]), daily, baselines)
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in ("resume", "hydra")}
+
+
+def save_config(out: Path, config: dict[str, Any]) -> None:
+    io.write_json(out / CONFIG_FILE, _comparable(config))
+
+
+def check_same_config(out: Path, config: dict[str, Any]) -> None:
+    """A resumed run must have the settings the run started with: name the first difference."""
+    path = out / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"resume={out}: the folder has no {CONFIG_FILE} (not a run of this qhybrid version)",
+                          "start a new run")
+    before = json.loads(path.read_text())
+    now = json.loads(json.dumps(io._json_safe(_comparable(config))))
+    difference = _first_difference(before, now)
+    if difference:
+        key, old, new = difference
+        raise ConfigError(f"resume={out}: the run was started with {key}={old!r}, this command has {key}={new!r}",
+                          "repeat the run's original overrides (its .hydra/overrides.yaml) with resume=<folder>")
+
+
+def _first_difference(old: Any, new: Any, prefix: str = "") -> Optional[tuple[str, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            found = _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    return None if old == new else (prefix.rstrip("."), old, new)
