@@ -15,7 +15,7 @@ import pytest
 from conftest import qhybrid_executable, run_cli
 
 # slow enough per fold (no early stopping) to be stopped between folds
-RUN = ["train", "model=g0", "data=breast_cancer", "trainer.early_stopping.enabled=false", "trainer.max_epochs=150",
+RUN = ["train", "model=g0", "data=breast_cancer", "trainer.early_stopping.enabled=false", "trainer.max_epochs=80",
        "baselines=[logreg]"]
 
 
