@@ -268,8 +268,8 @@ def _score(spec: RunSpec, data: Dataset, fold: Fold, proba: np.ndarray, val_prob
 
         test_meta = data.meta.iloc[fold.test]
         predicted_up = proba.argmax(axis=1) == 1
-        scores.update(trading_metrics(test_meta, predicted_up, spec.data.strategy))
         daily = daily_returns(test_meta, predicted_up, spec.data.strategy)
+        scores.update(trading_metrics(test_meta, predicted_up, spec.data.strategy, daily))
     return scores, threshold, daily
 
 

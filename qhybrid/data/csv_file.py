@@ -12,15 +12,10 @@ import numpy as np
 import pandas as pd
 
 from qhybrid.data.dataset import Dataset, encode_labels, existing_file
+from qhybrid.data.dataset import shown_names as _shown
 from qhybrid.errors import DataError
 
 log = logging.getLogger(__name__)
-
-
-def _shown(names, limit: int = 12) -> str:
-    names = [str(n) for n in names]
-    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
 
 
 def read_table(path_value: str, key: str, *, header: bool, sep: str) -> tuple[pd.DataFrame, Path]:

@@ -103,3 +103,10 @@ def _natural_key(label: str) -> tuple:
         return (0, float(label), label)
     except ValueError:
         return (1, 0.0, label)
+
+
+def shown_names(names, limit: int = 12) -> str:
+    """At most ``limit`` names for an error line, and how many more there are."""
+    names = [str(n) for n in names]
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from qhybrid.data.dataset import shown_names
 from qhybrid.errors import DataError, QHybridError
 from qhybrid.io import write_text
 
@@ -146,10 +147,8 @@ def _adjusted(frame: pd.DataFrame) -> pd.DataFrame:
 # a local file or folder (data.prices_csv)
 
 
-def _shown(names, limit: int = 20) -> str:
-    names = [str(n) for n in names]
-    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
+def _shown(names) -> str:
+    return shown_names(names, limit=20)
 
 
 def _read_table(path: Path) -> pd.DataFrame:

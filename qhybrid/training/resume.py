@@ -70,10 +70,12 @@ def load_fold(out: Path, fold: int):
     if record["daily"] is not None:
         daily = pd.DataFrame(record["daily"])
         daily = daily.set_index(pd.to_datetime(daily.pop(daily.columns[0])).rename("date"))
-    row = {k: (float("nan") if v is None and k not in ("int8",) else v) for k, v in record["row"].items()}
-    baselines = {name: ({k: (float("nan") if v is None else v) for k, v in base_row.items()}, curves(base_curves))
+    def row(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: float("nan") if v is None else v for k, v in values.items()}  # JSON wrote NaN as null
+
+    baselines = {name: (row(base_row), curves(base_curves))
                  for name, (base_row, base_curves) in record["baselines"].items()}
-    return FoldOutcome(row, curves(record["curves"]), pd.DataFrame(record["predictions"]), daily, baselines)
+    return FoldOutcome(row(record["row"]), curves(record["curves"]), pd.DataFrame(record["predictions"]), daily, baselines)
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:

@@ -27,11 +27,14 @@ def daily_returns(meta: pd.DataFrame, predicted_up: np.ndarray, strategy: str) -
     return frame.groupby("date", sort=True).mean()
 
 
-def trading_metrics(meta: pd.DataFrame, predicted_up: np.ndarray, strategy: str) -> dict[str, float]:
+def trading_metrics(meta: pd.DataFrame, predicted_up: np.ndarray, strategy: str,
+                    daily: pd.DataFrame | None = None) -> dict[str, float]:
+    """``daily``: daily_returns of the same arguments, when the caller has them already."""
     next_return = meta["next_return"].to_numpy(dtype=np.float64)
     moved = next_return != 0  # a day without a move has no direction to get right
     directional = float(np.mean(predicted_up[moved] == (next_return[moved] > 0))) if moved.any() else float("nan")
-    daily = daily_returns(meta, predicted_up, strategy)
+    if daily is None:
+        daily = daily_returns(meta, predicted_up, strategy)
     return {"directional_accuracy": directional,
             "strategy_return": float(np.prod(1.0 + daily["strategy"].to_numpy()) - 1.0),
             "buy_and_hold_return": float(np.prod(1.0 + daily["buy_and_hold"].to_numpy()) - 1.0)}
