@@ -206,7 +206,8 @@ def _run_job(command: str, cfg, failures: list[str]):
     except KeyboardInterrupt:
         if (out / ".qhybrid-run").is_file():
             overrides = [o for o in hydra_cfg.overrides.task if not o.startswith(("resume=", "hydra.run.dir="))]
-            print(f"qhybrid: interrupted. Finished folds are kept in {out}; continue with: qhybrid train "
+            print(f"qhybrid: interrupted. Finished folds and the current fold's last epoch are kept in {out}; "
+                  f"continue with: qhybrid train "
                   f"{' '.join(overrides)} resume={out}".replace("  ", " "), file=sys.stderr)
         else:
             print("qhybrid: interrupted before the run started", file=sys.stderr)

@@ -92,6 +92,13 @@ def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params:
 
 def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     """Run one training job and write its run folder. Returns the metrics.json content."""
+    from qhybrid.tracking import Session
+
+    with Session() as tracking:  # an experiment tracker, when one is started, ends with the run's outcome
+        return _train(cfg, output_dir, tracking)
+
+
+def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     started = time.perf_counter()
     from qhybrid.training import resume
 
@@ -120,6 +127,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     from qhybrid.build import build_model, build_run_model, model_inputs
     from qhybrid.console import fold_progress, print_summary
     from qhybrid.models.lora import parameter_counts
+    from qhybrid.training.epoch_state import EpochCheckpoint
     from qhybrid.training.precision import resolve_precision
     from qhybrid.training.quantize import int8_summary
     from qhybrid.training.seeding import seed_everything
@@ -145,6 +153,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         log.info("quantum backend: %s (%s %s), diff_method=%s, shots=%s, dtype=%s", backend.name, backend.device_name,
                  backend.plugin_version or "", backend.diff_method, backend.shots, backend.dtype)
     log.info("run folder: %s", out)
+    tracker = tracking.start(spec.logger, out, config, resumed=spec.resume is not None)
 
     rows: list[dict[str, Any]] = []
     curves = []
@@ -162,12 +171,25 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
             if outcome is not None:
                 log.info("fold %d/%d: finished before the interruption; kept, not trained again", fold.index + 1,
                          len(folds))
+                if not tracker.continued:  # a new tracking run: the kept folds are not in it yet
+                    tracker.fold(fold.index, outcome)
             else:
-                outcome = _run_fold(fold, data, spec, config, device, precision, out, progress,
-                                    lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry,
-                                                            initial)[0],
-                                    lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+                checkpoint = EpochCheckpoint(resume.epoch_state_path(out, fold.index),
+                                             spec.trainer.epoch_checkpoint_seconds, resume=spec.resume is not None)
+                if checkpoint.resume_state is not None:
+                    log.info("fold %d/%d: continues after epoch %d, from its last epoch checkpoint", fold.index + 1,
+                             len(folds), checkpoint.resume_state["epoch"])
+                try:
+                    outcome = _run_fold(fold, data, spec, config, device, precision, out, progress, checkpoint,
+                                        lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry,
+                                                                initial)[0],
+                                        lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+                except KeyboardInterrupt:
+                    checkpoint.flush()  # Ctrl-C or SIGTERM: keep the fold's last finished epoch
+                    raise
                 resume.save_fold(out, fold.index, outcome)  # atomically: a resumed run starts after it
+                checkpoint.discard()  # the fold's record supersedes its epoch state
+                tracker.fold(fold.index, outcome)
             row = outcome.row
             rows.append(row)
             curves.append(outcome.curves)
@@ -227,6 +249,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     _write_plots(out, curves, data.classes, confusion, len(folds), baseline_curves)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     io.write_json(out / "metrics.json", metrics)
+    tracker.finish(metrics, out)
     print_summary(metrics["summary"], len(folds), str(out),
                   title=f"{spec.model.name} on {data.name} ({spec.cv.name})", model=spec.model.name,
                   baselines={name: b["summary"] for name, b in metrics["baselines"].items()},
@@ -274,7 +297,7 @@ def _score(spec: RunSpec, data: Dataset, fold: Fold, proba: np.ndarray, val_prob
 
 
 def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: str, precision, out: Path, progress,
-              make_model, make_plain_model) -> FoldOutcome:
+              checkpoint, make_model, make_plain_model) -> FoldOutcome:
     import torch
 
     from qhybrid.build import build_class_weights, build_preprocessor
@@ -312,7 +335,8 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
     monitor = spec.trainer.early_stopping.monitor
     result = fit(model, X_fit, y_fit, X_val, y_val, spec.trainer, n_classes=data.n_classes, generator=generator,
                  class_weights=build_class_weights(spec.trainer, y_fit_np, data.n_classes, spec.data.imbalance),
-                 on_epoch=lambda epoch, logs: progress.epoch(fold.index, epoch, logs, monitor), precision=precision)
+                 on_epoch=lambda epoch, logs: progress.epoch(fold.index, epoch, logs, monitor), precision=precision,
+                 checkpoint=checkpoint)
 
     # the test part is scored by the model the checkpoint holds (adapters merged), so a
     # reloaded checkpoint reproduces these metrics exactly

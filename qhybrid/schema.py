@@ -178,7 +178,8 @@ class BackendSpec:
         if self.shots is not None and self.shots < 1:
             raise ConfigError(f"backend.shots={self.shots} is out of range", "use null (exact) or a positive count")
         if self.shots is not None and self.diff_method in ("adjoint", "backprop"):
-            raise ConfigError(f"backend.diff_method={self.diff_method} needs exact simulation, but backend.shots={self.shots}",
+            raise ConfigError(f"backend.diff_method={self.diff_method} needs exact simulation, but "
+                              f"backend.shots={self.shots}",
                               "use backend.diff_method=parameter-shift (or best) with shots, or backend.shots=null")
         if self.max_retries < 0:
             raise ConfigError(f"backend.max_retries={self.max_retries} is out of range", "use 0 or more")
@@ -510,6 +511,7 @@ class TrainerSpec:
     device: str = "auto"
     deterministic: bool = False
     log_every_n_epochs: int = 10
+    epoch_checkpoint_seconds: Optional[float] = 60.0
 
     def check(self) -> None:
         _positive("trainer.max_epochs", self.max_epochs)
@@ -520,6 +522,8 @@ class TrainerSpec:
             _positive("trainer.grad_clip", self.grad_clip)
         _fraction("trainer.val_fraction", self.val_fraction, allow_zero=True)
         _positive("trainer.log_every_n_epochs", self.log_every_n_epochs)
+        if self.epoch_checkpoint_seconds is not None:
+            _positive("trainer.epoch_checkpoint_seconds", self.epoch_checkpoint_seconds, allow_zero=True)
         self.early_stopping.check()
         self.scheduler.check()
         if self.val_fraction == 0 and self.early_stopping.enabled:
@@ -565,6 +569,22 @@ class DecisionSpec:
 
 
 @dataclass
+class LoggerSpec:
+    """Experiment tracking beside the run folder (qhybrid/tracking.py)."""
+
+    name: str = "none"
+    tracking_uri: Optional[str] = None  # null: a SQLite store under ./mlruns (no server)
+    experiment: str = "qhybrid"
+    log_checkpoints: bool = True  # the folds' checkpoints as artefacts too
+
+    def check(self) -> None:
+        _choice("logger.name", self.name, ("none", "mlflow"))
+        if not self.experiment:
+            raise ConfigError("logger.experiment is empty",
+                              "name the MLflow experiment, e.g. logger.experiment=qhybrid")
+
+
+@dataclass
 class RunSpec:
     """The validated config of one run, as typed objects."""
 
@@ -581,6 +601,7 @@ class RunSpec:
     decision: DecisionSpec = field(default_factory=DecisionSpec)
     baselines: list[str] = field(default_factory=list)  # classical models on the same folds (training/baselines.py)
     resume: Optional[str] = None  # an interrupted run's folder: its finished folds are kept
+    logger: LoggerSpec = field(default_factory=LoggerSpec)
 
 
 def _coerce(group: str, schema: type, node: Any) -> Any:
@@ -673,6 +694,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
         resume=_resume(cfg.get("resume")),
+        logger=_coerce("logger", LoggerSpec, cfg.get("logger") or OmegaConf.create({})),
     )
     if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",

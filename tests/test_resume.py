@@ -1,5 +1,6 @@
-"""Interrupted runs: SIGKILL after two folds then resume gives the uninterrupted metrics;
-SIGTERM stops cleanly and prints the resume command."""
+"""Interrupted runs: SIGKILL during the third fold then resume (two folds kept, the third
+continued from its last epoch) gives the uninterrupted metrics; SIGTERM stops cleanly and
+prints the resume command."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pandas as pd
 import pytest
 from conftest import qhybrid_executable, run_cli
 
-# slow enough per fold (no early stopping) to be stopped between folds
+# slow enough per fold (no early stopping) to be stopped within a fold; the epoch state saved every epoch
 RUN = ["train", "model=g0", "data=breast_cancer", "trainer.early_stopping.enabled=false", "trainer.max_epochs=80",
-       "baselines=[logreg]"]
+       "baselines=[logreg]", "trainer.epoch_checkpoint_seconds=0"]
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -44,15 +45,18 @@ def test_a_run_killed_after_two_folds_resumes_to_the_uninterrupted_metrics(tmp_p
     killed = tmp_path / "killed"
     process = _start([*RUN, f"hydra.run.dir={killed}"], tmp_path)
     _wait_for(killed / "folds" / "fold_1.json", process)
+    _wait_for(killed / "folds" / "fold_2.epoch.pt", process)  # the third fold has finished an epoch
     process.send_signal(signal.SIGKILL)
     process.communicate()
     finished = sorted(p.name for p in (killed / "folds").glob("fold_*.json"))
-    assert 2 <= len(finished) < 5 and not (killed / "metrics.json").exists()
+    assert finished == ["fold_0.json", "fold_1.json"] and not (killed / "metrics.json").exists()
     assert not list(killed.rglob(".*.tmp"))  # no half-written file left by the kill
 
     resumed = run_cli([*RUN, f"resume={killed}"], cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert resumed.stdout.count("kept, not trained again") == len(finished)
+    assert resumed.stdout.count("kept, not trained again") == 2
+    assert "fold 3/5: continues after epoch" in resumed.stdout
+    assert not list((killed / "folds").glob("*.epoch.pt"))  # finished folds drop their epoch state
     whole = tmp_path / "whole"
     result = run_cli([*RUN, f"hydra.run.dir={whole}"], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,7 +67,7 @@ def test_a_run_killed_after_two_folds_resumes_to_the_uninterrupted_metrics(tmp_p
 def test_sigterm_mid_fold_leaves_a_consistent_folder_and_the_resume_command(tmp_path):
     run = tmp_path / "run"
     process = _start([*RUN, f"hydra.run.dir={run}"], tmp_path)
-    _wait_for(run / "folds" / "fold_0.json", process)
+    _wait_for(run / "folds.csv", process)  # written after fold 0's record: the run is in fold 1 or later
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130

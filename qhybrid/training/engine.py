@@ -20,6 +20,8 @@ from torch import nn
 from qhybrid.build import build_optimizer, build_scheduler
 from qhybrid.errors import QHybridError
 from qhybrid.schema import TrainerSpec
+from qhybrid.training import epoch_state
+from qhybrid.training.epoch_state import EpochCheckpoint
 from qhybrid.training.metrics import metric_value
 from qhybrid.training.precision import Precision
 
@@ -122,7 +124,10 @@ def fit(
     class_weights: Optional[torch.Tensor] = None,
     on_epoch: Optional[EpochCallback] = None,
     precision: Optional[Precision] = None,
+    checkpoint: Optional[EpochCheckpoint] = None,
 ) -> FitResult:
+    """Train ``model`` in place. With ``checkpoint``, the state at each epoch's end is
+    handed to it, and a fold whose checkpoint holds an earlier state continues from there."""
     es = spec.early_stopping
     monitor = es.monitor if X_val is not None and len(X_val) else "train_loss"
     mode = es.resolved_mode if monitor != "train_loss" else "min"
@@ -137,8 +142,16 @@ def fit(
 
     result = FitResult()
     start = time.perf_counter()
+    first_epoch, seconds_before = 1, 0.0
+    if checkpoint is not None and checkpoint.resume_state is not None:
+        state = checkpoint.resume_state
+        epoch_state.restore(state, model, optimizer, scheduler, scaler, stopper, generator)
+        result.history, result.stopped_early = state["history"], state["stopped"]
+        first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
     n = X_fit.shape[0]
-    for epoch in range(1, spec.max_epochs + 1):
+    for epoch in range(first_epoch, spec.max_epochs + 1):
+        if result.stopped_early:  # the checkpoint was taken after the last epoch
+            break
         model.train()
         order = torch.randperm(n, generator=generator).to(X_fit.device)
         total = 0.0
@@ -179,13 +192,17 @@ def fit(
         result.history.append(logs)
         if on_epoch is not None:
             on_epoch(epoch, logs)
-        if stopper.should_stop:
-            result.stopped_early = True
+        result.stopped_early = stopper.should_stop
+        if checkpoint is not None:
+            checkpoint.keep(epoch_state.capture(epoch, model, optimizer, scheduler, scaler, stopper, generator,
+                                                result.history, seconds_before + time.perf_counter() - start,
+                                                result.stopped_early))
+        if result.stopped_early:
             break
     if es.enabled:
         stopper.restore(model)
         result.best_epoch, result.best_score = stopper.best_epoch, stopper.best_score
     else:
         result.best_epoch, result.best_score = len(result.history), result.history[-1][monitor]
-    result.seconds = time.perf_counter() - start
+    result.seconds = seconds_before + time.perf_counter() - start
     return result

@@ -26,6 +26,11 @@ def _record_path(out: Path, fold: int) -> Path:
     return out / "folds" / f"fold_{fold}.json"
 
 
+def epoch_state_path(out: Path, fold: int) -> Path:
+    """An unfinished fold's last-epoch state (qhybrid.training.epoch_state)."""
+    return out / "folds" / f"fold_{fold}.epoch.pt"
+
+
 def _curves(curves) -> Optional[dict[str, Any]]:
     if curves is None:
         return None
@@ -75,11 +80,15 @@ def load_fold(out: Path, fold: int):
 
     baselines = {name: (row(base_row), curves(base_curves))
                  for name, (base_row, base_curves) in record["baselines"].items()}
-    return FoldOutcome(row(record["row"]), curves(record["curves"]), pd.DataFrame(record["predictions"]), daily, baselines)
+    return FoldOutcome(row(record["row"]), curves(record["curves"]), pd.DataFrame(record["predictions"]), daily,
+                       baselines)
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k not in ("resume", "hydra")}
+    comparable = {k: v for k, v in config.items() if k not in ("resume", "hydra", "logger")}  # logger: no result
+    if isinstance(comparable.get("trainer"), dict):  # how often the epoch state is saved changes no result
+        comparable["trainer"] = {k: v for k, v in comparable["trainer"].items() if k != "epoch_checkpoint_seconds"}
+    return comparable
 
 
 def save_config(out: Path, config: dict[str, Any]) -> None:

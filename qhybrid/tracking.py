@@ -1,0 +1,237 @@
+"""Experiment tracking, `logger=mlflow`: the run's settings as parameters, each fold's
+learning curves and test metrics as it finishes, the summary (with the baselines) and the
+run folder's files as artefacts.
+
+The run folder stays the record: tracking that fails mid-run is one warning and the run
+goes on; only a store that cannot be reached at the start stops the run, before any
+training. By default the store is a SQLite file under ./mlruns (no server; MLflow 3 has put
+its plain-file store in maintenance mode and refuses it unless told otherwise); any
+tracking URI MLflow accepts (http://host:5000, databricks, sqlite:///path.db) works.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from qhybrid import __version__, io
+from qhybrid.errors import ConfigError, QHybridError
+
+log = logging.getLogger("qhybrid")
+
+RECORD = "mlflow_run.json"  # in the run folder: where its MLflow run is (a resumed run continues it)
+LOCAL_STORE = "mlruns"
+# a whole sweep writing metrics and artefacts should not hang on a server that went away
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{"trainer": {"lr": 0.01}} -> {"trainer.lr": "0.01"}; lists stay whole values."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+    return flat
+
+
+def local_store(cwd: Path) -> tuple[str, Path]:
+    """The default store: a SQLite database and an artefact folder under <cwd>/mlruns."""
+    root = (cwd / LOCAL_STORE).resolve()
+    return f"sqlite:///{root / 'mlflow.db'}", root / "artifacts"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    cause = re.search(r"\[Errno -?\d+\] ([^'\"\])]+)", text)  # e.g. "Connection refused" deep in an HTTP error
+    if cause:
+        return cause.group(1).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:300]
+
+
+class NoTracker:
+    """logger=none."""
+
+    continued = False
+
+    def fold(self, index: int, outcome) -> None:
+        pass
+
+    def finish(self, metrics: dict[str, Any], out: Path) -> None:
+        pass
+
+    def end(self, status: str) -> None:
+        pass
+
+
+class MlflowTracker:
+    def __init__(self, client, run_id: str, uri: str, keep_checkpoints: bool, continued: bool):
+        self.client, self.run_id, self.uri, self.keep_checkpoints = client, run_id, uri, keep_checkpoints
+        self.continued = continued  # a resumed run's MLflow run, which has its earlier folds
+        self.broken = False
+        self.ended = False
+
+    def _safely(self, what: str, action) -> None:
+        """A tracking failure mid-run is a warning: the run folder has everything."""
+        if self.broken:
+            return
+        try:
+            action()
+        except Exception as err:  # MLflow raises many types (HTTP, SQL, validation)
+            self.broken = True
+            log.warning("mlflow: could not log %s (%s); tracking stops for this run, the run folder has "
+                        "everything", what, _first_line(err))
+
+    def _metrics(self, values: list[tuple[str, float, int]]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(key, float(value), now, step) for key, value, step in values
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        for begin in range(0, len(metrics), 1000):  # MLflow's limit per batch
+            self.client.log_batch(self.run_id, metrics=metrics[begin:begin + 1000])
+
+    def fold(self, index: int, outcome) -> None:
+        """A finished fold: its learning curves (step = epoch) and test metrics (step = fold)."""
+        history = outcome.curves.history if outcome.curves is not None else []
+        values = [(f"fold_{index}/{key}", value, int(epoch["epoch"])) for epoch in history
+                  for key, value in epoch.items() if key != "epoch"]
+        values += [(f"test/{key}", value, index) for key, value in outcome.row.items()
+                   if key not in ("fold", "confusion_matrix")]
+        self._safely(f"fold {index}", lambda: self._metrics(values))
+
+    def finish(self, metrics: dict[str, Any], out: Path) -> None:
+        values = [(name, stat["mean"], 0) for name, stat in metrics["summary"].items()]
+        values += [(f"{name}_std", stat["std"], 0) for name, stat in metrics["summary"].items()]
+        for baseline, record in metrics["baselines"].items():
+            values += [(f"baseline/{baseline}/{name}", stat["mean"], 0) for name, stat in record["summary"].items()]
+        values.append(("n_parameters", metrics["model"]["n_parameters"], 0))
+        values.append(("total_seconds", metrics["timing"]["total_seconds"], 0))
+        self._safely("the summary", lambda: self._metrics(values))
+        self._safely("the run folder's files", lambda: self._artifacts(out))
+
+    def _artifacts(self, out: Path) -> None:
+        for path in sorted(out.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                self.client.log_artifact(self.run_id, str(path))
+        if (out / ".hydra").is_dir():
+            self.client.log_artifacts(self.run_id, str(out / ".hydra"), "hydra")
+        if self.keep_checkpoints and (out / "checkpoints").is_dir():
+            self.client.log_artifacts(self.run_id, str(out / "checkpoints"), "checkpoints")
+
+    def end(self, status: str) -> None:
+        if not self.ended:
+            self.ended = True
+            self._safely("the run's end", lambda: self.client.set_terminated(self.run_id, status))
+            if status == "FINISHED" and not self.broken:
+                log.info("mlflow: run %s in %s", self.run_id, self.uri)
+
+
+def _client(uri: str, artifact_root: Optional[Path], experiment: str):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return client, found.experiment_id
+    location = artifact_root.as_uri() if artifact_root is not None else None
+    try:
+        return client, client.create_experiment(experiment, artifact_location=location)
+    except Exception:  # another job of the sweep created it in the meantime
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            raise
+        return client, found.experiment_id
+
+
+def start(spec, out: Path, config: dict[str, Any], resumed: bool):
+    """Open the run's tracker (NoTracker for logger=none)."""
+    if spec.name == "none":
+        return NoTracker()
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        raise ConfigError("logger=mlflow needs the mlflow package, which is not installed",
+                          "pip install 'qhybrid[tracking]' (or mlflow-skinny), or drop logger=mlflow") from None
+    for key, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    # MLflow's own INFO lines (creating tables) and urllib3's retry warnings: the outcome is one line of ours
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    artifact_root = None
+    uri = spec.tracking_uri
+    if uri is None:
+        uri, artifact_root = local_store(Path.cwd())
+        artifact_root.mkdir(parents=True, exist_ok=True)
+    try:
+        from filelock import FileLock
+
+        # the jobs of a parallel sweep start together: one at a time creates the store's tables
+        lock = FileLock(str(artifact_root.parent / ".lock")) if artifact_root is not None else None
+        if lock is not None:
+            with lock:
+                client, experiment_id = _client(uri, artifact_root, spec.experiment)
+        else:
+            client, experiment_id = _client(uri, None, spec.experiment)
+        run_id = _reopen(client, out) if resumed else None
+        continued = run_id is not None
+        if run_id is None:
+            run_id = _new_run(client, experiment_id, out, config)
+    except Exception as err:  # MLflow raises many types (HTTP, SQL, validation)
+        raise QHybridError(f"logger=mlflow: cannot use the tracking store {uri} ({_first_line(err)})",
+                           "start the tracking server or fix logger.tracking_uri, or drop logger=mlflow") from None
+    io.write_json(out / RECORD, {"tracking_uri": uri, "experiment_id": experiment_id, "run_id": run_id})
+    return MlflowTracker(client, run_id, uri, spec.log_checkpoints, continued)
+
+
+def _reopen(client, out: Path) -> Optional[str]:
+    """A resumed run logs into the MLflow run it started (its finished folds are there)."""
+    path = out / RECORD
+    if not path.is_file():
+        return None
+    run_id = json.loads(path.read_text())["run_id"]
+    client.update_run(run_id, status="RUNNING")
+    return run_id
+
+
+def _new_run(client, experiment_id: str, out: Path, config: dict[str, Any]) -> str:
+    from mlflow.entities import Param
+
+    tags = {"qhybrid.version": __version__, "qhybrid.run_folder": str(out.resolve())}
+    overrides = out / ".hydra" / "overrides.yaml"
+    if overrides.is_file():
+        import yaml
+
+        tags["qhybrid.overrides"] = " ".join(yaml.safe_load(overrides.read_text()) or [])
+    run = client.create_run(experiment_id, tags=tags, run_name=out.name)
+    settings = flatten({k: v for k, v in config.items() if k != "hydra"})
+    # MLflow caps a parameter's value at 6000 characters; the whole config is an artefact
+    params = [Param(k, v if len(v) <= 6000 else v[:5997] + "...") for k, v in settings.items()]
+    for begin in range(0, len(params), 100):  # MLflow's limit per batch
+        client.log_batch(run.info.run_id, params=params[begin:begin + 100])
+    return run.info.run_id
+
+
+class Session:
+    """Ends the tracker with the run's outcome, whatever stops the run."""
+
+    def __init__(self):
+        self.tracker: Any = NoTracker()
+
+    def start(self, spec, out: Path, config: dict[str, Any], resumed: bool):
+        self.tracker = start(spec, out, config, resumed)
+        return self.tracker
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, kind, err, traceback) -> None:
+        status = "FINISHED" if kind is None else "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
+        self.tracker.end(status)
