@@ -39,6 +39,10 @@ def test_a_two_job_submitit_sweep_runs_the_slurm_code_path_here(tmp_path, launch
     assert result.returncode == 0, result.stdout + result.stderr
     assert (sweep / ".submitit").is_dir()  # submitted through submitit, not run in this process
     assert all((sweep / job / "metrics.json").is_file() for job in ("0", "1"))
+    report = run_cli(["report", str(sweep)], cwd=tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    table = pd.read_csv(sweep / "report.csv")
+    assert sorted(table["data"]) == ["iris", "iris_binary"] and not table["error"].notna().any()
 
 
 def test_a_failing_job_of_a_parallel_sweep_sets_the_exit_code_and_the_others_finish(tmp_path):
