@@ -107,6 +107,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     if spec.resume is not None:  # an interrupted run: its folder, its settings, its finished folds
         out = Path(spec.resume)
         resume.check_same_config(out, config)
+        resume.remove_stale_temp_files(out)
     else:
         out = claim_run_folder(Path(output_dir))
         resume.save_config(out, config)
@@ -171,19 +172,20 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
             if outcome is not None:
                 log.info("fold %d/%d: finished before the interruption; kept, not trained again", fold.index + 1,
                          len(folds))
-                if not tracker.continued:  # a new tracking run: the kept folds are not in it yet
-                    tracker.fold(fold.index, outcome)
+                tracker.fold(fold.index, outcome)  # unless the tracking run already has it
             else:
+                fold_backend = backend.for_fold(fold.index) if backend is not None else None
                 checkpoint = EpochCheckpoint(resume.epoch_state_path(out, fold.index),
-                                             spec.trainer.epoch_checkpoint_seconds, resume=spec.resume is not None)
+                                             spec.trainer.epoch_checkpoint_seconds, resume=spec.resume is not None,
+                                             samplers=[fold_backend.device] if fold_backend is not None else [])
                 if checkpoint.resume_state is not None:
                     log.info("fold %d/%d: continues after epoch %d, from its last epoch checkpoint", fold.index + 1,
                              len(folds), checkpoint.resume_state["epoch"])
                 try:
                     outcome = _run_fold(fold, data, spec, config, device, precision, out, progress, checkpoint,
-                                        lambda: build_run_model(spec, n_inputs, data.n_classes, backend, retry,
+                                        lambda: build_run_model(spec, n_inputs, data.n_classes, fold_backend, retry,
                                                                 initial)[0],
-                                        lambda: build_model(spec.model, n_inputs, data.n_classes, backend, retry))
+                                        lambda: build_model(spec.model, n_inputs, data.n_classes, fold_backend, retry))
                 except KeyboardInterrupt:
                     checkpoint.flush()  # Ctrl-C or SIGTERM: keep the fold's last finished epoch
                     raise

@@ -59,8 +59,6 @@ def _first_line(err: BaseException) -> str:
 class NoTracker:
     """logger=none."""
 
-    continued = False
-
     def fold(self, index: int, outcome) -> None:
         pass
 
@@ -72,9 +70,9 @@ class NoTracker:
 
 
 class MlflowTracker:
-    def __init__(self, client, run_id: str, uri: str, keep_checkpoints: bool, continued: bool):
+    def __init__(self, client, run_id: str, uri: str, keep_checkpoints: bool, logged: frozenset = frozenset()):
         self.client, self.run_id, self.uri, self.keep_checkpoints = client, run_id, uri, keep_checkpoints
-        self.continued = continued  # a resumed run's MLflow run, which has its earlier folds
+        self.logged = set(logged)  # folds already in the MLflow run (a resumed run continues it)
         self.broken = False
         self.ended = False
 
@@ -99,7 +97,11 @@ class MlflowTracker:
             self.client.log_batch(self.run_id, metrics=metrics[begin:begin + 1000])
 
     def fold(self, index: int, outcome) -> None:
-        """A finished fold: its learning curves (step = epoch) and test metrics (step = fold)."""
+        """A finished fold: its learning curves (step = epoch) and test metrics (step = fold).
+        The test metrics go last: a fold counts as logged once they are there."""
+        if index in self.logged:
+            return
+        self.logged.add(index)
         history = outcome.curves.history if outcome.curves is not None else []
         values = [(f"fold_{index}/{key}", value, int(epoch["epoch"])) for epoch in history
                   for key, value in epoch.items() if key != "epoch"]
@@ -127,11 +129,17 @@ class MlflowTracker:
             self.client.log_artifacts(self.run_id, str(out / "checkpoints"), "checkpoints")
 
     def end(self, status: str) -> None:
-        if not self.ended:
-            self.ended = True
-            self._safely("the run's end", lambda: self.client.set_terminated(self.run_id, status))
-            if status == "FINISHED" and not self.broken:
-                log.info("mlflow: run %s in %s", self.run_id, self.uri)
+        """Mark the MLflow run ended, even after a logging failure (else it shows RUNNING forever)."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            self.client.set_terminated(self.run_id, status)
+        except Exception as err:  # MLflow raises many types (HTTP, SQL, validation)
+            log.warning("mlflow: could not mark run %s %s (%s)", self.run_id, status, _first_line(err))
+            return
+        if status == "FINISHED" and not self.broken:
+            log.info("mlflow: run %s in %s", self.run_id, self.uri)
 
 
 def _client(uri: str, artifact_root: Optional[Path], experiment: str):
@@ -165,40 +173,55 @@ def start(spec, out: Path, config: dict[str, Any], resumed: bool):
     # MLflow's own INFO lines (creating tables) and urllib3's retry warnings: the outcome is one line of ours
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.ERROR)
-    artifact_root = None
+    earlier = _record(out) if resumed else None
     uri = spec.tracking_uri
-    if uri is None:
-        uri, artifact_root = local_store(Path.cwd())
-        artifact_root.mkdir(parents=True, exist_ok=True)
+    if uri is None and earlier is not None:
+        uri = earlier["tracking_uri"]  # where the interrupted run logged, whatever the directory now
     try:
-        from filelock import FileLock
-
-        # the jobs of a parallel sweep start together: one at a time creates the store's tables
-        lock = FileLock(str(artifact_root.parent / ".lock")) if artifact_root is not None else None
-        if lock is not None:
-            with lock:
-                client, experiment_id = _client(uri, artifact_root, spec.experiment)
-        else:
-            client, experiment_id = _client(uri, None, spec.experiment)
-        run_id = _reopen(client, out) if resumed else None
-        continued = run_id is not None
+        artifact_root = None
+        if uri is None:
+            uri, artifact_root = local_store(Path.cwd())
+            artifact_root.mkdir(parents=True, exist_ok=True)
+        client, experiment_id = _locked_client(uri, artifact_root, spec.experiment)
+        run_id, logged = _reopen(client, earlier, uri) if earlier is not None else (None, frozenset())
         if run_id is None:
             run_id = _new_run(client, experiment_id, out, config)
-    except Exception as err:  # MLflow raises many types (HTTP, SQL, validation)
+    except Exception as err:  # MLflow raises many types (HTTP, SQL, validation); OSError for the folder
         raise QHybridError(f"logger=mlflow: cannot use the tracking store {uri} ({_first_line(err)})",
                            "start the tracking server or fix logger.tracking_uri, or drop logger=mlflow") from None
     io.write_json(out / RECORD, {"tracking_uri": uri, "experiment_id": experiment_id, "run_id": run_id})
-    return MlflowTracker(client, run_id, uri, spec.log_checkpoints, continued)
+    return MlflowTracker(client, run_id, uri, spec.log_checkpoints, logged)
 
 
-def _reopen(client, out: Path) -> Optional[str]:
-    """A resumed run logs into the MLflow run it started (its finished folds are there)."""
+def _locked_client(uri: str, artifact_root: Optional[Path], experiment: str):
+    if artifact_root is None:
+        return _client(uri, None, experiment)
+    from filelock import FileLock
+
+    # the jobs of a parallel sweep start together: one at a time creates the store's tables
+    with FileLock(str(artifact_root.parent / ".lock")):
+        return _client(uri, artifact_root, experiment)
+
+
+def _record(out: Path) -> Optional[dict[str, Any]]:
     path = out / RECORD
-    if not path.is_file():
-        return None
-    run_id = json.loads(path.read_text())["run_id"]
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _reopen(client, earlier: dict[str, Any], uri: str) -> tuple[Optional[str], frozenset]:
+    """A resumed run logs into the MLflow run it started, and learns which folds are there
+    (a fold interrupted while being logged is logged again)."""
+    if earlier["tracking_uri"] != uri:
+        return None, frozenset()  # the user chose another store: a new run there
+    run_id = earlier["run_id"]
+    try:
+        client.get_run(run_id)
+    except Exception as err:  # the store was moved or cleared
+        log.warning("mlflow: run %s is not in %s (%s); logging to a new run", run_id, uri, _first_line(err))
+        return None, frozenset()
     client.update_run(run_id, status="RUNNING")
-    return run_id
+    logged = frozenset(m.step for m in client.get_metric_history(run_id, "test/accuracy"))
+    return run_id, logged
 
 
 def _new_run(client, experiment_id: str, out: Path, config: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@ stopping and every RNG come back, so the continued training equals an uninterrup
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -25,9 +26,27 @@ def _data():
     return X[:120], y[:120], X[120:], y[120:]
 
 
-def _train(checkpoint=None, on_epoch=None, init_seed=0):
+class _SamplingDevice:
+    """Stands in for PennyLane's default.qubit with shots: the draws come from device._rng."""
+
+    def __init__(self, seed: int):
+        self._rng = np.random.default_rng(seed)
+
+
+class _ShotNoise(nn.Module):
+    def __init__(self, sampler: _SamplingDevice):
+        super().__init__()
+        self.sampler = sampler
+
+    def forward(self, x):
+        return x + torch.from_numpy(self.sampler._rng.normal(0.0, 0.3, size=tuple(x.shape))).to(x.dtype)
+
+
+def _train(checkpoint=None, on_epoch=None, init_seed=0, sampler=None):
     torch.manual_seed(init_seed)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))  # dropout: global RNG
+    if sampler is not None:
+        model.insert(1, _ShotNoise(sampler))
     X_fit, y_fit, X_val, y_val = _data()
     result = fit(model, X_fit, y_fit, X_val, y_val, SPEC, n_classes=2, generator=torch.Generator().manual_seed(1),
                  checkpoint=checkpoint, on_epoch=on_epoch)
@@ -67,6 +86,34 @@ def test_a_fold_interrupted_mid_training_continues_to_the_uninterrupted_result(t
     assert result.history == whole.history
     assert (result.best_epoch, result.best_score) == (whole.best_epoch, whole.best_score)
     assert _same(model, whole_model)
+
+
+def test_a_sampling_quantum_device_continues_its_shot_stream(tmp_path):
+    whole_model, whole = _train(sampler=_SamplingDevice(3))
+    path = tmp_path / "fold_0.epoch.pt"
+    sampler = _SamplingDevice(3)
+    checkpoint = EpochCheckpoint(path, every_seconds=0, samplers=[sampler])
+    with pytest.raises(KeyboardInterrupt):
+        _train(checkpoint, on_epoch=_interrupt_at(8), sampler=sampler)
+
+    fresh = _SamplingDevice(99)  # a new process: the device starts from another point of its stream
+    model, result = _train(EpochCheckpoint(path, every_seconds=0, resume=True, samplers=[fresh]), init_seed=123,
+                           sampler=fresh)
+    assert result.history == whole.history and _same(model, whole_model)
+
+
+def test_a_seeded_sampling_backend_gets_its_own_stream_per_fold():
+    from qhybrid.quantum.backends import resolve_backend
+    from qhybrid.schema import BackendSpec
+
+    backend = resolve_backend(BackendSpec(name="default_qubit", shots=16), n_wires=2, amplitude=False, run_seed=0)
+
+    def draws(b):
+        return b.device._rng.integers(1 << 30, size=4).tolist()
+
+    assert draws(backend.for_fold(0)) == draws(backend.for_fold(0)) != draws(backend.for_fold(1))
+    exact = resolve_backend(BackendSpec(name="default_qubit"), n_wires=2, amplitude=False, run_seed=0)
+    assert exact.for_fold(1) is exact  # nothing sampled: the run's device serves every fold
 
 
 def test_a_state_taken_after_the_last_epoch_trains_nothing_more(tmp_path):

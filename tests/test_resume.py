@@ -50,13 +50,16 @@ def test_a_run_killed_after_two_folds_resumes_to_the_uninterrupted_metrics(tmp_p
     process.communicate()
     finished = sorted(p.name for p in (killed / "folds").glob("fold_*.json"))
     assert finished == ["fold_0.json", "fold_1.json"] and not (killed / "metrics.json").exists()
-    assert not list(killed.rglob(".*.tmp"))  # no half-written file left by the kill
+    # every file is whole (a kill mid-write can leave only the writer's temp file beside it)
+    assert all(json.loads(p.read_text())["row"] for p in (killed / "folds").glob("fold_*.json"))
+    assert len(pd.read_csv(killed / "folds.csv")) == 2
 
     resumed = run_cli([*RUN, f"resume={killed}"], cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert resumed.stdout.count("kept, not trained again") == 2
     assert "fold 3/5: continues after epoch" in resumed.stdout
     assert not list((killed / "folds").glob("*.epoch.pt"))  # finished folds drop their epoch state
+    assert not list(killed.rglob(".*.tmp"))  # a temp file the kill left behind is cleared on resume
     whole = tmp_path / "whole"
     result = run_cli([*RUN, f"hydra.run.dir={whole}"], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -92,3 +95,17 @@ def test_resume_with_other_settings_or_no_run_is_one_line(tmp_path, args, messag
     assert other.returncode == 2 and message in other.stderr and len(other.stderr.strip().splitlines()) == 1
     nowhere = run_cli(["train", f"resume={tmp_path / 'nothing'}"], cwd=tmp_path)
     assert nowhere.returncode == 2 and "is not a run folder" in nowhere.stderr
+
+
+def test_resume_clears_the_temp_files_of_writers_that_are_gone(tmp_path):
+    from qhybrid.training.resume import remove_stale_temp_files
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is no longer a live process
+    stale = tmp_path / "folds" / f".fold_2.epoch.pt.{dead.pid}.tmp"
+    live = tmp_path / f".folds.csv.{os.getpid()}.tmp"  # a writer that is still running
+    stale.parent.mkdir()
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    remove_stale_temp_files(tmp_path)
+    assert not stale.exists() and live.exists()

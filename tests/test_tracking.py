@@ -80,34 +80,76 @@ def test_mlflow_missing_is_a_config_error_naming_the_install(tmp_path, monkeypat
 
 
 class _FailingClient:
+    def __init__(self):
+        self.batches, self.ended = 0, None
+
     def log_batch(self, *args, **kwargs):
+        self.batches += 1
         raise RuntimeError("database is locked")
 
-    def set_terminated(self, *args, **kwargs):
-        raise AssertionError("not reached: tracking stopped at the first failure")
+    def set_terminated(self, run_id, status):
+        self.ended = status
 
 
-def test_a_tracking_failure_mid_run_is_a_warning_and_tracking_stops(caplog):
-    tracker = tracking.MlflowTracker(_FailingClient(), "run-id", "sqlite:///x.db", keep_checkpoints=False,
-                                     continued=False)
+def test_a_tracking_failure_mid_run_is_a_warning_and_the_run_is_still_marked_ended(caplog):
+    tracker = tracking.MlflowTracker(_FailingClient(), "run-id", "sqlite:///x.db", keep_checkpoints=False)
     outcome = type("Outcome", (), {"curves": None, "row": {"fold": 0, "accuracy": 0.5}})()
     with caplog.at_level(logging.WARNING, logger="qhybrid"):
         tracker.fold(0, outcome)
+        tracker.fold(1, outcome)  # tracking stopped at the first failure
         tracker.end("FINISHED")
-    assert tracker.broken
+    assert tracker.broken and tracker.client.batches == 1
+    assert tracker.client.ended == "FINISHED"  # not left RUNNING
     assert any("could not log fold 0 (database is locked)" in r.getMessage() for r in caplog.records)
 
 
-def test_a_resumed_run_logs_into_the_mlflow_run_it_started(tmp_path, monkeypatch):
+def _outcome(accuracy: float):
+    return type("Outcome", (), {"curves": None, "row": {"fold": 0, "accuracy": accuracy}})()
+
+
+def test_a_resumed_run_logs_into_the_mlflow_run_it_started_from_any_directory(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    monkeypatch.chdir(tmp_path)
+    spec = LoggerSpec(name="mlflow")
+    first = tracking.start(spec, run, {"seed": 0}, resumed=False)
+    first.fold(0, _outcome(0.9))
+    first.end("KILLED")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the default store is ./mlruns: the record says where the run is
+    again = tracking.start(spec, run, {"seed": 0}, resumed=True)
+    assert again.run_id == first.run_id and again.logged == {0}
+    client = mlflow.MlflowClient(again.uri)
+    assert client.get_run(again.run_id).info.status == "RUNNING"
+    again.fold(0, _outcome(0.9))  # already there: not logged twice
+    again.fold(1, _outcome(0.8))
+    assert sorted(m.step for m in client.get_metric_history(again.run_id, "test/accuracy")) == [0, 1]
+    assert not (elsewhere / "mlruns").exists()
+
+    fresh = tracking.start(spec, run, {"seed": 0}, resumed=False)
+    assert fresh.run_id != first.run_id and fresh.logged == set()
+
+
+def test_a_resumed_run_whose_mlflow_run_is_gone_logs_to_a_new_one(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)
     spec = LoggerSpec(name="mlflow")
     first = tracking.start(spec, tmp_path, {"seed": 0}, resumed=False)
-    first.end("KILLED")
-    again = tracking.start(spec, tmp_path, {"seed": 0}, resumed=True)
-    assert again.run_id == first.run_id and again.continued
-    assert mlflow.MlflowClient(again.uri).get_run(again.run_id).info.status == "RUNNING"
-    fresh = tracking.start(spec, tmp_path, {"seed": 0}, resumed=False)
-    assert fresh.run_id != first.run_id and not fresh.continued
+    record = json.loads((tmp_path / tracking.RECORD).read_text())
+    (tmp_path / tracking.RECORD).write_text(json.dumps({**record, "run_id": "0" * 32}))
+    with caplog.at_level(logging.WARNING, logger="qhybrid"):
+        again = tracking.start(spec, tmp_path, {"seed": 0}, resumed=True)
+    assert again.run_id not in (first.run_id, "0" * 32) and again.logged == set()
+    assert any("logging to a new run" in r.getMessage() for r in caplog.records)
+
+
+def test_a_default_store_that_cannot_be_created_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlruns").write_text("a file where the store's folder goes")
+    with pytest.raises(QHybridError) as err:
+        tracking.start(LoggerSpec(name="mlflow"), tmp_path, {}, resumed=False)
+    assert "cannot use the tracking store" in str(err.value)
 
 
 def test_a_store_that_cannot_be_opened_is_a_qhybrid_error(tmp_path):

@@ -41,6 +41,22 @@ class ResolvedBackend:
     plugin_version: Optional[str]
     fallback_reason: Optional[str] = None
     strategy: Optional[str] = None  # native executor only
+    seed: Optional[int] = None  # the device's sampling seed (default.qubit with shots)
+    n_wires: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def for_fold(self, fold: int) -> "ResolvedBackend":
+        """A device that draws seeded shots gets its own stream per fold, so a fold's shots
+        do not depend on the folds run before it (a resumed run draws the same)."""
+        if self.device is None or self.shots is None or self.seed is None or self.device_name != "default.qubit":
+            return self
+        from dataclasses import replace
+
+        from qhybrid.training.seeding import fold_seed
+
+        device = create_device(self.device_name, self.n_wires, self.dtype, self.shots, fold_seed(self.seed, fold),
+                               self.options)
+        return replace(self, device=device)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -151,7 +167,8 @@ def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> Resol
             log.warning("backend %s is not available here (%s); using %s (%s)", chain[0], reason, name, device_name)
         return ResolvedBackend(requested=spec.name, name=name, device_name=device_name, device=device,
                                diff_method=method, shots=spec.shots, dtype=spec.dtype, plugin=plugin,
-                               plugin_version=version, fallback_reason=reason)
+                               plugin_version=version, fallback_reason=reason, seed=seed, n_wires=n_wires,
+                               options=options)
     raise QHybridError(f"no backend could start: {'; '.join(reasons)}",
                        "install the plugin (e.g. pip install pennylane-lightning), or use backend=default_qubit")
 

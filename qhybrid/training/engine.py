@@ -145,7 +145,7 @@ def fit(
     first_epoch, seconds_before = 1, 0.0
     if checkpoint is not None and checkpoint.resume_state is not None:
         state = checkpoint.resume_state
-        epoch_state.restore(state, model, optimizer, scheduler, scaler, stopper, generator)
+        checkpoint.restore(model, optimizer, scheduler, scaler, stopper, generator)
         result.history, result.stopped_early = state["history"], state["stopped"]
         first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
     n = X_fit.shape[0]

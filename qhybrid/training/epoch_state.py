@@ -3,9 +3,9 @@ its last epoch instead of from scratch.
 
 The state is everything the next epoch depends on: weights, optimizer, scheduler, grad
 scaler, early stopping (with its best weights), the history so far, and every random
-stream (the batch-order generator, torch's global RNG for dropout and weight noise,
-numpy's and Python's). Continuing from it gives, bit for bit, the epochs an
-uninterrupted fold would have run.
+stream (the batch-order generator, torch's global RNG for dropout and weight noise, the
+training GPU's, numpy's, Python's, and a sampling quantum device's shot RNG). Continuing
+from it gives, bit for bit, the epochs an uninterrupted fold would have run.
 
 A snapshot is kept in memory every epoch (small models: a few clones) and written
 atomically when ``every_seconds`` have passed since the last write, and always when the
@@ -54,8 +54,27 @@ def _set_numpy_rng(state: dict[str, Any]) -> None:
                          state["gauss"]))
 
 
+def _cuda_device(model) -> Optional[torch.device]:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None and parameter.device.type == "cuda" else None
+
+
+def _sampler_rng(device) -> Optional[np.random.Generator]:
+    # PennyLane's default.qubit draws its shots from device._rng (no public accessor), and
+    # replaces that Generator in some paths: read it afresh each time
+    rng = getattr(device, "_rng", None)
+    return rng if isinstance(rng, np.random.Generator) else None
+
+
+def _set_sampler_rng(device, state: dict[str, Any]) -> None:
+    rng = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    rng.bit_generator.state = state
+    device._rng = rng
+
+
 def capture(epoch: int, model, optimizer, scheduler, scaler, stopper, generator: torch.Generator,
             history: list[dict[str, float]], seconds: float, stopped: bool) -> dict[str, Any]:
+    cuda = _cuda_device(model)
     return {
         "format": FORMAT,
         "epoch": epoch,
@@ -71,7 +90,8 @@ def capture(epoch: int, model, optimizer, scheduler, scaler, stopper, generator:
         "history": list(history),  # an epoch's logs are not changed after the epoch
         "generator": generator.get_state(),
         "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+        # the training GPU's only: a job requeued on a node with fewer GPUs still resumes
+        "cuda_rng": torch.cuda.get_rng_state(cuda) if cuda is not None else None,
         "numpy_rng": _numpy_rng(),
         "python_rng": random.getstate(),
     }
@@ -88,8 +108,9 @@ def restore(state: dict[str, Any], model, optimizer, scheduler, scaler, stopper,
         setattr(stopper, key, value)
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
-    if state["cuda_rng"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    cuda = _cuda_device(model)
+    if state["cuda_rng"] is not None and cuda is not None:
+        torch.cuda.set_rng_state(state["cuda_rng"], cuda)
     _set_numpy_rng(state["numpy_rng"])
     random.setstate(state["python_rng"])
 
@@ -98,8 +119,9 @@ class EpochCheckpoint:
     """The last-epoch state of one fold: ``resume_state`` (read from ``path`` when the
     fold is continued) for fit to start from, and the snapshots fit hands back."""
 
-    def __init__(self, path: Path, every_seconds: Optional[float], resume: bool = False):
+    def __init__(self, path: Path, every_seconds: Optional[float], resume: bool = False, samplers: tuple = ()):
         self.path, self.every_seconds = Path(path), every_seconds
+        self.samplers = [d for d in samplers if _sampler_rng(d) is not None]  # quantum devices drawing shots
         self.resume_state = self._read() if resume else None
         self._snapshot: Optional[dict[str, Any]] = None
         self._written = True
@@ -118,8 +140,15 @@ class EpochCheckpoint:
                                "delete it to train this fold from its first epoch")
         return state
 
+    def restore(self, model, optimizer, scheduler, scaler, stopper, generator: torch.Generator) -> None:
+        """Bring the fold back to the state it was read from (``resume_state``)."""
+        restore(self.resume_state, model, optimizer, scheduler, scaler, stopper, generator)
+        for device, sampler in zip(self.samplers, self.resume_state.get("samplers", [])):
+            _set_sampler_rng(device, sampler)
+
     def keep(self, state: dict[str, Any]) -> None:
         """The state at the end of an epoch: written when it is due."""
+        state["samplers"] = [_sampler_rng(d).bit_generator.state for d in self.samplers]
         self._snapshot, self._written = state, False
         if self.every_seconds is not None and time.monotonic() - self._last_write >= self.every_seconds:
             self.flush()

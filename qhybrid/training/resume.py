@@ -10,6 +10,7 @@ are the same.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -65,23 +66,42 @@ def load_fold(out: Path, fold: int):
         return None
     record = json.loads(path.read_text())
 
+    def row(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: float("nan") if v is None else v for k, v in values.items()}  # JSON wrote NaN as null
+
     def curves(data):
         if data is None:
             return None
         return FoldCurves(np.asarray(data["y_true"], dtype=np.int64), np.asarray(data["proba"], dtype=np.float64),
-                          data["history"], data["best_epoch"])
+                          [row(epoch) for epoch in data["history"]], data["best_epoch"])
 
     daily = None
     if record["daily"] is not None:
         daily = pd.DataFrame(record["daily"])
         daily = daily.set_index(pd.to_datetime(daily.pop(daily.columns[0])).rename("date"))
-    def row(values: dict[str, Any]) -> dict[str, Any]:
-        return {k: float("nan") if v is None else v for k, v in values.items()}  # JSON wrote NaN as null
-
     baselines = {name: (row(base_row), curves(base_curves))
                  for name, (base_row, base_curves) in record["baselines"].items()}
     return FoldOutcome(row(record["row"]), curves(record["curves"]), pd.DataFrame(record["predictions"]), daily,
                        baselines)
+
+
+def remove_stale_temp_files(out: Path) -> None:
+    """A SIGKILL mid-write leaves the temp file of an atomic write (qhybrid.io); the file
+    it was replacing is whole. Remove those of processes that are gone."""
+    for tmp in out.rglob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
