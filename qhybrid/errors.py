@@ -29,6 +29,13 @@ class QHybridError(Exception):
         return one_line + "."
 
 
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's text (its type's name when it has none), for the
+    parenthesis of a one-line error."""
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:limit]
+
+
 class ConfigError(QHybridError):
     """A config value with the wrong type, out of range or inconsistent with another."""
 

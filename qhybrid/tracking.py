@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from qhybrid import __version__, io
-from qhybrid.errors import ConfigError, QHybridError
+from qhybrid.errors import ConfigError, QHybridError, first_line
 
 log = logging.getLogger("qhybrid")
 
@@ -49,11 +49,8 @@ def local_store(cwd: Path) -> tuple[str, Path]:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    cause = re.search(r"\[Errno -?\d+\] ([^'\"\])]+)", text)  # e.g. "Connection refused" deep in an HTTP error
-    if cause:
-        return cause.group(1).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:300]
+    cause = re.search(r"\[Errno -?\d+\] ([^'\"\])]+)", str(err))  # e.g. "Connection refused" deep in an HTTP error
+    return cause.group(1).strip() if cause else first_line(err)
 
 
 class NoTracker:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from qhybrid.data.dataset import Dataset, encode_labels, existing_file
 from qhybrid.data.dataset import shown_names as _shown
-from qhybrid.errors import DataError
+from qhybrid.errors import DataError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,7 @@ def read_table(path_value: str, key: str, *, header: bool, sep: str) -> tuple[pd
     except pd.errors.EmptyDataError:
         raise DataError(f"{key}: {shown} is empty", "give a CSV file with a header row and at least one data row") from None
     except pd.errors.ParserError as err:
-        first = str(err).strip().splitlines()[0]
-        raise DataError(f"{key}: {shown} could not be parsed as CSV ({first})", "check the delimiter (data.sep) and quoting") from None
+        raise DataError(f"{key}: {shown} could not be parsed as CSV ({first_line(err)})", "check the delimiter (data.sep) and quoting") from None
     except UnicodeDecodeError:
         raise DataError(f"{key}: {shown} is not a UTF-8 text file", "export the table as a UTF-8 CSV file") from None
     except PermissionError:

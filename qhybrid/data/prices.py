@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from qhybrid.data.dataset import shown_names
-from qhybrid.errors import DataError, QHybridError
+from qhybrid.errors import DataError, QHybridError, first_line
 from qhybrid.io import write_text
 
 log = logging.getLogger("qhybrid")
@@ -158,8 +158,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"data.prices_csv: {path} is empty", "give a CSV file with a header row and price rows") from None
     except pd.errors.ParserError as err:
-        first = str(err).strip().splitlines()[0]
-        raise DataError(f"data.prices_csv: {path} could not be parsed as CSV ({first})",
+        raise DataError(f"data.prices_csv: {path} could not be parsed as CSV ({first_line(err)})",
                         "give a comma-separated file with a header row") from None
     except (UnicodeDecodeError, EOFError, OSError) as err:
         raise DataError(f"data.prices_csv: {path} cannot be read ({type(err).__name__}: {err})",

@@ -11,7 +11,7 @@ import torch
 
 from qhybrid import __version__
 from qhybrid.data.preprocess import FoldPreprocessor
-from qhybrid.errors import QHybridError
+from qhybrid.errors import QHybridError, first_line
 from qhybrid.io import save_torch
 
 FORMAT_VERSION = 1
@@ -53,16 +53,19 @@ def save_checkpoint(
     return save_torch(path, payload)
 
 
+def load_weights_only(path: Path, what: str, fix: str) -> Any:
+    """torch.load with weights_only=True (no code runs); a truncated or foreign file is one line."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        raise QHybridError(f"{path} is not a readable {what} ({first_line(err, 200)})", fix) from None
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise QHybridError(f"checkpoint not found: {path}", "point at a checkpoints/fold_<k>.pt file of a run folder")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for truncated or foreign files
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise QHybridError(f"{path} is not a readable qhybrid checkpoint ({first[:200]})",
-                           "re-run training to write it again") from None
+    payload = load_weights_only(path, "qhybrid checkpoint", "re-run training to write it again")
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         found = payload.get("format_version") if isinstance(payload, dict) else type(payload).__name__
         raise QHybridError(f"{path} has checkpoint format {found!r}; this qhybrid reads format {FORMAT_VERSION}",

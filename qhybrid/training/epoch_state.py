@@ -130,11 +130,9 @@ class EpochCheckpoint:
     def _read(self) -> Optional[dict[str, Any]]:
         if not self.path.is_file():
             return None
-        try:
-            state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch raises several types for truncated or foreign files
-            raise QHybridError(f"{self.path} is not a readable epoch checkpoint ({str(err).strip()[:200]})",
-                               "delete it to train this fold from its first epoch") from None
+        from qhybrid.training.checkpoints import load_weights_only
+
+        state = load_weights_only(self.path, "epoch checkpoint", "delete it to train this fold from its first epoch")
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise QHybridError(f"{self.path} was written by another qhybrid version",
                                "delete it to train this fold from its first epoch")

@@ -104,11 +104,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    comparable = {k: v for k, v in config.items() if k not in ("resume", "hydra", "logger")}  # logger: no result
-    if isinstance(comparable.get("trainer"), dict):  # how often the epoch state is saved changes no result
-        comparable["trainer"] = {k: v for k, v in comparable["trainer"].items() if k != "epoch_checkpoint_seconds"}
-    return comparable
+# settings a resumed run may change: none of them changes a result
+NOT_COMPARED = ("resume", "hydra", "logger", "trainer.epoch_checkpoint_seconds")
+
+
+def _comparable(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    return {k: _comparable(v, f"{prefix}{k}.") if isinstance(v, dict) else v for k, v in config.items()
+            if f"{prefix}{k}" not in NOT_COMPARED}
 
 
 def save_config(out: Path, config: dict[str, Any]) -> None:
