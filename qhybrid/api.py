@@ -4,7 +4,8 @@
     result = qhybrid.train(model="g6", data="iris", overrides=["trainer.max_epochs=50"])
     result.metrics["summary"]["roc_auc"], result.run_dir
     predictor = qhybrid.load(result.run_dir)          # or any run folder
-    predictor.predict(X), predictor.predict_proba(X)   # X: (rows, features), the run's order
+    predictor.predict(X), predictor.predict_proba(X)   # X: a DataFrame (columns by name) or
+                                                       # rows x features in the run's order
 
 ``train`` composes the config with Hydra exactly as ``qhybrid train`` does (the same
 config tree, defaults and overrides, the same validation), writes the same run folder
@@ -31,41 +32,45 @@ class TrainResult:
 
 
 def compose(overrides: Sequence[str] = ()):
-    """The config ``qhybrid train <overrides>`` would run with (Hydra's compose API)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
+    """The config ``qhybrid train <overrides>`` would run with (Hydra's own loader, the same
+    config tree); a mistake in the overrides is one ConfigError line."""
+    from qhybrid.preflight import Composer
 
-    from qhybrid import resolvers
-
-    resolvers.register()
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="qhybrid.conf", version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return Composer().compose(list(overrides))
 
 
 def train(model: Optional[str] = None, data: Optional[str] = None, overrides: Sequence[str] = (),
           run_dir: Optional[str | Path] = None) -> TrainResult:
     """Train like ``qhybrid train model=<model> data=<data> <overrides>``; the run folder is
-    ``run_dir`` or, as on the command line, a new one under ./outputs/."""
+    ``run_dir`` or, as on the command line, a new one under ./outputs/. As on the command
+    line, everything is checked before the folder is touched: a new run needs a new or
+    empty folder, ``resume=`` an unfinished run with the same settings."""
     from omegaconf import OmegaConf
 
+    from qhybrid import run_folder
     from qhybrid.io import write_text
+    from qhybrid.preflight import check_resume, job_config
     from qhybrid.run import train as run_train
+    from qhybrid.schema import validate
 
     given = [*([f"model={model}"] if model else []), *([f"data={data}"] if data else []), *overrides]
     cfg = compose(given)
-    out = Path(run_dir) if run_dir is not None else Path(str(cfg.hydra.run.dir))
-    # what a Hydra job sees: the config without its hydra node
-    job_cfg = OmegaConf.create({k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items() if k != "hydra"})
+    job_cfg = job_config(cfg)  # what a Hydra job sees: the config without its hydra node
+    spec = validate(job_cfg)
+    if spec.resume is not None:
+        out = Path(spec.resume)
+        check_resume(out, job_cfg)
+    else:
+        out = Path(run_dir) if run_dir is not None else Path(str(cfg.hydra.run.dir))
+        run_folder.check_new(out, "run_dir")
+        write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(job_cfg))
+        write_text(out / ".hydra" / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(given)))
     handler = _file_log(out)
     try:
         metrics = run_train(job_cfg, out)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
-    write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(job_cfg))
-    write_text(out / ".hydra" / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(given)))
     return TrainResult(metrics=metrics, run_dir=out)
 
 
@@ -82,7 +87,12 @@ def _file_log(out: Path) -> logging.Handler:
 
 def load(run_dir: str | Path, checkpoint: str = "best", ensemble: bool = False):
     """A predictor for a run folder (qhybrid.predict.Predictor): ``predict(X)``,
-    ``predict_proba(X)``, ``frame(DataFrame)``; ``checkpoint`` as in ``qhybrid predict``."""
+    ``predict_proba(X)``, ``frame(X)``; ``checkpoint`` and ``ensemble`` as in ``qhybrid predict``.
+
+    X is checked as ``qhybrid predict`` checks a CSV file: a DataFrame's columns are matched
+    by name (the target column may be present), any other 2-D array-like must have the run's
+    features in order (``predictor.feature_names``); text, NaN (unless the run imputes), inf
+    or values float32 cannot hold are one QHybridError naming the column and row."""
     from qhybrid.predict import Predictor
 
     return Predictor(Path(run_dir), checkpoint, ensemble)

@@ -39,7 +39,7 @@ examples:
   qhybrid train -m seed=0,1,2            (a sweep: one run folder per job)
   qhybrid train --help                   (config groups, options and defaults)
   qhybrid train --cfg job                (the composed config, without running)
-  qhybrid predict run=outputs/<date>/<run> input=new.csv [checkpoint=int8] [ensemble=true]
+  qhybrid predict run=outputs/<date>/<run> input=new.csv [output=<csv>] [overwrite=true] [checkpoint=int8]
   qhybrid report outputs/<date>/<time>-<id>-sweep   (a sweep's runs and baselines in one table)
 
 options:
@@ -54,6 +54,15 @@ def _debug() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader of the output went away (`qhybrid train --help | head`): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a process ended by SIGPIPE
+
+
+def _main(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args:
         args.remove("--debug")
@@ -143,7 +152,8 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
         return 2
 
     from hydra_plugins.qhybrid_sweeper import optuna_cv
-    from qhybrid import resolvers
+    from qhybrid import preflight, resolvers
+    from qhybrid.errors import QHybridError
 
     resolvers.register()
     optuna_cv.register()
@@ -156,6 +166,13 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
     from qhybrid import sweep
 
     args = _resume_in_place(args)
+    try:  # before Hydra writes anything: a refused run leaves every existing file as it was
+        args = preflight.prepare(args)
+    except QHybridError as err:
+        if _debug():
+            raise
+        print(f"qhybrid: error: {err}", file=sys.stderr)
+        return err.exit_code
     saved = sys.argv
     sys.argv = [str(Path(saved[0]).with_name("qhybrid")) if saved else "qhybrid", *args]
     sweep.FAILED.clear()
@@ -177,7 +194,7 @@ def _run_job(command: str, cfg, failures: list[str]):
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from qhybrid.errors import QHybridError
+    from qhybrid.errors import QHybridError, unexpected
 
     hydra_cfg = HydraConfig.get()
     out = Path(hydra_cfg.runtime.output_dir)
@@ -192,26 +209,35 @@ def _run_job(command: str, cfg, failures: list[str]):
         metrics = train(cfg, out)
         # a sweeper that optimises (hydra/sweeper=optuna_cv) reads the mean CV metrics from here
         return {name: stat["mean"] for name, stat in metrics["summary"].items()}
-    except QHybridError as err:
+    except KeyboardInterrupt:
+        _interrupted(out, hydra_cfg)
+    except Exception as raised:  # noqa: BLE001 - every failure of a job is one line; its traceback goes to the log
         if _debug():
             raise
         from qhybrid.console import log_to_file_only
 
+        err = raised if isinstance(raised, QHybridError) else unexpected(raised, out / f"{hydra_cfg.job.name}.log")
+        if not isinstance(raised, QHybridError):
+            log_to_file_only(log, logging.DEBUG, "the failure's traceback:", exc_info=raised)
         print(f"qhybrid: error: {err}", file=sys.stderr)
         log_to_file_only(log, logging.ERROR, str(err))
         if multirun:
             failures.append(f"{out.name}: {err}")
             return None
         raise SystemExit(err.exit_code) from None
-    except KeyboardInterrupt:
-        if (out / ".qhybrid-run").is_file():
-            overrides = [o for o in hydra_cfg.overrides.task if not o.startswith(("resume=", "hydra.run.dir="))]
-            print(f"qhybrid: interrupted. Finished folds and the current fold's last epoch are kept in {out}; "
-                  f"continue with: qhybrid train "
-                  f"{' '.join(overrides)} resume={out}".replace("  ", " "), file=sys.stderr)
-        else:
-            print("qhybrid: interrupted before the run started", file=sys.stderr)
-        raise SystemExit(130) from None
+
+
+def _interrupted(out: Path, hydra_cfg) -> None:
+    from qhybrid.run_folder import is_run
+
+    if is_run(out):
+        overrides = [o for o in hydra_cfg.overrides.task if not o.startswith(("resume=", "hydra.run.dir="))]
+        print(f"qhybrid: interrupted. Finished folds and the current fold's last epoch are kept in {out}; "
+              f"continue with: qhybrid train "
+              f"{' '.join(overrides)} resume={out}".replace("  ", " "), file=sys.stderr)
+    else:
+        print("qhybrid: interrupted before the run started", file=sys.stderr)
+    raise SystemExit(130) from None
 
 
 def _resume_in_place(args: list[str]) -> list[str]:
@@ -220,7 +246,9 @@ def _resume_in_place(args: list[str]) -> list[str]:
     folder = next((a.split("=", 1)[1] for a in args if a.startswith("resume=")), None)
     if folder and not any(a.startswith("hydra.run.dir=") for a in args) and "-m" not in args \
             and "--multirun" not in args:
-        return [*args, f"hydra.run.dir={folder}"]
+        from qhybrid.preflight import hydra_value
+
+        return [*args, f"hydra.run.dir={hydra_value(folder)}"]
     return args
 
 

@@ -44,9 +44,11 @@ def make_console_handler() -> logging.Handler:
     return handler
 
 
-def log_to_file_only(logger: logging.Logger, level: int, message: str) -> None:
-    """Record a line in train.log without echoing it on the console (errors are printed once, on stderr)."""
-    record = logger.makeRecord(logger.name, level, __file__, 0, message, None, None)
+def log_to_file_only(logger: logging.Logger, level: int, message: str, exc_info: BaseException | None = None) -> None:
+    """Record a line in train.log without echoing it on the console (errors are printed once,
+    on stderr; a traceback, when given, is kept in the log only)."""
+    info = (type(exc_info), exc_info, exc_info.__traceback__) if exc_info is not None else None
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, None, info)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)

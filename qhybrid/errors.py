@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 class QHybridError(Exception):
@@ -36,6 +37,35 @@ def first_line(err: BaseException, limit: int = 300) -> str:
     return (text.splitlines()[0] if text else type(err).__name__)[:limit]
 
 
+def from_os_error(err: OSError) -> QHybridError:
+    """A file-system failure (read-only folder, full disk, a path through a file) as one
+    line naming the path."""
+    import errno
+
+    where = err.filename if err.filename is not None else "a file"
+    problem = f"cannot use {where} ({err.strerror or first_line(err)})"
+    fixes = {errno.EACCES: "choose a folder you can write to, or fix its permissions",
+             errno.EPERM: "choose a folder you can write to, or fix its permissions",
+             errno.EROFS: "the file system is read-only: choose a folder on a writable one",
+             errno.ENOSPC: "free disk space, or choose a folder on another disk",
+             errno.EDQUOT: "free space within your disk quota, or choose another folder",
+             errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+             errno.EISDIR: "the path is a folder: name a file",
+             errno.ENOENT: "check the path"}
+    return QHybridError(problem, fixes.get(err.errno, "check the path and its permissions"))
+
+
+def unexpected(err: BaseException, log: Path | None = None) -> QHybridError:
+    """Any other exception: one line that says it is qhybrid's fault and where the traceback is."""
+    if isinstance(err, OSError):
+        return from_os_error(err)
+    where = f"the traceback is in {log}" if log is not None else "run it again with --debug for the traceback"
+    error = QHybridError(f"unexpected {type(err).__name__}: {first_line(err, 200)} (a bug in qhybrid, not in "
+                         f"your input; {where})", "please report it with the command you ran")
+    error.exit_code = 1
+    return error
+
+
 class ConfigError(QHybridError):
     """A config value with the wrong type, out of range or inconsistent with another."""
 
@@ -49,8 +79,9 @@ def exit_code_of(main: Callable[[list[str]], int], args: list[str]) -> int:
     code (a traceback only with QHYBRID_DEBUG=1)."""
     try:
         return main(args)
-    except QHybridError as err:
+    except Exception as raised:  # noqa: BLE001 - every failure is one line; --debug shows the traceback
         if os.environ.get("QHYBRID_DEBUG") == "1":
             raise
+        err = raised if isinstance(raised, QHybridError) else unexpected(raised)
         print(f"qhybrid: error: {err.message}", file=sys.stderr)
         return err.exit_code

@@ -1,12 +1,16 @@
-"""`qhybrid predict run=<run folder> input=<csv> [output=<csv>] [checkpoint=best|fold_<k>|int8|fold_<k>_int8]
-[ensemble=true]`, and the predictor behind `qhybrid.load`.
+"""`qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] [overwrite=true]
+[checkpoint=best|fold_<k>|int8|fold_<k>_int8] [ensemble=true]`, and the predictor behind `qhybrid.load`.
 
 A checkpoint carries everything needed (qhybrid.training.checkpoints): the plain model's
 weights (or its INT8 components), the fitted preprocessing, the class and feature names and
 the run's resolved config, so a prediction rebuilds the model exactly as the run evaluated
-it: the same autocast for float models, the same int8 layers for INT8 ones. Input columns
-are matched by name; a column the model needs that is missing, or one it does not know, is
-one clear error (the run's target column may be present: then the metrics are printed).
+it: the same autocast for float models, the same int8 layers for INT8 ones. The run folder
+is all it needs: the training data is read only for input=fold_<k>.
+
+Input columns are matched by name; a column the model needs that is missing, one it does
+not know, text, a missing or infinite value is one clear error naming the column and the
+file's line (the run's target column may be present: then the metrics are printed). The
+output never replaces an existing file unless overwrite=true, and never the input.
 For a finance run the input is a prices file (as data.prices_csv): the run's indicator
 windows are built from it and every day gets a call for the next one, the last day included.
 """
@@ -16,112 +20,124 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from qhybrid.errors import DataError, QHybridError
+from qhybrid.errors import DataError, QHybridError, first_line
 
-USAGE = ("usage: qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] "
+USAGE = ("usage: qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] [overwrite=true] "
          "[checkpoint=best|fold_<k>|int8|fold_<k>_int8] [ensemble=true]")
+OPTIONS = ("run", "input", "output", "overwrite", "checkpoint", "ensemble")
+CHECKPOINT_NAME = re.compile(r"best|int8|fold_\d+(_int8)?")
+FOLD_FILE = re.compile(r"fold_(\d+)(_int8)?\.pt")
 
 
 class Predictor:
-    """One or more fold models of a run (their probabilities averaged)."""
+    """One or more fold models of a run (their probabilities averaged).
 
-    def __init__(self, run: Path, checkpoint: str = "best", ensemble: bool = False):
+    ``predict``, ``predict_proba`` and ``frame`` take a DataFrame (columns by name) or a 2-D
+    array-like (the run's feature order), checked as ``qhybrid predict`` checks a CSV file
+    (qhybrid.inputs)."""
+
+    def __init__(self, run: str | Path, checkpoint: str = "best", ensemble: bool = False):
         from qhybrid.training.checkpoints import load_checkpoint
-        from qhybrid.training.finetune import best_fold
 
+        if not isinstance(ensemble, (bool, np.bool_)):
+            raise QHybridError(f"ensemble={ensemble!r} is not true or false", "pass ensemble=True or False")
         self.run = Path(run)
-        if not (self.run / "checkpoints").is_dir():
-            raise QHybridError(f"{self.run} is not a run folder (no checkpoints/)",
-                               "point run= at a folder written by qhybrid train")
-        int8 = checkpoint == "int8" or checkpoint.endswith("_int8")
-        suffix = "_int8" if int8 else ""
-        if ensemble:
-            paths = sorted(self.run.glob(f"checkpoints/fold_*{suffix}.pt"))
-            paths = [p for p in paths if p.stem.endswith("_int8") == int8]
-        elif checkpoint in ("best", "int8"):
-            paths = [self.run / "checkpoints" / f"fold_{best_fold(self.run)}{suffix}.pt"]
-        elif checkpoint.startswith("fold_"):
-            paths = [self.run / "checkpoints" / f"{checkpoint}.pt"]
-        else:
-            raise QHybridError(f"checkpoint={checkpoint} is not a valid choice",
-                               "use best, fold_<k>, int8 or fold_<k>_int8")
-        if not paths or not all(p.is_file() for p in paths):
-            missing = next((p for p in paths if not p.is_file()), self.run / "checkpoints")
-            hint = "train with quantization=int8 (e.g. model=g4) to get INT8 checkpoints" if int8 else \
-                "list the run's checkpoints/ folder"
-            raise QHybridError(f"no checkpoint {missing}", hint)
-        self.payloads = [load_checkpoint(p) for p in paths]
+        self.payloads = [load_checkpoint(p) for p in checkpoint_paths(self.run, checkpoint, bool(ensemble))]
         first = self.payloads[0]
-        self.classes, self.feature_names = first["classes"], first["feature_names"]
+        self.classes, self.feature_names = list(first["classes"]), list(first["feature_names"])
         self.precision_name = self._resolved_precision()
         self.models = [self._build(p, self.precision_name) for p in self.payloads]
 
     def _resolved_precision(self) -> str:
         """The autocast the run actually trained and scored with (precision=auto is resolved
-        at run time); float16 autocast needs CUDA, so on a CPU it becomes fp32."""
+        at run time, recorded in metrics.json; without it, the config's); float16 autocast
+        needs CUDA and auto means fp32 on a CPU, so here both are fp32."""
         try:
             name = json.loads((self.run / "metrics.json").read_text())["precision"]["name"]
         except (OSError, ValueError, KeyError, TypeError):
-            name = "fp32"
-        return "fp32" if name == "amp_fp16" else name
+            name = (self.payloads[0]["config"].get("precision") or {}).get("name", "fp32")
+        return "fp32" if name in ("amp_fp16", "auto") else name
 
     @staticmethod
     def _build(payload: dict, precision_name: str):
-        from omegaconf import OmegaConf
-
         from qhybrid.build import build_backend, build_model
         from qhybrid.data.preprocess import FoldPreprocessor
-        from qhybrid.schema import validate
         from qhybrid.training.precision import resolve_precision
         from qhybrid.training.quantize import load_int8_state_dict, unpack
 
-        config = OmegaConf.create(payload["config"])
-        if config.get("init_from") is not None:
-            config.init_from = None  # the weights are in this checkpoint; the source need not exist here
-        spec = validate(config)
+        spec = model_spec(payload["config"])
         inputs = payload.get("n_model_inputs", payload["n_features"])
         model = build_model(spec.model, inputs, len(payload["classes"]), build_backend(spec))
         precision = None
-        if payload.get("quantization", "none") == "int8":
-            load_int8_state_dict(model, unpack(payload["state_dict"]))
-        else:
-            model.load_state_dict(payload["state_dict"])
-            precision = resolve_precision(precision_name, "cpu")
+        try:
+            if payload.get("quantization", "none") == "int8":
+                load_int8_state_dict(model, unpack(payload["state_dict"]))
+            else:
+                model.load_state_dict(payload["state_dict"])
+                precision = resolve_precision(precision_name, "cpu")
+            preprocessor = FoldPreprocessor.from_state_dict(payload["preprocessing"])
+        except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
+            # a checkpoint edited or written by something else: its parts do not fit together
+            raise QHybridError(f"the checkpoint of fold {payload.get('fold')} does not fit the model its config "
+                               f"describes ({first_line(err, 120)})", "re-run training to write it again") from None
         model.eval()
-        return model, FoldPreprocessor.from_state_dict(payload["preprocessing"]), precision
+        return model, preprocessor, precision
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        import torch
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, (rows, classes), averaged over the models."""
+        return self._scored(X)[0]
 
-        from qhybrid.training.engine import predict_proba
-
-        probas = []
-        for model, preprocessor, precision in self.models:
-            features = torch.as_tensor(preprocessor.transform(X), dtype=torch.float32)
-            probas.append(predict_proba(model, features, precision))
-        return np.mean(probas, axis=0)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.classes, dtype=object)[self.predict_proba(X).argmax(axis=1)]
 
-    def frame(self, table):
-        """Predicted class and per-class probabilities for a DataFrame with the features."""
+    def frame(self, table: Any, rows=None):
+        """Predicted class and per-class probabilities, one row per input row (a DataFrame
+        keeps its index). ``rows``: how errors name rows (qhybrid.inputs.RowNames)."""
         import pandas as pd
 
-        X = features_of(table, self.feature_names, self.target_column)
-        proba = self.predict_proba(X)
-        out = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]},
-                           index=table.index)
+        proba, index = self._scored(table, rows)
+        labels = np.asarray(self.classes, dtype=object)
+        out = pd.DataFrame({"prediction": labels[proba.argmax(axis=1)]}, index=index)
         for i, name in enumerate(self.classes):
             out[f"proba_{name}"] = proba[:, i]
         if self.decision_threshold is not None:
-            out["prediction_at_threshold"] = np.asarray(self.classes, dtype=object)[
-                (proba[:, 1] >= self.decision_threshold).astype(np.int64)]
+            out["prediction_at_threshold"] = labels[(proba[:, 1] >= self.decision_threshold).astype(np.int64)]
         return out
+
+    def _scored(self, X: Any, rows=None):
+        """(probabilities, the rows' index): the input checked once, then every model."""
+        import pandas as pd
+        import torch
+
+        from qhybrid.inputs import ARRAY_ROWS, DATAFRAME_ROWS, feature_matrix
+        from qhybrid.training.engine import predict_proba
+
+        is_frame = isinstance(X, pd.DataFrame)
+        rows = rows or (DATAFRAME_ROWS if is_frame else ARRAY_ROWS)
+        values = feature_matrix(X, self.feature_names, ignored=self.ignored_columns,
+                                allow_missing=self.imputes, rows=rows)
+        index = X.index if is_frame else pd.RangeIndex(len(values))
+        probas = []
+        for model, preprocessor, precision in self.models:
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by row
+                scaled = preprocessor.transform(values).astype(np.float32)
+            _refuse_rows(~np.isfinite(scaled).all(axis=1), index, rows,
+                         "values so far outside the training range in {rows} that the run's scaling takes them "
+                         "beyond float32", "check the units of the input columns against the training data")
+            probas.append(predict_proba(model, torch.from_numpy(scaled), precision))
+        proba = np.mean(probas, axis=0)
+        _refuse_rows(~np.isfinite(proba).all(axis=1), index, rows, "the model's output overflows for {rows}",
+                     "check those rows' values against the training data's range")
+        return proba, index
+
+    @property
+    def imputes(self) -> bool:
+        """The run fills missing values with each fold's medians (data.nan_policy=impute)."""
+        return all("fill" in preprocessor.params for _, preprocessor, _ in self.models)
 
     @property
     def decision_threshold(self) -> Optional[float]:
@@ -133,73 +149,244 @@ class Predictor:
 
     @property
     def data_config(self) -> dict:
-        return self.payloads[0]["config"].get("data", {})
+        return self.payloads[0]["config"].get("data") or {}
 
     @property
     def target_column(self) -> Optional[str]:
         return self.data_config.get("target") or "target"
 
+    @property
+    def ignored_columns(self) -> list[str]:
+        """Columns of the run's data layout an input may carry besides the features."""
+        return [c for c in (self.target_column, self.data_config.get("time_column")) if c]
 
-def features_of(table, feature_names: list[str], target: Optional[str]) -> np.ndarray:
-    columns = [str(c) for c in table.columns]
-    missing = [f for f in feature_names if f not in columns]
-    extra = [c for c in columns if c not in feature_names and c != target]
-    if missing and extra:
-        raise DataError(f"the input lacks feature column(s) {', '.join(missing[:8])} and has column(s) the model does "
-                        f"not know: {', '.join(extra[:8])}", "rename the columns to the names the model was trained "
-                        f"with ({', '.join(feature_names[:8])}{'...' if len(feature_names) > 8 else ''})")
-    if missing:
-        raise DataError(f"the input lacks {len(missing)} feature column(s) the model needs: {', '.join(missing[:8])}",
-                        f"give the columns {', '.join(feature_names[:8])}{'...' if len(feature_names) > 8 else ''} "
-                        "by name")
-    if extra:
-        raise DataError(f"the input has column(s) the model does not know: {', '.join(extra[:8])}",
-                        f"drop them; the model reads {', '.join(feature_names[:8])}"
-                        f"{'...' if len(feature_names) > 8 else ''}" + (f" (and the target {target})" if target else ""))
-    frame = table[feature_names]
-    bad = [c for c in feature_names if not np.issubdtype(frame[c].dtype, np.number)]
-    if bad:
-        raise DataError(f"column {bad[0]} is not numeric", "give numbers in every feature column")
-    X = frame.to_numpy(dtype=np.float64)
-    if np.isnan(X).any():
-        raise DataError("the input has missing values", "fill or drop them before predicting")
-    return X
+
+def _refuse_rows(bad: np.ndarray, index, rows, problem: str, fix: str) -> None:
+    """One line naming the rows ``bad`` marks (``problem`` says where with ``{rows}``)."""
+    if bad.any():
+        raise DataError(problem.format(rows=rows(index[bad])), fix)
+
+
+def model_spec(config: dict):
+    """The run's spec, for building its model from the checkpoint alone: the data group is
+    swapped for a builtin one and init_from/resume dropped, so neither the training files nor
+    the folders they name need exist here (the run folder is self-contained)."""
+    from omegaconf import OmegaConf
+
+    from qhybrid.schema import validate
+
+    return validate(OmegaConf.create({**config, "data": {"name": "iris"}, "init_from": None, "resume": None}))
+
+
+def checkpoint_paths(run: Path, checkpoint: str, ensemble: bool) -> list[Path]:
+    """The checkpoint files ``checkpoint=`` and ``ensemble=`` name, each one existing."""
+    from qhybrid.training.finetune import best_fold
+
+    if not isinstance(checkpoint, str) or not CHECKPOINT_NAME.fullmatch(checkpoint):
+        raise QHybridError(f"checkpoint={checkpoint} is not a valid choice",
+                           "use best, fold_<k>, int8 or fold_<k>_int8")
+    folder = run / "checkpoints"
+    if not folder.is_dir():
+        raise QHybridError(f"{run} is not a run folder (no checkpoints/)",
+                           "point run= at a folder written by qhybrid train")
+    int8 = checkpoint.endswith("int8")
+    available = sorted((p for p in folder.iterdir() if FOLD_FILE.fullmatch(p.name)),
+                       key=lambda p: int(FOLD_FILE.fullmatch(p.name).group(1)))
+    kind = [p for p in available if p.stem.endswith("_int8") == int8]
+    if ensemble:
+        if checkpoint.startswith("fold_"):
+            raise QHybridError(f"checkpoint={checkpoint} names one fold and ensemble=true averages every fold",
+                               "drop one of them (ensemble=true checkpoint=int8 averages the INT8 models)")
+        if not kind:
+            raise QHybridError(f"{folder} has no {'INT8 ' if int8 else ''}fold checkpoints",
+                               _no_checkpoint_fix(int8, available))
+        return kind
+    name = f"fold_{best_fold(run)}{'_int8' if int8 else ''}" if checkpoint in ("best", "int8") else checkpoint
+    path = folder / f"{name}.pt"
+    if not path.is_file():
+        raise QHybridError(f"the run has no checkpoint {name} ({path} not found)", _no_checkpoint_fix(int8, available))
+    return [path]
+
+
+def _no_checkpoint_fix(int8: bool, available: list[Path]) -> str:
+    if int8 and not any(p.stem.endswith("_int8") for p in available):
+        return "train with quantization=int8 (e.g. model=g4) to get INT8 checkpoints"
+    if available:
+        return f"use checkpoint= one of: {', '.join(p.stem for p in available)}"
+    return "the run saved no fold: point run= at a finished run, or re-run training"
+
+
+# ------------------------------------------------------------------------------ input
 
 
 def fold_test_rows(predictor: Predictor, fold: int):
-    """The test rows of a fold of the run, with their labels: the run's own data (its
-    config) and the fold's rows (predictions.csv), so the fold's metrics can be reproduced."""
+    """The test rows of a fold of the run, with their labels: the run's own data (the files
+    it read, by the absolute paths its checkpoint recorded) and the fold's rows
+    (predictions.csv), so the fold's metrics can be reproduced. Indexed by data row."""
     import pandas as pd
     from omegaconf import OmegaConf
 
     from qhybrid.data import load_dataset
     from qhybrid.schema import validate
 
-    config = OmegaConf.create(predictor.payloads[0]["config"])
-    config.init_from = None
+    rows, recorded = _fold_rows_of(predictor.run, fold)
+    config = OmegaConf.create(_with_recorded_files(predictor.payloads[0], fold))
+    config.init_from, config.resume = None, None
     data = load_dataset(validate(config).data)
-    predictions = pd.read_csv(predictor.run / "predictions.csv")
-    rows = predictions.loc[predictions["fold"] == fold, "row"].to_numpy()
-    if rows.size == 0:
-        raise DataError(f"the run has no fold {fold}", f"use input=fold_<k> with k < {predictions['fold'].max() + 1}")
-    table = pd.DataFrame(data.X[rows], columns=data.feature_names)
-    table[predictor.target_column] = np.asarray(data.classes, dtype=object)[data.y[rows]]
+    changed = "the data changed since training"
+    if rows.max() >= len(data.X):
+        raise DataError(f"fold {fold} names row {rows.max()} but the run's data now has {len(data.X)} rows ({changed})",
+                        "predict from a CSV with input=<file>")
+    labels = np.asarray(data.classes, dtype=object)[data.y[rows]]
+    if recorded is not None and not (recorded == labels.astype(str)).all():
+        raise DataError(f"the labels of fold {fold}'s rows differ from the run's predictions.csv ({changed})",
+                        "predict from a CSV with input=<file>")
+    table = pd.DataFrame(data.X[rows], columns=data.feature_names, index=pd.Index(rows, name="row"))
+    table[predictor.target_column] = labels
     return table
+
+
+def _fold_rows_of(run: Path, fold: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """The data rows fold ``fold`` tested (predictions.csv) and their recorded labels."""
+    import pandas as pd
+
+    shown = run / "predictions.csv"
+    try:
+        predictions = pd.read_csv(shown)
+        chosen = predictions.loc[predictions["fold"] == fold]
+        rows = chosen["row"].to_numpy(dtype=np.int64)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DataError(f"input=fold_{fold} needs the run's predictions.csv (the rows each fold tested), and {shown} "
+                        "is missing or unreadable",
+                        "point run= at a finished run folder, or predict from a CSV with input=<file>") from None
+    if len(rows) == 0:
+        known = ", ".join(str(k) for k in sorted(set(predictions["fold"].tolist())))
+        raise DataError(f"the run has no fold {fold}", f"use input=fold_<k> with k one of {known}")
+    recorded = chosen["y_true"].astype(str).to_numpy() if "y_true" in chosen else None
+    return rows, recorded
+
+
+def _with_recorded_files(payload: dict, fold: int) -> dict:
+    """The run's config with its data files at the absolute paths it read them from (older
+    checkpoints did not record them: their paths are read as given, from here)."""
+    config = json.loads(json.dumps(payload["config"]))  # a deep copy of plain data
+    for key, path in (payload.get("data_files") or {}).items():
+        if not Path(path).is_file():
+            raise DataError(f"input=fold_{fold} reads the run's training data, and {key}={path} is gone",
+                            "restore the file there, or predict from a CSV with input=<file>")
+        config["data"][key.removeprefix("data.")] = path
+    return config
+
+
+def _input_table(predictor: Predictor, value: str):
+    """(table, known columns to put before the predictions or None, how rows are named)."""
+    from qhybrid.inputs import RowNames, csv_rows
+
+    source = Path(value)
+    fold = re.fullmatch(r"fold_(\d+)", value)
+    if fold and not source.exists():
+        return fold_test_rows(predictor, int(fold.group(1))), None, RowNames("row", "of the run's data")
+    data = predictor.data_config
+    if data.get("name") == "finance":
+        from qhybrid.data.finance import prediction_table
+
+        if not source.exists():
+            raise DataError(f"input file not found: {source.resolve()}", "give input=<prices CSV file or folder>")
+        # a prices file: the run's indicator windows are built from it, one row per ticker and day
+        days = prediction_table(data, str(source))
+        days.index = days["ticker"].astype(str) + " " + days["date"].astype(str)
+        return days[predictor.feature_names], days[["date", "ticker", "next_return"]], RowNames("day")
+    if not source.is_file() and not source.is_dir():
+        raise DataError(f"input file not found: {source.resolve()}",
+                        "give input=<path to a CSV file>, or input=fold_<k> for that fold's test rows")
+    return _csv_rows(source, data), None, csv_rows(source.resolve())
+
+
+def _csv_rows(source: Path, data: dict):
+    """The input file read as the run read its training file (the same reader, separator and
+    header), indexed by each row's line in the file."""
+    import numpy as np
+    import pandas as pd
+
+    from qhybrid.data.table import read_table, separator
+
+    table = read_table(str(source), "input", header=data.get("header", True) is not False,
+                       sep=separator(str(data.get("sep") or ",")), sep_key=None)
+    frame = table.frame
+    frame.index = pd.Index(table.lines(np.arange(len(frame))), name="line")
+    return frame
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def output_path(options: dict[str, str], run: Path) -> Path:
+    """Where the predictions go, refused when that would replace something: the input always,
+    any existing file unless overwrite=true, a file of the run folder always."""
+    source = Path(options["input"])
+    output = Path(options.get("output") or f"{source.name.removesuffix('.csv')}_predictions.csv")
+    shown = output.resolve()
+    if source.is_file() and (shown == source.resolve() or (output.exists() and output.samefile(source))):
+        raise QHybridError(f"output={output} is the input file", "name another file with output=")
+    if output.is_dir():
+        raise QHybridError(f"output={shown} is a folder", f"name a file, e.g. output={output / 'predictions.csv'}")
+    blocking = next((p for p in shown.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise QHybridError(f"output={shown} goes through {blocking}, which is a file, not a folder",
+                           "name another output= path")
+    if output.exists() and run.resolve() in shown.parents:
+        raise QHybridError(f"output={shown} would replace a file of the run folder", "name a file outside the run")
+    if output.exists() and options.get("overwrite", "false").lower() != "true":
+        how = "output=" if options.get("output") else "the default output (<input>_predictions.csv)"
+        raise QHybridError(f"{how} {shown} already exists", "name another file with output=, or add overwrite=true")
+    return output
+
+
+def write_output(output: Path, text: str) -> None:
+    from qhybrid.io import write_text
+
+    try:
+        write_text(output, text)
+    except OSError as err:
+        raise QHybridError(f"cannot write output={output.resolve()} ({err.strerror or type(err).__name__})",
+                           "name a path in a folder you can write with output=") from None
+
+
+# -------------------------------------------------------------------------------- CLI
 
 
 def _parse(args: list[str]) -> dict[str, str]:
     options = {}
     for arg in args:
         key, sep, value = arg.partition("=")
-        if not sep or key not in ("run", "input", "output", "checkpoint", "ensemble"):
+        if not sep or key not in OPTIONS:
             raise QHybridError(f"unknown argument {arg!r}", USAGE.removeprefix("usage: "))
+        if key in options:
+            raise QHybridError(f"{key}= is given twice", "give each argument once")
         options[key] = value
     for key in ("run", "input"):
         if not options.get(key):
             raise QHybridError(f"{key}= is required", USAGE.removeprefix("usage: "))
-    if options.get("ensemble", "false").lower() not in ("true", "false"):
-        raise QHybridError(f"ensemble={options['ensemble']} is not true or false", "use ensemble=true or leave it out")
+    for key in ("ensemble", "overwrite"):
+        if options.get(key, "false").lower() not in ("true", "false"):
+            raise QHybridError(f"{key}={options[key]} is not true or false", f"use {key}=true or leave it out")
     return options
+
+
+def _print_metrics(predictor: Predictor, table, result) -> None:
+    """The metrics, when the input carries the run's target column with known labels."""
+    target = predictor.target_column
+    if target not in table.columns:
+        return
+    from qhybrid.training.metrics import compute_metrics
+
+    index = {name: i for i, name in enumerate(predictor.classes)}
+    labels = table[target].astype(str)
+    if labels.isin(list(index)).all():
+        y = labels.map(index).to_numpy()
+        scores = compute_metrics(y, result[[f"proba_{c}" for c in predictor.classes]].to_numpy(),
+                                 len(predictor.classes))
+        print(json.dumps({k: v for k, v in scores.items() if isinstance(v, float)}, sort_keys=True))
 
 
 def main(args: list[str]) -> int:
@@ -208,49 +395,17 @@ def main(args: list[str]) -> int:
         return 0
     import pandas as pd
 
-    from qhybrid.io import write_text
-
     options = _parse(args)
     predictor = Predictor(Path(options["run"]), options.get("checkpoint", "best"),
                           options.get("ensemble", "false").lower() == "true")
-    source = Path(options["input"])
-    known = None  # finance: date, ticker and next return of each predicted day
-    fold = re.fullmatch(r"fold_(\d+)", options["input"])
-    if fold and not source.exists():
-        table = fold_test_rows(predictor, int(fold.group(1)))
-    elif not source.is_file():
-        raise DataError(f"input file not found: {source.resolve()}",
-                        "give input=<path to a CSV file>, or input=fold_<k> for that fold's test rows")
-    elif predictor.data_config.get("name") == "finance":
-        from qhybrid.data.finance import prediction_table
-
-        # a prices file: the run's indicator windows are built from it, one row per ticker and day
-        days = prediction_table(predictor.data_config, str(source))
-        table, known = days[predictor.feature_names], days[["date", "ticker", "next_return"]]
-    else:
-        try:
-            table = pd.read_csv(source)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise DataError(f"{source} is not a readable CSV file ({str(err).splitlines()[0][:120]})",
-                            "give a comma-separated file with a header row") from None
-    result = predictor.frame(table)
+    output = output_path(options, predictor.run)  # before the work: nothing is predicted only to be refused
+    table, known, rows = _input_table(predictor, options["input"])
+    result = predictor.frame(table, rows=rows)
     if known is not None:
-        result = pd.concat([known, result], axis=1)
-    output = Path(options.get("output") or f"{source.name.removesuffix('.csv')}_predictions.csv")
-    write_text(output, result.to_csv(index=False))
+        result = pd.concat([known.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
+    write_output(output, result.to_csv(index=False))
     print(f"predicted {len(result)} rows with {len(predictor.models)} model(s) from {predictor.run}: {output}")
-    target = predictor.target_column
-    if target in table.columns:
-        from qhybrid.training.metrics import compute_metrics
-
-        index = {name: i for i, name in enumerate(predictor.classes)}
-        labels = table[target].astype(str)
-        if labels.isin(list(index)).all():
-            y = labels.map(index).to_numpy()
-            scores = compute_metrics(y, result[[f"proba_{c}" for c in predictor.classes]].to_numpy(),
-                                     len(predictor.classes))
-            scalars = {k: v for k, v in scores.items() if isinstance(v, float)}
-            print(json.dumps(scalars, sort_keys=True))
+    _print_metrics(predictor, table, result)
     return 0
 
 

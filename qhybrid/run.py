@@ -8,7 +8,6 @@ in, so tests and the Python API call this directly.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +18,10 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from qhybrid import io
+from qhybrid import io, run_folder
 from qhybrid.allocator import retain_freed_memory
 from qhybrid.data import Dataset, load_dataset
-from qhybrid.errors import ConfigError, QHybridError
+from qhybrid.errors import ConfigError
 from qhybrid.schema import BINARY_ONLY_MONITORS, RunSpec, validate
 from qhybrid.training.cv import Fold, make_folds, split_validation
 from qhybrid.training.metrics import compute_metrics, metric_names, summarize
@@ -30,22 +29,6 @@ from qhybrid.training.metrics import compute_metrics, metric_names, summarize
 log = logging.getLogger("qhybrid")
 
 THRESHOLD_METRICS = ("decision_threshold", "sensitivity_at_threshold", "specificity_at_threshold")
-RUN_MARKER = ".qhybrid-run"
-
-
-def claim_run_folder(output_dir: Path) -> Path:
-    """Create the run folder's marker atomically: two runs never share a folder."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(output_dir / RUN_MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        raise QHybridError(f"run folder {output_dir} is already used by another run",
-                           "start the run again (a new folder is chosen), or set hydra.run.dir") from None
-    os.write(fd, f"pid {os.getpid()}\n".encode())
-    os.close(fd)
-    return output_dir
-
-
 def resolve_device(name: str) -> str:
     import torch
 
@@ -70,6 +53,29 @@ def _check_against_data(spec: RunSpec, data: Dataset) -> None:
     if data.task != "binary" and spec.decision.threshold != "argmax":
         raise ConfigError(f"decision.threshold={spec.decision.threshold} is defined for binary tasks only, but "
                           f"{data.name} has {data.n_classes} classes", "use decision.threshold=argmax")
+
+
+DATA_FILE_KEYS = ("path", "test_path", "prices_csv")
+# data settings that change how rows are prepared for the model, not which rows and labels there are
+PREPROCESSING_KEYS = ("scaler", "imbalance", "smote_k_neighbors", "cache_dir", "offline", "refresh")
+
+
+def data_files(data_spec) -> dict[str, str]:
+    """The files the data came from, as absolute paths: a run folder says where its data is
+    whatever folder it is read from later (predict input=fold_<k>)."""
+    return {f"data.{key}": str(Path(value).expanduser().resolve()) for key in DATA_FILE_KEYS
+            if (value := getattr(data_spec, key, None))}
+
+
+def data_record(data_spec) -> dict[str, Any]:
+    """metrics.json's "data": its name, its files and a key that is equal for two runs on the
+    same rows and labels (the report compares runs only within one key)."""
+    settings = {k: v for k, v in OmegaConf.to_container(OmegaConf.structured(data_spec)).items()
+                if k not in PREPROCESSING_KEYS}
+    files = data_files(data_spec)
+    settings.update({k.removeprefix("data."): v for k, v in files.items()})
+    key = " ".join(f"{k}={settings[k]}" for k in sorted(settings) if settings[k] is not None)
+    return {"name": data_spec.name, "files": files, "key": key}
 
 
 def _fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
@@ -106,10 +112,13 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     config = OmegaConf.to_container(cfg, resolve=True)
     if spec.resume is not None:  # an interrupted run: its folder, its settings, its finished folds
         out = Path(spec.resume)
+        run_folder.check_not_running(out)
         resume.check_same_config(out, config)
+        run_folder.check_unfinished(out)
+        run_folder.take_over(out)
         resume.remove_stale_temp_files(out)
     else:
-        out = claim_run_folder(Path(output_dir))
+        out = run_folder.claim(Path(output_dir))
         resume.save_config(out, config)
     retain_freed_memory()
 
@@ -217,6 +226,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
         "summary": summarize(rows, names),
         "folds": rows,
         "task": data.task,
+        "data": data_record(spec.data),
         "classes": data.classes,
         "n_samples": data.n_samples,
         "n_features": data.n_features,
@@ -243,14 +253,13 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
         "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows))},
     }
     if trading[0] is not None:
-        from qhybrid.training import plots
         from qhybrid.training.trading import NOTE
 
         metrics["trading"] = {"strategy": spec.data.strategy, "note": NOTE}
-        plots.plot_trading(trading, spec.data.strategy, out / "trading_returns.png")
-    _write_plots(out, curves, data.classes, confusion, len(folds), baseline_curves)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
-    io.write_json(out / "metrics.json", metrics)
+    io.write_json(out / "metrics.json", metrics)  # first: a figure that cannot be drawn loses no number
+    _write_plots(out, curves, data.classes, confusion, len(folds), baseline_curves,
+                 (trading, spec.data.strategy) if trading[0] is not None else None)
     tracker.finish(metrics, out)
     print_summary(metrics["summary"], len(folds), str(out),
                   title=f"{spec.model.name} on {data.name} ({spec.cv.name})", model=spec.model.name,
@@ -350,7 +359,7 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
                                       y_val_np)
     described = dict(model_spec=OmegaConf.to_container(OmegaConf.structured(spec.model)), preprocessor=preprocessor,
                      classes=data.classes, feature_names=data.feature_names, config=config, fold=fold.index,
-                     best_epoch=result.best_epoch, decision_threshold=threshold)
+                     best_epoch=result.best_epoch, decision_threshold=threshold, data_files=data_files(spec.data))
     save_checkpoint(out / "checkpoints" / f"fold_{fold.index}.pt", state_dict=plain, **described)
     row = {"fold": fold.index, "n_train": len(fit_rows), "n_synthetic": len(y_fit_np) - len(fit_rows),
            "n_val": len(val_rows), "n_test": len(fold.test),
@@ -399,10 +408,19 @@ def _balanced(spec: RunSpec) -> bool:
 
 
 def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int,
-                 baselines: dict[str, list]) -> None:
+                 baselines: dict[str, list], trading: Optional[tuple[list, str]]) -> None:
+    """Every figure of the run; one that fails is a warning (its numbers are in metrics.json)."""
     from qhybrid.training import plots
 
-    plots.plot_roc(curves, classes, out / "roc.png", baselines)
-    plots.plot_pr(curves, classes, out / "pr.png", baselines)
-    plots.plot_confusion(confusion, classes, out / "confusion_matrix.png", n_folds)
-    plots.plot_learning_curves(curves, out / "learning_curves.png")
+    figures = {"roc.png": lambda path: plots.plot_roc(curves, classes, path, baselines),
+               "pr.png": lambda path: plots.plot_pr(curves, classes, path, baselines),
+               "confusion_matrix.png": lambda path: plots.plot_confusion(confusion, classes, path, n_folds),
+               "learning_curves.png": lambda path: plots.plot_learning_curves(curves, path)}
+    if trading is not None:
+        figures["trading_returns.png"] = lambda path: plots.plot_trading(*trading, path)
+    for name, draw in figures.items():
+        try:
+            draw(out / name)
+        except Exception as err:  # noqa: BLE001 - a figure is never worth the run
+            log.warning("could not draw %s (%s: %s); the numbers are in metrics.json", name, type(err).__name__,
+                        str(err).strip().splitlines()[0][:200] if str(err).strip() else "")

@@ -9,6 +9,7 @@ that names the key, the bad value and a fix.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -650,9 +651,14 @@ def _init_from(value: Any) -> Optional[str]:
 def _resume(value: Any) -> Optional[str]:
     if value is None:
         return None
+    from qhybrid.run_folder import is_run
+
     path = Path(str(value)).expanduser()
-    if not (path / ".qhybrid-run").is_file():
-        raise ConfigError(f"resume={value}: {path.resolve()} is not a run folder",
+    if not path.is_dir():
+        raise ConfigError(f"resume={value}: no such folder ({path.resolve()})",
+                          "give the folder of the interrupted run (outputs/<date>/<time>-<id>)")
+    if not is_run(path):
+        raise ConfigError(f"resume={value}: {path.resolve()} is not a qhybrid run folder (no .qhybrid-run marker)",
                           "give the folder of the interrupted run (outputs/<date>/<time>-<id>)")
     return str(path.resolve())
 
@@ -670,8 +676,30 @@ def _baselines(value: Any) -> list[str]:
     return names
 
 
+def _finite_numbers(node: Any, prefix: str = "") -> None:
+    """NaN or inf in any setting (trainer.lr=nan) is refused before it reaches torch."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        name = f"{prefix}[{key}]" if isinstance(node, list) else f"{prefix}{'.' if prefix else ''}{key}"
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{name}={value} is not a finite number", f"give {name} a finite value")
+        _finite_numbers(value, name)
+
+
+def _check_memory(spec: RunSpec) -> None:
+    from qhybrid.quantum.memory import check_fits
+
+    device = spec.trainer.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    check_fits(spec.model.quantum, spec.backend.name, spec.backend.dtype, spec.trainer.batch_size, device)
+
+
 def validate(cfg: DictConfig) -> RunSpec:
     """Check the whole composed config. Raises ConfigError on the first problem."""
+    _finite_numbers(OmegaConf.to_container(cfg, resolve=False))
     for group in ("model", "backend", "precision", "quantization", "data", "cv", "trainer"):
         if group not in cfg or cfg[group] is None:
             raise ConfigError(f"config group {group!r} is missing", f"pick an option: {group}=<option>")
@@ -723,4 +751,5 @@ def validate(cfg: DictConfig) -> RunSpec:
             "data.test_path is a fixed held-out test set, which only cv=holdout uses",
             "add cv=holdout, or drop data.test_path to cross-validate on data.path",
         )
+    _check_memory(spec)
     return spec

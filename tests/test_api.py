@@ -31,3 +31,16 @@ def test_train_and_load(tmp_path):
     proba = predictor.predict_proba(data.X)
     assert proba.shape == (150, 3) and np.allclose(proba.sum(axis=1), 1)
     assert list(predictor.predict(data.X[:2])) == [data.classes[i] for i in proba[:2].argmax(axis=1)]
+
+    # a DataFrame is matched by name, as `qhybrid predict` matches a CSV file's columns
+    import pandas as pd
+    import pytest
+
+    from qhybrid.errors import QHybridError
+
+    table = pd.DataFrame(data.X, columns=data.feature_names)
+    assert np.array_equal(predictor.predict_proba(table[table.columns[::-1]]), proba)
+    table.iloc[4, 1] = np.nan
+    with pytest.raises(QHybridError) as caught:
+        predictor.predict_proba(table)
+    assert f"column '{data.feature_names[1]}' has a missing value (NaN) in row 4" in caught.value.message

@@ -78,6 +78,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     """name -> (overrides, expected fragment of the one error line)."""
     good = "a,b,label\n" + "".join(f"{i},{i % 3},{'x' if i % 2 else 'y'}\n" for i in range(20))
     other_cols = _write(tmp / "other.csv", "a,c,label\n1,2,x\n3,4,y\n")
+    regression = "a,label\n" + "".join(f"{i},{i * 0.37}\n" for i in range(30))
     return {
         "missing_file": (["data.path=missing.csv", "data.target=label"], "data.path: file not found:"),
         "empty_file": ([f"data.path={_write(tmp / 'empty.csv', '')}", "data.target=label"], "is empty"),
@@ -90,19 +91,28 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "non_numeric": ([f"data.path={_write(tmp / 'nn.csv', 'a,b,label' + chr(10) + 'x,1,p' + chr(10) + 'y,2,q' + chr(10))}",
                          "data.target=label"], "non-numeric feature columns"),
         "nans": ([f"data.path={_write(tmp / 'nan.csv', good + ',3,x' + chr(10))}", "data.target=label"],
-                 "missing values (NaN) in 1 rows"),
+                 "missing values (NaN or empty cells) in 1 row, column(s) 'a': line 22"),
         "single_class": ([f"data.path={_write(tmp / 'one.csv', 'a,label' + chr(10) + '1,x' + chr(10) + '2,x' + chr(10))}",
                           "data.target=label"], "single class"),
         "too_few_per_class": ([f"data.path={_write(tmp / 'few.csv', good + '5,5,z' + chr(10))}", "data.target=label"],
-                              "fewer samples than folds ('z': 1)"),
+                              "class 'z' has a single row (of 21)"),
         "test_columns_differ": ([f"data.path={_write(tmp / 'g2.csv', good)}", "data.target=label",
                                  f"data.test_path={other_cols}", "cv=holdout"], "different columns than data.path"),
+        "semicolons": ([f"data.path={_write(tmp / 'semi.csv', good.replace(',', ';'))}", "data.target=label"],
+                       "looks semicolon-separated"),
+        "infinite_value": ([f"data.path={_write(tmp / 'inf.csv', good + 'inf,1,x' + chr(10))}", "data.target=label"],
+                           "column(s) 'a' hold values a float32 network cannot use"),
+        "repeated_column": ([f"data.path={_write(tmp / 'dup.csv', good.replace('a,b,label', 'a,a,label'))}",
+                             "data.target=label"], "repeats column name(s) in its header: 'a' (columns 1, 2)"),
+        "continuous_target": ([f"data.path={_write(tmp / 'reg.csv', regression)}", "data.target=label"],
+                              "data.target='label' looks continuous (30 distinct values in 30 rows"),
     }
 
 
 BAD_NAMES = ["missing_file", "empty_file", "header_only", "folder", "not_text", "no_target_given", "missing_target",
              "non_numeric",
-             "nans", "single_class", "too_few_per_class", "test_columns_differ"]
+             "nans", "single_class", "too_few_per_class", "test_columns_differ", "semicolons", "infinite_value",
+             "repeated_column", "continuous_target"]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)

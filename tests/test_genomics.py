@@ -69,5 +69,5 @@ def test_a_genotype_csv_replaces_the_simulation(tmp_path, compose):
     assert data.classes == ["CEU", "CHB", "YRI"] and data.feature_names[0] == "rs0"
     table.loc[5, "rs7"] = 3
     table.to_csv(path, index=False)
-    with pytest.raises(DataError, match="'rs7', row 7 holds '3'"):
+    with pytest.raises(DataError, match="column 'rs7' holds '3' on line 7"):
         load_dataset(validate(compose(["data=genomics", f"data.path={path}"])).data)

@@ -9,7 +9,7 @@ import pytest
 
 from qhybrid import io
 from qhybrid.errors import QHybridError
-from qhybrid.run import claim_run_folder
+from qhybrid.run_folder import claim as claim_run_folder
 
 
 def test_failed_write_keeps_the_previous_file_and_leaves_no_temp(tmp_path):
@@ -38,13 +38,13 @@ def test_a_run_folder_is_claimed_once(tmp_path):
         claim_run_folder(tmp_path / "run")
 
 
-def test_run_folder_names_differ_between_processes():
-    import subprocess
-    import sys
+def test_run_folder_names_differ_between_compositions():
+    from qhybrid.api import compose
 
-    code = "from qhybrid.resolvers import _PROCESS_UID; print(_PROCESS_UID)"
-    names = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout for _ in range(3)}
-    assert len(names) == 3
+    names = {str(compose([]).hydra.run.dir) for _ in range(3)}
+    assert len(names) == 3  # three runs started in the same second get three folders
+    cfg = compose([])
+    assert str(cfg.hydra.run.dir) == str(cfg.hydra.run.dir)  # one config resolves to one folder
 
 
 def test_run_dir_pattern_has_the_unique_suffix(compose):

@@ -93,8 +93,8 @@ def test_a_checkpoint_that_would_run_code_is_refused(g4_run, tmp_path):
     torch.save({"format_version": 1, "payload": _Exploit()}, path)
     source = _fold_csv(g4_run, 0, tmp_path / "x.csv")
     result = run_cli(["predict", f"run={evil}", f"input={source}", "checkpoint=fold_0"], cwd=tmp_path)
-    assert result.returncode == 2 and "not a readable qhybrid checkpoint" in result.stderr
-    assert "pwned" not in result.stdout + result.stderr
+    assert result.returncode == 2 and "could run code" in result.stderr
+    assert "pwned" not in result.stdout + result.stderr and "weights_only" not in result.stderr
 
 
 def test_a_truncated_checkpoint_is_one_line(g4_run, tmp_path):
@@ -105,6 +105,7 @@ def test_a_truncated_checkpoint_is_one_line(g4_run, tmp_path):
     source = _fold_csv(g4_run, 0, tmp_path / "x.csv")
     result = run_cli(["predict", f"run={broken}", f"input={source}", "checkpoint=fold_0"], cwd=tmp_path)
     assert result.returncode == 2 and "not a readable qhybrid checkpoint" in result.stderr
+    assert "weights_only" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_unknown_arguments_and_missing_run(tmp_path):
@@ -115,8 +116,6 @@ def test_unknown_arguments_and_missing_run(tmp_path):
     assert result.returncode == 2 and "is not a run folder" in result.stderr
 
 
-
-
 def test_input_fold_uses_the_runs_own_rows(g4_run, tmp_path):
     result = run_cli(["predict", f"run={g4_run}", "input=fold_3", "checkpoint=fold_3_int8",
                       f"output={tmp_path / 'p.csv'}"], cwd=tmp_path)
@@ -124,3 +123,11 @@ def test_input_fold_uses_the_runs_own_rows(g4_run, tmp_path):
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     stored = json.loads((g4_run / "metrics.json").read_text())["folds"][3]["int8"]["metrics"]
     assert printed["roc_auc"] == stored["roc_auc"] and printed["log_loss"] == stored["log_loss"]
+
+
+def test_init_from_refuses_an_int8_checkpoint(g4_run):
+    from qhybrid.errors import QHybridError
+    from qhybrid.training.finetune import load_initial
+
+    with pytest.raises(QHybridError, match="INT8 checkpoint.*fold_0.pt"):
+        load_initial(g4_run / "checkpoints" / "fold_0_int8.pt")

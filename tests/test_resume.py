@@ -94,7 +94,7 @@ def test_resume_with_other_settings_or_no_run_is_one_line(tmp_path, args, messag
                     cwd=tmp_path)
     assert other.returncode == 2 and message in other.stderr and len(other.stderr.strip().splitlines()) == 1
     nowhere = run_cli(["train", f"resume={tmp_path / 'nothing'}"], cwd=tmp_path)
-    assert nowhere.returncode == 2 and "is not a run folder" in nowhere.stderr
+    assert nowhere.returncode == 2 and "no such folder" in nowhere.stderr and not (tmp_path / "nothing").exists()
 
 
 def test_resume_clears_the_temp_files_of_writers_that_are_gone(tmp_path):

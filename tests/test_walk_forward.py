@@ -62,3 +62,33 @@ def test_a_csv_time_series_is_sorted_and_split_forward(tmp_path, compose):
     predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")
     by_fold = predictions.groupby("fold")["row"]
     assert (by_fold.min().diff().dropna() > 0).all()  # later folds test later rows
+
+
+def _late_class(first: int, n: int = 200) -> Dataset:
+    """Two alternating classes, and a third that appears from row ``first`` on (every 10th row)."""
+    y = np.arange(n) % 2
+    y[first::10] = 2
+    return Dataset(name="series", X=np.zeros((n, 1)), y=y, classes=["down", "up", "crash"], feature_names=["a"],
+                   time_ordered=True)
+
+
+def test_a_fold_whose_training_part_lacks_a_class_gets_a_fold_count_that_works():
+    import re
+
+    from qhybrid.errors import DataError
+
+    data = _late_class(first=30)
+    with pytest.raises(DataError) as info:
+        make_folds(WalkForwardSpec(n_splits=8), data)
+    message = info.value.message
+    assert "fold 0" in message and "no row of class(es) 'crash'" in message and "row 30 of 200" in message
+    suggested = int(re.search(r"lower cv.n_splits to (\d+)", message).group(1))
+    folds = make_folds(WalkForwardSpec(n_splits=suggested), data)
+    assert all(set(data.y[f.train]) == {0, 1, 2} for f in folds)
+
+
+def test_a_class_that_comes_too_late_for_any_fold_count_says_so():
+    from qhybrid.errors import DataError
+
+    with pytest.raises(DataError, match="collect earlier rows of 'crash'"):
+        make_folds(WalkForwardSpec(n_splits=3), _late_class(first=190))

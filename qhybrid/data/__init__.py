@@ -7,7 +7,16 @@ from qhybrid.schema import CsvDataSpec, FinanceDataSpec, GenomicsDataSpec
 
 
 def load_dataset(spec) -> Dataset:
-    """Load the data set a validated ``data`` spec names."""
+    """Load the data set a validated ``data`` spec names, checked once more as a whole: no loader
+    hands the model a value outside the float32 range, or NaN unless the run imputes."""
+    from qhybrid.data.checks import check_dataset
+
+    data = _load(spec)
+    check_dataset(data, allow_nan=getattr(spec, "nan_policy", "error") == "impute")
+    return data
+
+
+def _load(spec) -> Dataset:
     if isinstance(spec, CsvDataSpec):
         from qhybrid.data.csv_file import load_csv
 

@@ -65,20 +65,34 @@ def existing_file(value: str, key: str) -> Path:
     return path
 
 
-def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str) -> tuple[np.ndarray, list[str]]:
+def label_strings(labels) -> np.ndarray:
+    """Labels as strings (labels are text everywhere: `$0_$50k`, `[red]`, `a,b` are class names).
+    Whole-number floats read as integers (1.0 -> '1'), so a label column that pandas read as float
+    because of a gap names its classes as the file does. 1 and '1' are one class: a CSV cannot tell
+    them apart, and pandas mixes them in one column when it reads a large file in chunks."""
+    values = np.asarray(labels)
+    if values.dtype.kind == "f" and np.isfinite(values).all() and np.array_equal(values, np.round(values)):
+        values = values.astype(np.int64)
+    return pd.Series(values, dtype=object).astype(str).to_numpy(dtype=object)
+
+
+def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str,
+                  target: Optional[str] = None) -> tuple[np.ndarray, list[str]]:
     """Map raw labels to 0..C-1 in sorted order; for a binary task the positive class is 1.
 
     Labels are compared as strings so that `positive_class=1` on the command line matches
     an integer label column.
     """
-    as_str = np.asarray([str(v) for v in labels], dtype=object)
-    classes = sorted(set(as_str.tolist()), key=_natural_key)
+    as_str = label_strings(labels)
+    codes, distinct = pd.factorize(pd.Series(as_str, dtype=object))
+    classes = sorted(distinct.tolist(), key=_natural_key)
     if len(classes) < 2:
         only = classes[0] if classes else "none"
         raise DataError(
             f"{source}: the label column has a single class ({only!r}); a classifier needs at least two",
             "check data.target, or the rows you selected",
         )
+    _refuse_non_classes(as_str, classes, source, target)
     if positive_class is not None:
         positive_class = str(positive_class)
         if len(classes) != 2:
@@ -93,8 +107,37 @@ def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str
             )
         classes = [c for c in classes if c != positive_class] + [positive_class]
     index = {c: i for i, c in enumerate(classes)}
-    y = np.fromiter((index[v] for v in as_str), dtype=np.int64, count=len(as_str))
+    y = np.asarray([index[c] for c in distinct.tolist()], dtype=np.int64)[codes]
     return y, classes
+
+
+# many classes with about one row each: not classes at all
+MANY_CLASSES = 10
+
+
+def _refuse_non_classes(as_str: np.ndarray, classes: list[str], source: str, target: Optional[str]) -> None:
+    """A continuous target (regression by mistake) or an identifier column as the target: one
+    line saying so, not a cross-validation error about classes with one row.
+
+    Numeric labels look continuous when some are not whole numbers and there are more than
+    MANY_CLASSES of them or more than one per two rows; any labels do when there are more than
+    MANY_CLASSES distinct values and more than one per two rows."""
+    n_rows, n_distinct = len(as_str), len(classes)
+    numbers = pd.to_numeric(pd.Series(classes, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+    numeric = bool(np.isfinite(numbers).all())
+    many = n_distinct > n_rows / 2
+    fractional = numeric and bool((numbers != np.round(numbers)).any())
+    if not ((fractional and (many or n_distinct > MANY_CLASSES)) or (many and n_distinct > MANY_CLASSES)):
+        return
+    examples = ", ".join(pd.unique(as_str)[:3].tolist())
+    column = f"data.target={target!r}" if target else "the label column"
+    counted = f"{n_distinct} distinct values in {n_rows} rows, e.g. {examples}"
+    if numeric:
+        raise DataError(f"{source}: {column} looks continuous ({counted}); qhybrid trains classifiers",
+                        "set data.target to the column that holds the classes, or bin the values into classes in "
+                        "the file (e.g. with pandas.cut)")
+    raise DataError(f"{source}: {column} looks like an identifier, not a class ({counted}): most classes would "
+                    "have a single row", "set data.target to the column that holds the classes")
 
 
 def _natural_key(label: str) -> tuple:

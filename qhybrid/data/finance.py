@@ -17,6 +17,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from qhybrid.data.checks import beyond_float32, counted
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.indicators import feature_frame
 from qhybrid.errors import DataError
@@ -26,12 +27,27 @@ log = logging.getLogger("qhybrid")
 CLASSES = ["down", "up"]  # the positive class (index 1) is "up"
 
 
+def _refuse_out_of_range(features: pd.DataFrame, ticker: str) -> None:
+    """NaN is an indicator's warm-up (those windows are left out); inf or a value beyond float32
+    comes from the prices (a zero, a negative or a denormal close) and must not vanish silently."""
+    bad = beyond_float32(features.to_numpy(dtype=np.float64))
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        days = features.index[bad.any(axis=1)]
+        raise DataError(f"{ticker or 'the prices'}: the indicator {features.columns[column]!r} is "
+                        f"{features.iat[row, column]:g} on {pd.Timestamp(days[0]).date()} "
+                        f"({counted(len(days), 'day')} in all); "
+                        "a price near zero or a jump of that size makes it leave the float32 range",
+                        "correct the prices of those days (data.prices_csv), or choose data.start after them")
+
+
 def ticker_samples(ohlcv: pd.DataFrame, seq_length: int, volatility_window: int,
-                   with_target: bool = True) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+                   with_target: bool = True, ticker: str = "") -> tuple[np.ndarray, pd.DataFrame, list[str]]:
     """One ticker's windows (n, seq_length * n_indicators), a frame of their dates and next
     returns, and the feature names (``<indicator>_t-<lag>``, oldest first). Without
     ``with_target`` the last day (no next close yet: the one to predict) is kept too."""
     features = feature_frame(ohlcv, volatility_window=volatility_window)
+    _refuse_out_of_range(features, ticker)
     close = ohlcv["Close"].astype(np.float64)
     next_return = close.shift(-1) / close - 1.0  # the target's return: known only at t + 1
     values = features.to_numpy(dtype=np.float64)
@@ -60,7 +76,7 @@ def pooled_samples(prices: dict[str, pd.DataFrame], seq_length: int, volatility_
     tickers = list(tickers or prices)
     blocks, metas, names = [], [], []
     for ticker, ohlcv in prices.items():
-        X, meta, names = ticker_samples(ohlcv, seq_length, volatility_window, with_target)
+        X, meta, names = ticker_samples(ohlcv, seq_length, volatility_window, with_target, ticker)
         if len(X) == 0:
             raise DataError(f"{ticker}: {len(ohlcv)} price rows give no sample of {seq_length} days once the "
                             "indicators have warmed up (MA50 and MACD need about 50 days first)",

@@ -35,21 +35,31 @@ def balding_nichols(n_populations: int, n_samples: int, n_snps: int, fst: float,
 def genotypes_from_csv(path_value: str, target: str) -> Dataset:
     """A user's genotype table: one row per individual, one column per SNP holding 0, 1 or 2
     (allele copies), and the population in column ``target``."""
-    from qhybrid.data.csv_file import read_table
+    from qhybrid.data.checks import counted, read_labels
+    from qhybrid.data.table import read_table, unnamed_to_ignore
 
-    frame, shown = read_table(path_value, "data.path", header=True, sep=",")
-    if target not in frame.columns:
-        raise DataError(f"data.target={target!r} is not a column of {shown}",
+    table = read_table(path_value, "data.path", header=True, sep=",", sep_key=None, text_columns=(target,))
+    if target not in table.frame.columns:
+        raise DataError(f"data.target={target!r} is not a column of {table.path}",
                         "name the population column with data.target=<column>")
-    snps = frame.drop(columns=[target])
+    labels, no_label = read_labels(table, target)
+    if no_label.any():
+        rows = np.flatnonzero(no_label)
+        raise DataError(f"{table.where}: {counted(rows.size, 'row')} with no population in column {target!r}: "
+                        f"{table.rows_text(rows)}", "fill in the population or delete those rows")
+    snps = table.frame.drop(columns=[target, *unnamed_to_ignore(table)])
     values = snps.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isin(values, (0.0, 1.0, 2.0))
     if bad.any():
-        row, col = np.argwhere(bad)[0]
-        value = str(snps.iat[row, col])
-        raise DataError(f"{shown}: column {snps.columns[col]!r}, row {row + 2} holds {value!r}; genotypes are "
-                        "allele counts 0, 1 or 2", "recode the genotypes (missing calls: impute them first)")
-    y, classes = encode_labels(frame[target].to_numpy(), None, source=str(shown))
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        rows = np.flatnonzero(bad[:, column])
+        cell = snps.iat[rows[0], column]
+        shown = "an empty cell" if pd.isna(cell) else repr(str(cell))
+        raise DataError(f"{table.where}: column {snps.columns[column]!r} holds {shown} on {table.rows_text(rows[:1])} "
+                        f"({counted(rows.size, 'such cell')} in that column, {int(bad.sum())} in the file); "
+                        "genotypes are allele counts 0, 1 or 2",
+                        "recode the genotypes (missing calls: impute them first)")
+    y, classes = encode_labels(labels, None, source=table.where, target=target)
     return Dataset(name="genomics", X=values, y=y, classes=classes, feature_names=[str(c) for c in snps.columns])
 
 

@@ -7,8 +7,11 @@ into one DataError that names the ticker and the ways out: network, a local file
 (data.prices_csv) or the cache (data.offline=true).
 
 Every frame handed back has a tz-naive DatetimeIndex named ``Date`` (sorted, no duplicates),
-float64 columns ``Open, High, Low, Close, Volume``, no row without a Close, and only the dates
-start <= date < end (end exclusive, as in yfinance).
+float64 columns ``Open, High, Low, Close, Volume``, no row without a Close, a Close that is
+positive and within the float32 range on every row (a zero or negative price would make an
+infinite log return), and only the dates start <= date < end (end exclusive, as in yfinance).
+A local file is refused, naming the ticker and day, when its Close holds text, or two rows of a
+ticker give one day different prices, rather than silently losing or mixing rows.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from qhybrid.data.dataset import shown_names
-from qhybrid.errors import DataError, QHybridError, first_line
+from qhybrid.data.checks import FLOAT32_MAX
+from qhybrid.errors import DataError, QHybridError
 from qhybrid.io import write_text
 
 log = logging.getLogger("qhybrid")
@@ -153,27 +157,27 @@ def _shown(names) -> str:
 
 def _read_table(path: Path) -> pd.DataFrame:
     """A user's OHLCV file with its columns renamed to the standard names (matched loosely)."""
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"data.prices_csv: {path} is empty", "give a CSV file with a header row and price rows") from None
-    except pd.errors.ParserError as err:
-        raise DataError(f"data.prices_csv: {path} could not be parsed as CSV ({first_line(err)})",
-                        "give a comma-separated file with a header row") from None
-    except (UnicodeDecodeError, EOFError, OSError) as err:
-        raise DataError(f"data.prices_csv: {path} cannot be read ({type(err).__name__}: {err})",
-                        "give a readable UTF-8 CSV file (.csv or .csv.gz)") from None
+    from qhybrid.data.table import read_table
+
+    frame = read_table(str(path), "data.prices_csv", header=True, sep=",", sep_key=None,
+                       text_columns=("Ticker",)).frame
     found = [str(c) for c in frame.columns]
-    renames: dict[str, str] = {}
+    matches: dict[str, list[str]] = {}
     for name in found:
         standard = _ALIASES.get(re.sub(r"[\s_\-]", "", name).lower())
-        if standard is not None and standard not in renames.values():
-            renames[name] = standard
-    missing = [c for c in _REQUIRED if c not in renames.values()]
+        if standard is not None:
+            matches.setdefault(standard, []).append(name)
+    twice = {standard: names for standard, names in matches.items() if len(names) > 1}
+    if twice:
+        standard, names = next(iter(twice.items()))
+        raise DataError(f"data.prices_csv: {path} has {len(names)} columns for {standard}: {_shown(names)}",
+                        "keep one of them (or rename the others)")
+    missing = [c for c in _REQUIRED if c not in matches]
     if missing:
         raise DataError(f"data.prices_csv: {path} has no column {', '.join(missing)} (columns found: {_shown(found)})",
                         "give a file with the columns Date, Open, High, Low, Close, Volume (optional: Adj Close, "
                         "Ticker)")
+    renames = {names[0]: standard for standard, names in matches.items()}
     return frame[list(renames)].rename(columns=renames)
 
 
@@ -202,11 +206,42 @@ def _ticker_rows(frame: pd.DataFrame, ticker: str, path: Path) -> pd.DataFrame:
     return rows
 
 
+def _close_column(rows: pd.DataFrame, auto_adjust: bool) -> str:
+    """The column that becomes Close: Adj Close when adjusting and the file has it."""
+    return "Adj Close" if auto_adjust and "Adj Close" in rows.columns else "Close"
+
+
+def _refuse_text_prices(raw: pd.Series, numbers: pd.Series, ticker: str, path: Path, column: str) -> None:
+    """A Close cell that is not empty and not a number would silently drop its day."""
+    text = (raw.notna() & raw.astype("string").str.strip().ne("") & numbers.isna()).to_numpy(dtype=bool)
+    if text.any():
+        days = _dates_listing(raw.index[text])
+        raise DataError(f"data.prices_csv: {path}: the {column} of {ticker} is {str(raw[text].iloc[0])!r} on {days}, "
+                        "not a number", "write prices as plain numbers (1234.5, no thousands separator); leave a day "
+                        "without a price empty")
+
+
+def _refuse_duplicate_days(rows: pd.DataFrame, ticker: str, path: Path, column: str) -> None:
+    """Two rows of one ticker on one day with different prices: two series mixed (a missing Ticker column?)."""
+    repeated = rows.index.duplicated(keep=False) & rows.index.notna()
+    if not repeated.any():
+        return
+    differ = rows[repeated].groupby(level=0)[column].nunique(dropna=True) > 1
+    if differ.any():
+        raise DataError(f"data.prices_csv: {path} has rows of {ticker} with different {column} prices on the same "
+                        f"day: {_dates_listing(differ.index[differ.to_numpy()])}",
+                        "keep one row per day and ticker (does the file mix tickers without a Ticker column?)")
+
+
 def _prices_from_table(frame: pd.DataFrame, ticker: str, path: Path,
                        bounds: tuple[pd.Timestamp | None, pd.Timestamp | None], auto_adjust: bool) -> pd.DataFrame:
     rows = _ticker_rows(frame, ticker, path)
     numeric = [c for c in (*COLUMNS, "Adj Close") if c in rows.columns]
+    close = _close_column(rows, auto_adjust)
+    raw_close = rows[close]
     rows = rows[numeric].apply(pd.to_numeric, errors="coerce")
+    _refuse_text_prices(raw_close, rows[close], ticker, path, close)
+    _refuse_duplicate_days(rows, ticker, path, close)
     if auto_adjust and "Adj Close" in rows.columns:
         rows = _adjusted(rows)
     prices = _clean(rows)
@@ -220,7 +255,28 @@ def _prices_from_table(frame: pd.DataFrame, ticker: str, path: Path,
         raise DataError(f"data.prices_csv: {path} has no prices for {ticker} in {_span(start, end)} "
                         f"(its {ticker} prices run from {first} to {last})",
                         "choose data.start and data.end inside that range (the end is exclusive)")
+    check_prices(chosen, f"data.prices_csv: {path}: the {close} of {ticker}",
+                 "correct or delete those rows of the file")
     return chosen
+
+
+def _dates_listing(dates, limit: int = 3) -> str:
+    stamps = [pd.Timestamp(d) for d in list(dates)[:limit]]
+    shown = [str(t.date()) if t == t.normalize() else str(t) for t in stamps]
+    more = f", ... ({len(dates)} days in all)" if len(dates) > limit else ""
+    return ", ".join(shown) + more
+
+
+def check_prices(prices: pd.DataFrame, what: str, fix: str) -> None:
+    """Every Close a positive number within the float32 range: a zero or negative price makes an
+    infinite or undefined log return, which would silently remove its windows from the samples."""
+    close = prices["Close"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~(close > 0) | (close > FLOAT32_MAX)
+    if bad.any():
+        first = close[bad][0]
+        raise DataError(f"{what} is {first:g} on {_dates_listing(prices.index[bad])}: a price must be positive and "
+                        f"finite (its log return would be {'infinite' if first == 0 else 'undefined'})", fix)
 
 
 def _say_taken_as_adjusted(frame: pd.DataFrame, path: Path, auto_adjust: bool) -> None:
@@ -354,12 +410,18 @@ def _write_cache(path: Path, prices: pd.DataFrame) -> None:
         log.warning("could not write the price cache %s (%s); continuing without it", path, err)
 
 
+def _checked(prices: pd.DataFrame, ticker: str, source: str) -> pd.DataFrame:
+    check_prices(prices, f"the Close of {ticker} in {source}",
+                 "choose data.start after those days, or give corrected prices with data.prices_csv=<file.csv>")
+    return prices
+
+
 def _cached_or_downloaded(ticker: str, start: str | None, end: str | None, interval: str, auto_adjust: bool,
                           folder: Path, offline: bool, refresh: bool) -> pd.DataFrame:
     path = cache_file(folder, ticker, start, end, interval, auto_adjust)
     bounds = _bound("start", start), _bound("end", end)
     if path.exists() and not refresh:
-        return _restrict(_read_cache(path, ticker), bounds)
+        return _checked(_restrict(_read_cache(path, ticker), bounds), ticker, f"the price cache file {path}")
     if offline:
         raise DataError(f"no prices for {ticker} ({_span(start, end)}, {interval}): data.offline=true and there is "
                         f"no cache file {path}", "run once without data.offline (with network) to fill the cache, "
@@ -368,12 +430,13 @@ def _cached_or_downloaded(ticker: str, start: str | None, end: str | None, inter
     log.debug("downloading %s prices (%s, %s) with yfinance", ticker, _span(start, end), interval)
     prices, reason = _downloaded(ticker, start, end, interval, auto_adjust, bounds)
     if prices is not None:
+        _checked(prices, ticker, "yfinance's download")
         _write_cache(path, prices)
         log.info("downloaded %s prices (%s, %s) with yfinance; cached in %s", ticker, _span(start, end), interval,
                  path)
         return prices
     if path.exists():
         log.warning("%s: %s; using the cached copy %s", ticker, reason, path)
-        return _restrict(_read_cache(path, ticker), bounds)
+        return _checked(_restrict(_read_cache(path, ticker), bounds), ticker, f"the price cache file {path}")
     raise DataError(f"no prices for {ticker} ({_span(start, end)}, {interval}): {reason} and there is no cached "
                     f"copy in {folder}", NO_DATA_FIX)

@@ -4,6 +4,8 @@ dicts are stored, so it loads with ``torch.load(weights_only=True)`` (no code ru
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import torch
 
 from qhybrid import __version__
 from qhybrid.data.preprocess import FoldPreprocessor
-from qhybrid.errors import QHybridError, first_line
+from qhybrid.errors import QHybridError
 from qhybrid.io import save_torch
 
 FORMAT_VERSION = 1
@@ -32,7 +34,11 @@ def save_checkpoint(
     best_epoch: int,
     quantization: str = "none",
     decision_threshold: float | None = None,
+    data_files: dict[str, str] | None = None,
 ) -> Path:
+    """``data_files``: the absolute paths of the data files the run read, by config key
+    ({"data.path": "/abs/train.csv", ...}), so ``qhybrid predict input=fold_<k>`` finds them
+    from any folder."""
     payload = {
         "format_version": FORMAT_VERSION,
         "quantization": quantization,
@@ -50,15 +56,44 @@ def save_checkpoint(
     }
     if decision_threshold is not None:  # binary runs with decision.threshold=target_sensitivity
         payload["decision_threshold"] = float(decision_threshold)
+    if data_files is not None:
+        payload["data_files"] = {str(k): str(v) for k, v in data_files.items()}
     return save_torch(path, payload)
 
 
 def load_weights_only(path: Path, what: str, fix: str) -> Any:
-    """torch.load with weights_only=True (no code runs); a truncated or foreign file is one line."""
+    """torch.load with weights_only=True (no code runs). A file that holds Python objects, a
+    truncated or foreign file is one line in qhybrid's words: torch's own text would suggest
+    loading with its safety off, which is exactly what would run an attacker's code."""
+    path = Path(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for truncated or foreign files
-        raise QHybridError(f"{path} is not a readable {what} ({first_line(err, 200)})", fix) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights only load failed" in str(err).lower():
+            raise QHybridError(f"{path} was refused: it holds Python objects besides plain tensors, numbers and "
+                               "strings, and loading those could run code (qhybrid loads only plain tensors)",
+                               f"use one written by qhybrid train, or {fix}") from None
+        raise _unreadable(path, what, fix) from None
+    except IsADirectoryError:
+        raise QHybridError(f"{path} is a folder, not a {what}", f"point at the .pt file, or {fix}") from None
+    except OSError as err:
+        raise QHybridError(f"{path} cannot be read ({err.strerror or type(err).__name__})",
+                           "check the file's permissions") from None
+    except Exception:  # torch raises several types (RuntimeError, EOFError, KeyError...) for broken files
+        raise _unreadable(path, what, fix) from None
+
+
+def _unreadable(path: Path, what: str, fix: str) -> QHybridError:
+    size = path.stat().st_size if path.is_file() else 0
+    return QHybridError(f"{path} is not a readable {what} ({size} bytes: truncated, or not a file written by "
+                        "torch.save)", fix)
+
+
+# what a qhybrid checkpoint must hold to be rebuilt and applied, and of which type
+REQUIRED = {"state_dict": dict, "model_spec": dict, "preprocessing": dict, "classes": list, "feature_names": list,
+            "config": dict, "n_features": int}
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -70,4 +105,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         found = payload.get("format_version") if isinstance(payload, dict) else type(payload).__name__
         raise QHybridError(f"{path} has checkpoint format {found!r}; this qhybrid reads format {FORMAT_VERSION}",
                            "use the qhybrid version that wrote it, or re-run training")
+    missing = [key for key, kind in REQUIRED.items() if not isinstance(payload.get(key), kind)]
+    if missing:
+        raise QHybridError(f"{path} is not a complete qhybrid checkpoint ({', '.join(missing)}: missing or of "
+                           "another type)", "re-run training to write it again")
     return payload

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit, train_test_split
 
-from qhybrid.data.dataset import Dataset
-from qhybrid.errors import ConfigError, DataError
+from qhybrid.data.dataset import Dataset, shown_names
+from qhybrid.errors import ConfigError, DataError, first_line
 from qhybrid.schema import HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec
 
 
@@ -40,57 +40,117 @@ def make_folds(spec, data: Dataset) -> list[Fold]:
                           "train on days after the ones it is tested on",
                           "use cv=walk_forward, or cv.allow_shuffle_time_series=true to do it anyway")
     if isinstance(spec, StratifiedKFoldSpec):
-        counts = _class_counts(data.y, data.classes)
-        small = {c: n for c, n in counts.items() if n < spec.n_splits}
-        if small:
-            listed = ", ".join(f"{c!r}: {n}" for c, n in small.items())
-            raise DataError(
-                f"cv.n_splits={spec.n_splits} but some classes have fewer samples than folds ({listed})",
-                f"lower cv.n_splits to at most {min(small.values())} (and >= 2), or use cv=holdout",
-            )
+        _require_rows_per_class(data, spec.n_splits, f"cv.n_splits={spec.n_splits}")
         splitter = StratifiedKFold(
             n_splits=spec.n_splits, shuffle=spec.shuffle, random_state=spec.seed if spec.shuffle else None
         )
         return [Fold(k, tr, te) for k, (tr, te) in enumerate(splitter.split(np.zeros(data.n_samples), data.y))]
     if isinstance(spec, HoldoutSpec):
-        counts = _class_counts(data.y, data.classes)
-        small = {c: n for c, n in counts.items() if n < 2}
-        if small:
-            raise DataError(
-                f"cv=holdout needs at least 2 samples per class for a stratified split; too few: {small}",
-                "add samples of those classes, or give a fixed test file with data.test_path",
-            )
-        idx = np.arange(data.n_samples)
-        try:
-            train, test = train_test_split(
-                idx, test_size=spec.test_fraction, stratify=data.y, random_state=spec.seed
-            )
-        except ValueError as err:
-            raise DataError(
-                f"cv.test_fraction={spec.test_fraction} cannot give a stratified split of {data.n_samples} samples ({err})",
-                "raise or lower cv.test_fraction",
-            ) from None
-        return [Fold(0, np.sort(train), np.sort(test))]
+        _require_rows_per_class(data, 2, "cv=holdout")
+        return [_holdout(spec, data)]
     raise ConfigError(f"unknown cv strategy {getattr(spec, 'name', spec)!r}",
                       "use cv=stratified_kfold, cv=holdout or cv=walk_forward")
 
 
+def _quoted(names) -> str:
+    return shown_names([repr(str(n)) for n in names], limit=8)
+
+
+def _require_rows_per_class(data: Dataset, needed: int, split: str) -> None:
+    """Each class in both the training and the test part of every fold: at least ``needed`` rows.
+    The fix says what can work: a lone row needs more rows (or its class merged or dropped), not
+    fewer folds."""
+    counts = _class_counts(data.y, data.classes)
+    single = [c for c, n in counts.items() if n == 1]
+    if single:
+        which = f"class {single[0]!r} has" if len(single) == 1 else f"classes {_quoted(single)} have"
+        raise DataError(f"data={data.name}: {which} a single row (of {data.n_samples}); a class needs rows in both "
+                        f"the training and the test part of {split}",
+                        "collect more rows of that class, merge it into another class, or drop its row")
+    small = {c: n for c, n in counts.items() if n < needed}
+    if small:
+        listed = ", ".join(f"{c!r}: {n} rows" for c, n in small.items())
+        raise DataError(f"{split} needs at least {needed} rows per class (one per fold) and some classes have "
+                        f"fewer ({listed})",
+                        f"lower cv.n_splits to at most {min(small.values())}, or collect more rows of those classes")
+
+
+def _holdout(spec: HoldoutSpec, data: Dataset) -> Fold:
+    """One stratified split; it needs a test row and a training row of every class."""
+    n, k = data.n_samples, data.n_classes
+    n_test = int(np.ceil(spec.test_fraction * n))  # as scikit-learn rounds a fraction
+    if n_test < k:
+        raise DataError(f"cv.test_fraction={spec.test_fraction} gives a test part of {n_test} of {n} rows, fewer than "
+                        f"the {k} classes: a stratified split needs a test row of each",
+                        f"raise cv.test_fraction to at least {np.ceil(100 * k / n) / 100:.2f}")
+    if n - n_test < k:
+        raise DataError(f"cv.test_fraction={spec.test_fraction} leaves {n - n_test} of {n} rows for training, fewer "
+                        f"than the {k} classes",
+                        f"lower cv.test_fraction to at most {np.floor(100 * (n - k) / n) / 100:.2f}")
+    try:
+        train, test = train_test_split(np.arange(n), test_size=spec.test_fraction, stratify=data.y,
+                                       random_state=spec.seed)
+    except ValueError as err:
+        raise DataError(f"cv.test_fraction={spec.test_fraction} cannot give a stratified split of {n} samples "
+                        f"({first_line(err)})", "raise or lower cv.test_fraction") from None
+    return Fold(0, np.sort(train), np.sort(test))
+
+
+def _forward_splits(spec: WalkForwardSpec, n_splits: int, data: Dataset) -> list[tuple[np.ndarray, np.ndarray]]:
+    splitter = TimeSeriesSplit(n_splits=n_splits, gap=max(spec.gap, data.window), test_size=spec.test_size,
+                               max_train_size=spec.max_train_size)
+    return list(splitter.split(np.zeros(data.n_samples)))
+
+
+def _lacking(splits, data: Dataset) -> tuple[int, list[str]] | None:
+    """The first fold whose training part misses a class, and the classes it misses."""
+    for k, (train, _) in enumerate(splits):
+        present = np.bincount(data.y[train], minlength=data.n_classes) > 0
+        if not present.all():
+            return k, [c for c, p in zip(data.classes, present) if not p]
+    return None
+
+
 def _walk_forward(spec: WalkForwardSpec, data: Dataset) -> list[Fold]:
     gap = max(spec.gap, data.window)
-    splitter = TimeSeriesSplit(n_splits=spec.n_splits, gap=gap, test_size=spec.test_size,
-                               max_train_size=spec.max_train_size)
     try:
-        splits = list(splitter.split(np.zeros(data.n_samples)))
+        splits = _forward_splits(spec, spec.n_splits, data)
     except ValueError as err:
         raise DataError(f"cv=walk_forward cannot make {spec.n_splits} folds of {data.n_samples} rows with a gap of "
                         f"{gap} ({err})", "lower cv.n_splits, cv.gap or cv.test_size") from None
+    lacking = _lacking(splits, data)
+    if lacking is not None:
+        raise _fold_lacks_classes(spec, data, splits, *lacking)
     return [Fold(k, train, test) for k, (train, test) in enumerate(splits)]
+
+
+def _fold_lacks_classes(spec: WalkForwardSpec, data: Dataset, splits, fold: int, missing: list[str]) -> DataError:
+    """A model cannot learn a class its training rows never show: say which fold, which class,
+    where the class first appears, and the fold count that would work (if any)."""
+    train = splits[fold][0]
+    first = int(np.flatnonzero(data.y == data.classes.index(missing[0]))[0])
+    works = None
+    for n_splits in range(spec.n_splits - 1, 1, -1):
+        try:
+            if _lacking(_forward_splits(spec, n_splits, data), data) is None:
+                works = n_splits
+                break
+        except ValueError:
+            continue
+    fix = (f"lower cv.n_splits to {works} (longer training parts)" if works else
+           f"collect earlier rows of {missing[0]!r}, or merge or drop that class")
+    if spec.max_train_size:
+        fix += ", or raise cv.max_train_size"
+    return DataError(f"cv=walk_forward: the training part of fold {fold} (rows {train.min()}..{train.max()} in time "
+                     f"order) has no row of class(es) {_quoted(missing)}; the first {missing[0]!r} is row {first} of "
+                     f"{data.n_samples}", fix)
 
 
 def _require_classes(y: np.ndarray, classes: list[str], where: str) -> None:
     missing = [c for i, c in enumerate(classes) if not np.any(y == i)]
     if missing:
-        raise DataError(f"{where} has no samples of class(es) {missing}", "every class must appear in the training data")
+        raise DataError(f"{where} has no samples of class(es) {_quoted(missing)}",
+                        "every class must appear in the training data")
 
 
 def split_validation(train: np.ndarray, y: np.ndarray, fraction: float, seed: int,

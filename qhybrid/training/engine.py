@@ -34,7 +34,10 @@ class EarlyStopping:
 
     A ``tiebreak`` value (the validation loss, lower is better) decides between epochs with
     the same score: ROC-AUC on a small validation split saturates at 1.0 within a few
-    epochs, and the first epoch that reaches it is rarely the best model.
+    epochs, and the first epoch that reaches it is rarely the best model. A tie won that
+    way changes which weights are kept, but it is not progress: patience keeps counting,
+    so a saturated metric stops the fold ``patience`` epochs later instead of letting every
+    tiny loss improvement run it to ``max_epochs``.
     """
 
     def __init__(self, mode: str, patience: int, min_delta: float = 0.0, enabled: bool = True):
@@ -47,25 +50,30 @@ class EarlyStopping:
         self.best_state: Optional[dict[str, torch.Tensor]] = None
         self.bad_epochs = 0
 
-    def _improved(self, score: float, tiebreak: float) -> bool:
+    def _progressed(self, score: float) -> bool:
         if self.best_score is None:
             return True
-        if score == self.best_score:
-            return tiebreak < self.best_tiebreak
         if self.mode == "min":
             return score < self.best_score - self.min_delta
         return score > self.best_score + self.min_delta
 
+    def _keep(self, score: float, tiebreak: float, epoch: int, model: nn.Module) -> None:
+        self.best_score, self.best_tiebreak, self.best_epoch = score, tiebreak, epoch
+        self.best_state = copy.deepcopy(model.state_dict())
+
     def step(self, score: float, epoch: int, model: nn.Module, tiebreak: float = math.inf) -> bool:
-        """Record one epoch's score; returns True when it is the new best."""
+        """Record one epoch's score; returns True when its weights are the new best."""
         if math.isnan(score):
             self.bad_epochs += 1
             return False
-        if self._improved(score, tiebreak):
-            self.best_score, self.best_tiebreak, self.best_epoch, self.bad_epochs = score, tiebreak, epoch, 0
-            self.best_state = copy.deepcopy(model.state_dict())
+        if self._progressed(score):
+            self._keep(score, tiebreak, epoch, model)
+            self.bad_epochs = 0
             return True
         self.bad_epochs += 1
+        if score == self.best_score and tiebreak < self.best_tiebreak:
+            self._keep(score, tiebreak, epoch, model)
+            return True
         return False
 
     @property
@@ -86,11 +94,22 @@ class FitResult:
     seconds: float = 0.0
 
 
+def _chunk_rows(model: nn.Module) -> int:
+    """Rows evaluated at once: the whole of a small model's input in a few calls, fewer rows
+    as a quantum layer's state grows (each row is a 2^n state)."""
+    from qhybrid.quantum.memory import eval_chunk
+
+    quantum = getattr(model, "quantum", None)
+    n_qubits = getattr(getattr(quantum, "spec", None), "n_qubits", None)
+    return eval_chunk(n_qubits) if isinstance(n_qubits, int) else 8192
+
+
 @torch.no_grad()
-def predict_logits(model: nn.Module, X: torch.Tensor, chunk: int = 8192,
+def predict_logits(model: nn.Module, X: torch.Tensor, chunk: Optional[int] = None,
                    precision: Optional[Precision] = None) -> torch.Tensor:
     """float32 logits in eval mode, in large chunks (never per sample), under the run's
     autocast when given one."""
+    chunk = chunk or _chunk_rows(model)
     was_training = model.training
     model.eval()
     with precision.autocast() if precision is not None else contextlib.nullcontext():

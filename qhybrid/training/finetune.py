@@ -28,9 +28,13 @@ def best_fold(run: Path) -> int:
     try:
         metrics = json.loads((run / "metrics.json").read_text())
     except (OSError, ValueError):
-        raise QHybridError(f"{run} has no readable metrics.json", "point at a finished run folder") from None
-    folds = [f for f in metrics.get("folds", []) if isinstance(f.get("best_val_score"), (int, float))
-             and math.isfinite(f["best_val_score"])]
+        metrics = None
+    if not isinstance(metrics, dict):
+        raise QHybridError(f"{run} has no readable metrics.json, which names the run's best fold",
+                           "point at a finished run folder, or name a fold yourself (qhybrid predict: "
+                           "checkpoint=fold_<k>; init_from: <run>/checkpoints/fold_<k>.pt)")
+    folds = [f for f in metrics.get("folds") or [] if isinstance(f, dict) and isinstance(f.get("fold"), int)
+             and isinstance(f.get("best_val_score"), (int, float)) and math.isfinite(f["best_val_score"])]
     if not folds:
         return 0
     mode = metrics.get("early_stopping_mode", "min")
@@ -50,6 +54,9 @@ def load_initial(source: str | Path) -> dict:
     """The checkpoint ``init_from`` names (a run folder: its best fold), read once."""
     path = resolve_checkpoint(source)
     payload = load_checkpoint(path)
+    if payload.get("quantization", "none") != "none":
+        raise QHybridError(f"init_from {path} is an INT8 checkpoint, whose packed weights cannot be trained further",
+                           f"start from the float checkpoint of the same fold ({path.name.replace('_int8', '')})")
     payload["path"] = str(path)
     log.info("init_from: %s (fold %s of its run, model %s)", path, payload.get("fold"),
              payload["model_spec"].get("name"))

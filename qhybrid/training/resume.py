@@ -10,7 +10,6 @@ are the same.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from qhybrid import io
-from qhybrid.errors import ConfigError
+from qhybrid.errors import ConfigError, DataError, first_line
 
+RECORD_KEYS = frozenset({"row", "predictions", "curves", "daily", "baselines"})
 CONFIG_FILE = "run_config.json"  # the settings a run started with (resume compares against them)
 
 
@@ -58,13 +58,20 @@ def save_fold(out: Path, fold: int, outcome) -> None:
 
 def load_fold(out: Path, fold: int):
     """A finished fold's outcome, or None when the fold did not finish."""
-    from qhybrid.run import FoldOutcome
-    from qhybrid.training.plots import FoldCurves
-
     path = _record_path(out, fold)
     if not path.is_file():
         return None
-    record = json.loads(path.read_text())
+    record = _read_record(path)
+    try:
+        return _outcome(record)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise DataError(f"resume: {path} is not a readable fold record ({type(err).__name__}: {first_line(err, 120)})",
+                        f"delete {path} to train that fold again (the other folds are kept)") from None
+
+
+def _outcome(record: dict[str, Any]):
+    from qhybrid.run import FoldOutcome
+    from qhybrid.training.plots import FoldCurves
 
     def row(values: dict[str, Any]) -> dict[str, Any]:
         return {k: float("nan") if v is None else v for k, v in values.items()}  # JSON wrote NaN as null
@@ -85,23 +92,30 @@ def load_fold(out: Path, fold: int):
                        baselines)
 
 
+def _read_record(path: Path) -> dict[str, Any]:
+    """A fold record as written by save_fold; anything else (edited, truncated by a full
+    disk, another tool's file) is one line naming it."""
+    fix = f"delete {path} to train that fold again (the other folds are kept)"
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(f"resume: {path} is not a readable fold record ({first_line(err, 120)})", fix) from None
+    if not isinstance(record, dict) or not RECORD_KEYS <= set(record):
+        raise DataError(f"resume: {path} is not a fold record of qhybrid (it lacks "
+                        f"{', '.join(sorted(RECORD_KEYS - set(record) if isinstance(record, dict) else RECORD_KEYS))})",
+                        fix)
+    return record
+
+
 def remove_stale_temp_files(out: Path) -> None:
     """A SIGKILL mid-write leaves the temp file of an atomic write (qhybrid.io); the file
     it was replacing is whole. Remove those of processes that are gone."""
+    from qhybrid.run_folder import alive
+
     for tmp in out.rglob(".*.tmp"):
         pid = tmp.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 # settings a resumed run may change: none of them changes a result
