@@ -48,12 +48,17 @@ def train(model: Optional[str] = None, data: Optional[str] = None, overrides: Se
     from omegaconf import OmegaConf
 
     from qhybrid import run_folder
+    from qhybrid.errors import ConfigError, QHybridError
     from qhybrid.io import write_text
-    from qhybrid.preflight import check_resume, job_config
+    from qhybrid.preflight import check_resume, job_config, refuse_repeats
     from qhybrid.run import train as run_train
     from qhybrid.schema import validate
 
+    if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"overrides={overrides!r} is not a list of strings",
+                          "pass a list, e.g. overrides=['trainer.max_epochs=50']")
     given = [*([f"model={model}"] if model else []), *([f"data={data}"] if data else []), *overrides]
+    refuse_repeats(given)
     cfg = compose(given)
     job_cfg = job_config(cfg)  # what a Hydra job sees: the config without its hydra node
     spec = validate(job_cfg)
@@ -63,11 +68,16 @@ def train(model: Optional[str] = None, data: Optional[str] = None, overrides: Se
     else:
         out = Path(run_dir) if run_dir is not None else Path(str(cfg.hydra.run.dir))
         run_folder.check_new(out, "run_dir")
+        run_folder.remember_new(out)
         write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(job_cfg))
         write_text(out / ".hydra" / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(given)))
     handler = _file_log(out)
     try:
         metrics = run_train(job_cfg, out)
+    except QHybridError:
+        handler.close()
+        run_folder.discard_unused(out)  # a run refused before it finished anything leaves no folder
+        raise
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()

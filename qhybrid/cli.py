@@ -194,8 +194,6 @@ def _run_job(command: str, cfg, failures: list[str]):
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from qhybrid.errors import QHybridError, unexpected
-
     hydra_cfg = HydraConfig.get()
     out = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
@@ -214,17 +212,33 @@ def _run_job(command: str, cfg, failures: list[str]):
     except Exception as raised:  # noqa: BLE001 - every failure of a job is one line; its traceback goes to the log
         if _debug():
             raise
-        from qhybrid.console import log_to_file_only
-
-        err = raised if isinstance(raised, QHybridError) else unexpected(raised, out / f"{hydra_cfg.job.name}.log")
-        if not isinstance(raised, QHybridError):
-            log_to_file_only(log, logging.DEBUG, "the failure's traceback:", exc_info=raised)
-        print(f"qhybrid: error: {err}", file=sys.stderr)
-        log_to_file_only(log, logging.ERROR, str(err))
+        err = _failed(raised, out, hydra_cfg.job.name, multirun, log)
         if multirun:
             failures.append(f"{out.name}: {err}")
             return None
         raise SystemExit(err.exit_code) from None
+
+
+def _failed(raised: Exception, out: Path, job_name: str, multirun: bool, log):
+    """Print a job's failure as one line and decide what its folder keeps: a sweep's job keeps
+    its log (the sweep and the report list it); a single run refused before it finished
+    anything leaves no folder; a bug keeps its traceback in the log."""
+    import logging
+
+    from qhybrid import run_folder
+    from qhybrid.console import log_to_file_only
+    from qhybrid.errors import QHybridError, unexpected
+
+    expected = isinstance(raised, QHybridError)
+    err = raised if expected else unexpected(raised, out / f"{job_name}.log")
+    print(f"qhybrid: error: {err}", file=sys.stderr)
+    if not multirun and expected and run_folder.discard_unused(out):
+        return err
+    if not expected:
+        log_to_file_only(log, logging.DEBUG, "the failure's traceback:", exc_info=raised)
+    if multirun or not expected or run_folder.owned_here(out):  # a refused resume leaves the run's log alone
+        log_to_file_only(log, logging.ERROR, str(err))
+    return err
 
 
 def _interrupted(out: Path, hydra_cfg) -> None:
@@ -272,6 +286,10 @@ def _limit_threads(hydra_cfg) -> None:
     target = str(hydra_cfg.launcher.get("_target_", ""))
     if wanted is None and "joblib" not in target.lower():
         return
+    if wanted is not None and not wanted.isdigit():
+        import logging
+
+        logging.getLogger("qhybrid").warning("QHYBRID_THREADS=%r is not a count of threads; using 1", wanted)
     threads = max(1, int(wanted)) if wanted and wanted.isdigit() else 1
     import torch
     from threadpoolctl import threadpool_limits

@@ -230,6 +230,7 @@ def fold_test_rows(predictor: Predictor, fold: int):
     from qhybrid.schema import validate
 
     rows, recorded = _fold_rows_of(predictor.run, fold)
+    _check_unchanged(predictor.run, fold)
     config = OmegaConf.create(_with_recorded_files(predictor.payloads[0], fold))
     config.init_from, config.resume = None, None
     data = load_dataset(validate(config).data)
@@ -244,6 +245,24 @@ def fold_test_rows(predictor: Predictor, fold: int):
     table = pd.DataFrame(data.X[rows], columns=data.feature_names, index=pd.Index(rows, name="row"))
     table[predictor.target_column] = labels
     return table
+
+
+def _check_unchanged(run: Path, fold: int) -> None:
+    """The data files hash as they did when the run read them (metrics.json's data.sha256;
+    runs without it are checked by their rows and labels only)."""
+    from qhybrid.run import file_sha256
+
+    try:
+        data = json.loads((run / "metrics.json").read_text())["data"]
+        recorded, files = dict(data["sha256"]), dict(data["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for key, digest in recorded.items():
+        path = Path(files.get(key, ""))
+        if path.is_file() and file_sha256(path) != digest:
+            raise DataError(f"input=fold_{fold} reads the run's training data, and {key}={path} has changed since "
+                            "the run read it: its rows would not be the rows the fold was tested on",
+                            "restore the file as it was, or predict from a CSV with input=<file>")
 
 
 def _fold_rows_of(run: Path, fold: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -381,12 +400,17 @@ def _print_metrics(predictor: Predictor, table, result) -> None:
     from qhybrid.training.metrics import compute_metrics
 
     index = {name: i for i, name in enumerate(predictor.classes)}
-    labels = table[target].astype(str)
-    if labels.isin(list(index)).all():
-        y = labels.map(index).to_numpy()
-        scores = compute_metrics(y, result[[f"proba_{c}" for c in predictor.classes]].to_numpy(),
-                                 len(predictor.classes))
-        print(json.dumps({k: v for k, v in scores.items() if isinstance(v, float)}, sort_keys=True))
+    labels = table[target].astype("string").str.strip()  # read as training reads labels
+    unknown = sorted(set(labels[~labels.isin(list(index))].fillna("<empty>")))
+    if unknown:
+        import sys
+
+        print(f"qhybrid: warning: no metrics: column {target!r} holds label(s) the model does not know: "
+              f"{', '.join(unknown[:5])} (its classes: {', '.join(predictor.classes)})", file=sys.stderr)
+        return
+    y = labels.map(index).to_numpy(dtype=np.int64)
+    scores = compute_metrics(y, result[[f"proba_{c}" for c in predictor.classes]].to_numpy(), len(predictor.classes))
+    print(json.dumps({k: v for k, v in scores.items() if isinstance(v, float)}, sort_keys=True))
 
 
 def main(args: list[str]) -> int:

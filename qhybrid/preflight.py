@@ -17,7 +17,7 @@ from typing import Optional
 from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import run_folder
-from qhybrid.errors import ConfigError
+from qhybrid.errors import ConfigError, QHybridError
 
 # Hydra flags after which no job runs: nothing to check
 NO_JOB = ("help", "hydra_help", "shell_completion", "info")
@@ -38,6 +38,7 @@ def prepare(args: list[str]) -> list[str]:
         return args
     composer = Composer(parsed.config_dir)
     overrides = list(parsed.overrides)
+    refuse_repeats(overrides)
     if parsed.cfg:
         composer.compose(overrides)
         return args
@@ -45,6 +46,19 @@ def prepare(args: list[str]) -> list[str]:
         return [*args, *_prepare_sweep(composer, overrides)]
     cfg = composer.compose(overrides)
     return [*args, *_prepare_run(cfg)]
+
+
+def refuse_repeats(overrides: list[str]) -> None:
+    """The same key twice (trainer.max_epochs=2 ... trainer.max_epochs=3): Hydra would take the
+    last without a word, and which one the user meant is anybody's guess."""
+    seen: dict[str, str] = {}
+    for override in overrides:
+        key = override.lstrip("+~").split("=", 1)[0]
+        if key.startswith(("hydra.", "hydra/")):
+            continue
+        if key in seen:
+            raise ConfigError(f"{key} is given twice: {seen[key]} and {override}", "give each key once")
+        seen[key] = override
 
 
 def job_config(cfg: DictConfig) -> DictConfig:
@@ -63,6 +77,7 @@ def _prepare_run(cfg: DictConfig) -> list[str]:
         return ["hydra.output_subdir=null"]
     run_dir = Path(str(cfg.hydra.run.dir))
     run_folder.check_new(run_dir)
+    run_folder.remember_new(run_dir)
     run_folder.create(run_dir)
     return [f"hydra.run.dir={hydra_value(str(run_dir))}"]  # ${now:} would resolve again, a second later
 
@@ -74,18 +89,27 @@ def check_resume(folder: Path, job: DictConfig) -> None:
     run_folder.check_not_running(folder)
     resume.check_same_config(folder, OmegaConf.to_container(job, resolve=True))
     run_folder.check_unfinished(folder)
+    resume.check_records(folder)
 
 
 def _prepare_sweep(composer: Composer, overrides: list[str]) -> list[str]:
-    """Every job of a sweep must compose (a typo in one value would stop the sweep half-way);
-    the sweep folder must be new. Each job's values are validated when the job runs: one
-    job's bad value fails that job only, and the sweep reports it."""
+    """Every job of a sweep must compose and validate before the first one starts (a typo in
+    one value would otherwise stop the sweep half-way, or after hours); the sweep folder must
+    be new. What only a job's data can tell (a bad file's contents) fails that job alone,
+    and the sweep reports it."""
+    from qhybrid.schema import validate
+
     if any(o.split("=", 1)[0] == "resume" for o in overrides):
         raise ConfigError("resume= continues one interrupted run; it cannot be part of a sweep (-m)",
                           "resume each run on its own: qhybrid train <its overrides> resume=<its folder>")
     jobs = _sweep_jobs(overrides)
+    swept = {o.split("=", 1)[0] for o in overrides if o not in _without_sweeps(overrides)}
     for job in jobs:
-        composer.compose(job)
+        try:
+            validate(job_config(composer.compose(job)))
+        except QHybridError as err:
+            values = " ".join(o for o in job if o.split("=", 1)[0] in swept)
+            raise type(err)(f"the sweep's job {values}: {err.problem}", err.fix) from None
     cfg = composer.compose(jobs[0] if jobs else _without_sweeps(overrides))
     sweep_dir = Path(str(cfg.hydra.sweep.dir))
     run_folder.check_new(sweep_dir, "hydra.sweep.dir")

@@ -187,6 +187,9 @@ def _data_source(record: RunRecord) -> dict[str, Any]:
 
 def _data_key(record: RunRecord, source: dict[str, Any]) -> tuple:
     m = record.metrics
+    block = m.get("data")
+    if isinstance(block, dict) and isinstance(block.get("key"), str):  # the run's own: files by content
+        return str(source.get("name", "")), block["key"], json.dumps(m.get("classes"), default=str)
     classes = m.get("classes")
     key = (str(source.get("name", "")), json.dumps({k: v for k, v in source.items() if k != "name"},
                                                    sort_keys=True, default=str),

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from qhybrid import io, run_folder
 from qhybrid.allocator import retain_freed_memory
 from qhybrid.data import Dataset, load_dataset
-from qhybrid.errors import ConfigError
+from qhybrid.errors import ConfigError, DataError
 from qhybrid.schema import BINARY_ONLY_MONITORS, RunSpec, validate
 from qhybrid.training.cv import Fold, make_folds, split_validation
 from qhybrid.training.metrics import compute_metrics, metric_names, summarize
@@ -73,9 +73,65 @@ def data_record(data_spec) -> dict[str, Any]:
     settings = {k: v for k, v in OmegaConf.to_container(OmegaConf.structured(data_spec)).items()
                 if k not in PREPROCESSING_KEYS}
     files = data_files(data_spec)
+    hashes = {key: file_sha256(Path(path)) for key, path in files.items() if Path(path).is_file()}
     settings.update({k.removeprefix("data."): v for k, v in files.items()})
+    settings.update({f"{k.removeprefix('data.')}_sha256": v for k, v in hashes.items()})
     key = " ".join(f"{k}={settings[k]}" for k in sorted(settings) if settings[k] is not None)
-    return {"name": data_spec.name, "files": files, "key": key}
+    return {"name": data_spec.name, "files": files, "sha256": hashes, "key": key}
+
+
+def file_sha256(path: Path) -> str:
+    """The file's content hash: the same path with other rows in it is other data."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_features(initial: dict[str, Any], data: Dataset) -> None:
+    """Fine-tuning needs the features the checkpoint learned, by name: four other columns
+    would feed each weight a quantity it never saw."""
+    before, now = list(initial["feature_names"]), list(data.feature_names)
+    if before == now:
+        return
+    if sorted(before) == sorted(now):
+        problem = "has the same features in another order"
+    else:
+        gone, new = [f for f in before if f not in now], [f for f in now if f not in before]
+        problem = f"lacks {', '.join(gone[:5]) or 'nothing'} and has {', '.join(new[:5]) or 'nothing'} besides"
+    raise ConfigError(f"init_from={initial['path']} was trained on {len(before)} features ({', '.join(before[:5])}"
+                      f"{', ...' if len(before) > 5 else ''}); this data set {problem}",
+                      "give the new data the checkpoint's feature columns, named and ordered as they were "
+                      "(data.features=[...] picks and orders a CSV's columns)")
+
+
+def fit_and_validation_rows(spec: RunSpec, data: Dataset, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a fold's model is fitted on and the rows its early stopping watches."""
+    from qhybrid.training.seeding import fold_seed
+
+    seed = fold_seed(spec.seed, fold.index) % (2**31)
+    fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction, seed=seed,
+                                          forward_gap=data.window if data.time_ordered else None)
+    if data.fit_mask is not None:  # e.g. finance's dead zone: such rows are validated and tested, not fitted
+        fit_rows = fit_rows[data.fit_mask[fit_rows]]
+    return fit_rows, val_rows
+
+
+def _check_learnable(spec: RunSpec, data: Dataset, folds: list[Fold]) -> None:
+    """Every fold fits on rows of every class: a model that never saw a class cannot predict
+    it, and its scores would be reported as if it could (found before the first fold trains)."""
+    for fold in folds:
+        fit_rows, _ = fit_and_validation_rows(spec, data, fold)
+        absent = [c for i, c in enumerate(data.classes) if not np.any(data.y[fit_rows] == i)]
+        if absent:
+            raise DataError(f"fold {fold.index}: the rows it is fitted on ({len(fit_rows)}, after the validation "
+                            f"rows are set aside) hold no row of class(es) {', '.join(map(repr, absent[:5]))}, so "
+                            "the model could not learn them",
+                            "use more rows of those classes, fewer folds (cv.n_splits), or a smaller "
+                            "trainer.val_fraction")
 
 
 def _fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
@@ -115,8 +171,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
         run_folder.check_not_running(out)
         resume.check_same_config(out, config)
         run_folder.check_unfinished(out)
-        run_folder.take_over(out)
-        resume.remove_stale_temp_files(out)
+        resume.check_records(out)
     else:
         out = run_folder.claim(Path(output_dir))
         resume.save_config(out, config)
@@ -131,7 +186,10 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     data = load_dataset(spec.data)
     _check_against_data(spec, data)
     folds = make_folds(spec.cv, data)
-
+    _check_learnable(spec, data, folds)
+    if spec.resume is not None:  # nothing can refuse the resume any more: only now is the folder written
+        run_folder.take_over(out)
+        resume.remove_stale_temp_files(out)
 
     from qhybrid import environment
     from qhybrid.build import build_model, build_run_model, model_inputs
@@ -151,6 +209,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
         from qhybrid.training.finetune import load_initial
 
         initial = load_initial(spec.init_from)
+        _check_features(initial, data)
     n_inputs = model_inputs(spec.data, data.n_features)  # PCA components, or the features
     probe, fresh = build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)
     for name in fresh:
@@ -321,10 +380,7 @@ def _run_fold(fold: Fold, data: Dataset, spec: RunSpec, config: dict, device: st
 
     generator = fold_generator(spec.seed, fold.index)
     seed = fold_seed(spec.seed, fold.index) % (2**31)
-    fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction, seed=seed,
-                                          forward_gap=data.window if data.time_ordered else None)
-    if data.fit_mask is not None:  # e.g. finance's dead zone: such rows are validated and tested, not fitted
-        fit_rows = fit_rows[data.fit_mask[fit_rows]]
+    fit_rows, val_rows = fit_and_validation_rows(spec, data, fold)
     # fitted on the rows the model trains on, nothing else
     preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
     X_fit_np, y_fit_np = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows]

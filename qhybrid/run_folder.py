@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 from typing import Any, Optional
@@ -72,6 +73,54 @@ def create(folder: Path, key: str = "hydra.run.dir") -> None:
     except OSError as err:
         raise ConfigError(f"{key}={folder} cannot be used ({from_os_error(err).problem})",
                           "choose a folder you can write to (or fix its permissions / free disk space)") from None
+
+
+# run folders this process checked to be absent or empty -> the first folder of its path that
+# did not exist yet (None: the run folder itself existed, empty)
+_NEW_FOLDERS: dict[str, Optional[Path]] = {}
+
+
+def remember_new(folder: Path) -> None:
+    """``folder`` was checked to be new or empty: whatever is in it later, this run wrote."""
+    folder = Path(folder).absolute()
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    _NEW_FOLDERS[str(folder)] = missing[-1] if missing else None
+
+
+def has_results(folder: Path) -> bool:
+    folder = Path(folder)
+    return is_finished(folder) or any((folder / "folds").glob("fold_*")) or any((folder / "checkpoints").glob("*"))
+
+
+def discard_unused(folder: Path) -> bool:
+    """A new run refused before it finished anything leaves nothing behind: the folder goes
+    (or, when it was an empty folder of the user's, is emptied again). Returns whether it did."""
+    key = str(Path(folder).absolute())
+    if key not in _NEW_FOLDERS or has_results(folder):
+        return False
+    first_new = _NEW_FOLDERS.pop(key)
+    if first_new is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        for parent in Path(key).parents:  # outputs/<date>/ as well, when this run made them and they are empty
+            if not parent.is_relative_to(first_new) or contents(parent):
+                break
+            parent.rmdir()
+        return True
+    for entry in contents(folder):
+        path = Path(folder) / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return True
+
+
+def owned_here(folder: Path) -> bool:
+    """Whether this process claimed (or took over) the run folder."""
+    try:
+        return owner(folder).get("pid") == os.getpid()
+    except OSError:
+        return False
 
 
 def _process_start(pid: int) -> Optional[str]:

@@ -605,31 +605,91 @@ class RunSpec:
     logger: LoggerSpec = field(default_factory=LoggerSpec)
 
 
+def _group_type(schema: type, name: str) -> Optional[type]:
+    """The dataclass a field of ``schema`` holds (Optional[...] unwrapped), or None."""
+    import dataclasses
+    import typing
+
+    hint = typing.get_type_hints(schema).get(name)
+    for candidate in (hint, *typing.get_args(hint)):
+        if isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
+            return candidate
+    return None
+
+
+def _nested_groups(group: str, schema: type, node: DictConfig) -> None:
+    """A plain value where the schema has a group of settings (trainer.scheduler=cosine):
+    say which keys the group has, not OmegaConf's 'str is not a subclass of SchedulerSpec'."""
+    import dataclasses
+
+    for item in dataclasses.fields(schema):
+        kind = _group_type(schema, item.name)
+        if kind is None or item.name not in node:
+            continue
+        value = node._get_node(item.name)._value()
+        key = f"{group}.{item.name}"
+        if isinstance(value, (dict, DictConfig)):
+            _nested_groups(key, kind, node[item.name])
+        if value is None or isinstance(value, (dict, DictConfig)):
+            continue
+        fields = dataclasses.fields(kind)
+        same_type = [f.name for f in fields if type(f.default) is type(value)]
+        example = "name" if isinstance(value, str) and "name" in [f.name for f in fields] else \
+            (same_type or [fields[0].name])[0]
+        raise ConfigError(f"{key}={value!r} gives a value to a group of settings "
+                          f"({', '.join(f.name for f in fields)})", f"set one of its keys, e.g. {key}.{example}={value}")
+
+
+def _full_key(group: str, err: Exception) -> str:
+    full = str(getattr(err, "full_key", "") or "")
+    if not full:
+        return group
+    return full if full == group or full.startswith(group + ".") else f"{group}.{full}"
+
+
 def _coerce(group: str, schema: type, node: Any) -> Any:
     """Merge a config node onto its schema; turn OmegaConf's errors into one line."""
     if not isinstance(node, DictConfig):
         raise ConfigError(f"{group} must be a mapping, got {node!r}", f"pick an option: {group}=<option>")
+    _nested_groups(group, schema, node)
     try:
         # resolve against the whole config first (cv.seed is ${seed}), then type-check alone
         plain = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
         merged = OmegaConf.merge(OmegaConf.structured(schema), plain)
         obj = OmegaConf.to_object(merged)
     except ConfigKeyError as err:
-        key = str(getattr(err, "key", "") or "")
-        known = list(schema.__dataclass_fields__)
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean {group}.{close[0]}?" if close else f"known keys: {', '.join(known)}"
-        raise ConfigError(f"unknown config key {group}.{key}", hint) from None
+        key = _full_key(group, err)
+        parent, _, leaf = key.rpartition(".")
+        known = _keys_of(schema, parent.removeprefix(group).strip("."))
+        close = difflib.get_close_matches(leaf, known, n=1)
+        hint = f"did you mean {parent}.{close[0]}?" if close else f"known keys of {parent}: {', '.join(known)}"
+        raise ConfigError(f"unknown config key {key}", hint) from None
     except OmegaConfBaseException as err:
-        key = f"{group}.{err.full_key}" if getattr(err, "full_key", None) else group
+        key = _full_key(group, err)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         if "missing mandatory value" in first.lower():
             if key == group:  # to_object names the field only in the message
                 key = f"{group}.{first.rsplit(':', 1)[-1].strip()}"
             raise ConfigError(f"{key} is required but not set", f"pass {key}=<value> on the command line") from None
+        if type(err).__name__ == "InterpolationKeyError":
+            missing = first.split("'")[1] if first.count("'") >= 2 else "?"
+            raise ConfigError(f"{key} refers to ${{{missing}}}, which is not in the config",
+                              f"give {key} a plain value, or keep {missing} in the config (was it removed with "
+                              f"~{missing}?)") from None
         raise ConfigError(f"{key}: {first}", f"give {key} a value of the right type") from None
     obj.check()
     return obj
+
+
+def _keys_of(schema: type, path: str) -> list[str]:
+    """The keys of the dataclass at ``path`` (dotted, relative to ``schema``)."""
+    import dataclasses
+
+    for part in filter(None, path.split(".")):
+        schema = _group_type(schema, part)
+        if schema is None:
+            return []
+    return [f.name for f in dataclasses.fields(schema)]
 
 
 def _select(kind: str, group: str, name: Any, schemas: dict[str, type]) -> type:

@@ -69,3 +69,15 @@ def iris_csv(tmp_path: Path) -> Path:
     path = tmp_path / "iris.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture
+def broken_data_conf(tmp_path: Path) -> Path:
+    """A config folder (--config-dir) with data=broken: a CSV whose labels are all one class.
+    Its config is valid, so a sweep starts; the job fails when it reads the file."""
+    rows = tmp_path / "one_class.csv"
+    rows.write_text("a,b,label\n" + "".join(f"{i},{i % 3},same\n" for i in range(20)))
+    (tmp_path / "conf" / "data").mkdir(parents=True)
+    (tmp_path / "conf" / "data" / "broken.yaml").write_text(
+        f"defaults:\n  - csv\n  - _self_\npath: {rows}\ntarget: label\n")
+    return tmp_path / "conf"

@@ -121,6 +121,11 @@ CONFIG_CASES = [
     (["init_from=no/such/run"], ["init_from"]),
     (["resume=no/such/run"], ["resume=no/such/run"]),
     (["--config-dir", "no/such/conf"], ["no/such/conf"]),
+    (["trainer.scheduler=cosin"], ["trainer.scheduler", "trainer.scheduler.name=cosin"]),
+    (["~seed"], ["cv.seed", "seed"]),
+    (["trainer.max_epochs=2", "trainer.max_epochs=3"], ["trainer.max_epochs", "twice"]),
+    (["-m", "model=g0", "seed=0,1,x"], ["seed=x"]),
+    (["-m", "model=g0", "trainer.lr=0.01,nan"], ["trainer.lr=nan"]),
 ]
 
 
@@ -175,6 +180,10 @@ def _bad_tables(tmp_path: Path) -> list[tuple[str, Path, list[str], list[str]]]:
         ("header only", header_only, [], ["header_only.csv"]),
         ("empty file", empty, [], ["empty.csv"]),
         ("a folder", tmp_path, [], ["data.path"]),
+        ("one class written two ways", write_csv(tmp_path / "float_labels.csv", table().assign(
+            label=["1", "0", "1.0", "0"] * 10)), [], ["'1'", "'1.0'"]),
+        ("four rows", write_csv(tmp_path / "four.csv", table(4).assign(label=["x", "y", "x", "y"])), [],
+         ["no row of class"]),
     ]
 
 
@@ -185,6 +194,7 @@ def test_a_bad_data_file_is_one_line(cli, tmp_path):
         target = [] if any(e.startswith("data.target=") for e in extra) else ["data.target=label"]
         line = one_line(cli(["train", "model=g0", "data=csv", f"data.path={path}", *target, *extra, *FAST]), *named)
         assert "Fix:" in line, (case, line)
+        assert not (tmp_path / "outputs").exists(), case  # a refused run leaves no folder behind
 
 
 def test_a_test_file_with_other_columns_is_one_line(cli, tmp_path):
@@ -192,6 +202,26 @@ def test_a_test_file_with_other_columns_is_one_line(cli, tmp_path):
     test = write_csv(tmp_path / "test.csv", table().rename(columns={"dose": "dosage"}))
     one_line(cli(["train", "model=g0", "data=csv", f"data.path={train}", "data.target=label",
                   f"data.test_path={test}", "cv=holdout", "trainer.max_epochs=2", "baselines=[]"]), "dosage")
+
+
+def test_a_test_file_that_holds_the_training_rows_is_refused(cli, tmp_path):
+    train = write_csv(tmp_path / "train.csv", table())
+    copy = write_csv(tmp_path / "copy.csv", table())
+    for test in (train, copy):
+        one_line(cli(["train", "model=g0", "data=csv", f"data.path={train}", "data.target=label",
+                      f"data.test_path={test}", "cv=holdout", "trainer.max_epochs=2", "baselines=[]"]), "data.path")
+
+
+def test_a_refused_run_leaves_the_users_empty_folder_empty_and_usable(cli, tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", table().assign(dose=np.inf))
+    good = write_csv(tmp_path / "good.csv", table())
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    args = ["train", "model=g0", "data=csv", "data.target=label", *FAST, f"hydra.run.dir={chosen}"]
+    one_line(cli([*args, f"data.path={bad}"]), "dose")
+    assert list(chosen.iterdir()) == []
+    code, out, err = cli([*args, f"data.path={good}"])
+    assert code == 0, err
 
 
 def test_a_genotype_file_with_a_bad_value_is_one_line(cli, tmp_path):
@@ -417,3 +447,70 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(cli, tmp_path, monk
     monkeypatch.setattr(Path, "touch", read_only)
     one_line(cli(["train", "model=g0", *FAST, f"hydra.run.dir={tmp_path / 'run'}"]), "Permission denied", "run")
     one_line(cli(["train", "-m", "model=g0", *FAST, f"hydra.sweep.dir={tmp_path / 'sweep'}"]), "Permission denied")
+
+
+# ------------------------------------------------------------- records changed after writing
+
+
+def test_an_edited_fold_record_or_checkpoint_is_refused(cli, tmp_path, finished_run):
+    import json
+
+    import torch
+
+    run = _unfinished_copy(finished_run, tmp_path)
+    record = json.loads((run / "folds" / "fold_0.json").read_text())
+    record["row"]["accuracy"] = 0.99
+    (run / "folds" / "fold_0.json").write_text(json.dumps(record))
+    one_line(cli(["train", "model=g0", "data=iris_binary", *FAST, f"resume={run}"]), "fold_0.json", "changed")
+
+    checkpoint = finished_run / "checkpoints" / "fold_0.pt"
+    payload = torch.load(checkpoint, weights_only=True)
+    payload["feature_names"] = payload["feature_names"][::-1]
+    edited = tmp_path / "edited"
+    import shutil
+
+    shutil.copytree(finished_run, edited)
+    torch.save(payload, edited / "checkpoints" / "fold_0.pt")
+    rows = write_csv(tmp_path / "rows.csv", pd.DataFrame(np.ones((2, 4)), columns=payload["feature_names"]))
+    one_line(cli(["predict", f"run={edited}", f"input={rows}", "checkpoint=fold_0"]), "fold_0.pt", "changed")
+
+
+def test_fine_tuning_on_other_features_is_refused(cli, tmp_path, finished_run):
+    renamed = table().rename(columns={"age": "sepal", "dose": "petal", "weight": "stem"})
+    renamed["extra"] = 1.0
+    path = write_csv(tmp_path / "other.csv", renamed)
+    one_line(cli(["train", "model=g0", "data=csv", f"data.path={path}", "data.target=label", *FAST,
+                  f"init_from={finished_run}"]), "init_from", "sepal length (cm)")
+    one_line(cli(["train", "model=g0", *FAST, f"init_from={tmp_path / 'other.csv'}"]), "init_from")
+
+
+def test_fold_rows_of_a_changed_training_file_are_refused(cli, tmp_path):
+    import qhybrid
+
+    data = write_csv(tmp_path / "train.csv", table())
+    run = tmp_path / "run"
+    qhybrid.train(model="g0", overrides=["data=csv", f"data.path={data}", "data.target=label", *FAST], run_dir=run)
+    code, out, err = cli(["predict", f"run={run}", "input=fold_0", f"output={tmp_path / 'p.csv'}"])
+    assert code == 0, err
+    changed = table()
+    changed.loc[0, "age"] = 42.0
+    write_csv(data, changed)
+    one_line(cli(["predict", f"run={run}", "input=fold_0", f"output={tmp_path / 'q.csv'}"]), "train.csv", "changed")
+
+
+def test_predict_says_why_it_prints_no_metrics(cli, tmp_path, finished_run):
+    features = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    rows = pd.DataFrame(np.ones((2, 4)), columns=features)
+    rows["target"] = ["versicolor", "maybe"]
+    source = write_csv(tmp_path / "rows.csv", rows)
+    code, out, err = cli(["predict", f"run={finished_run}", f"input={source}"])
+    assert code == 0 and "maybe" in err and "no metrics" in err
+
+
+def test_the_python_api_refuses_overrides_given_as_one_string(tmp_path):
+    import qhybrid
+    from qhybrid.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a list of strings"):
+        qhybrid.train(model="g0", overrides="trainer.max_epochs=2", run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -117,11 +117,20 @@ def test_two_job_multirun(tmp_path):
     assert metrics[0]["folds"] != metrics[1]["folds"]  # different seeds, different folds
 
 
-def test_a_failing_multirun_job_does_not_stop_the_other(tmp_path):
+def test_a_bad_value_in_a_sweep_is_refused_before_any_job_runs(tmp_path):
     sweep = tmp_path / "sweep"
     result = run_cli(["train", "-m", "data=iris", "trainer.max_epochs=-1,2", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "the sweep's job trainer.max_epochs=-1: trainer.max_epochs=-1 is out of range" in result.stderr
+    assert not sweep.exists()
+
+
+def test_a_failing_multirun_job_does_not_stop_the_other(tmp_path, broken_data_conf):
+    sweep = tmp_path / "sweep"
+    result = run_cli(["train", "--config-dir", str(broken_data_conf), "-m", "model=g0", "data=broken,iris",
+                      "trainer.max_epochs=2", "baselines=[]", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
     assert result.returncode == 1
-    assert "trainer.max_epochs=-1 is out of range" in result.stderr and "1 job(s) failed" in result.stderr
+    assert "single class" in result.stderr and "1 job(s) failed: 0:" in result.stderr
     assert not (sweep / "0" / "metrics.json").exists()
     assert json.loads((sweep / "1" / "metrics.json").read_text())["folds"][0]["epochs_run"] <= 2
 

@@ -49,16 +49,16 @@ class Page(HTMLParser):
             self.rows[-1][-1] += data
 
 
-def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path):
+def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path, broken_data_conf):
     sweep = tmp_path / "sweep"
-    # data=csv without data.path fails at validation: the other jobs must still finish and be reported
-    result = run_cli(["train", "-m", "model=g0", "data=iris_binary,breast_cancer,csv", *FAST,
-                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
-    assert result.returncode == 1 and "1 job(s) failed" in result.stderr and "data.path is required" in result.stderr
+    # data=broken's file has one class, found when the job reads it: the other jobs must still finish
+    result = run_cli(["train", "--config-dir", str(broken_data_conf), "-m", "model=g0",
+                      "data=iris_binary,breast_cancer,broken", *FAST, f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert result.returncode == 1 and "1 job(s) failed" in result.stderr and "single class" in result.stderr
     report = run_cli(["report", str(sweep)], cwd=tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     assert "logreg (baseline)" in report.stdout
-    assert "failed: 2" in report.stdout and "data.path is required" in report.stdout
+    assert "failed: 2" in report.stdout and "single class" in report.stdout
     # one run on each of two data sets: neither is "best" of anything
     assert "★ best" not in report.stdout and "no run is marked best by roc_auc" in report.stdout
 
@@ -74,7 +74,7 @@ def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path):
         assert row["accuracy_mean"] == metrics["summary"]["accuracy"]["mean"]
         assert row["backend"] == metrics["backend"]["name"]
     failed = table[table["error"].notna()]
-    assert list(failed["run"].astype(str)) == ["2"] and "data.path is required" in failed["error"].iloc[0]
+    assert list(failed["run"].astype(str)) == ["2"] and "single class" in failed["error"].iloc[0]
 
     markdown = (sweep / "report.md").read_text()
     assert "| 0 | g0" in markdown and "## Failed jobs" in markdown

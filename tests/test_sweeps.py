@@ -45,13 +45,13 @@ def test_a_two_job_submitit_sweep_runs_the_slurm_code_path_here(tmp_path, launch
     assert sorted(table["data"]) == ["iris", "iris_binary"] and not table["error"].notna().any()
 
 
-def test_a_failing_job_of_a_parallel_sweep_sets_the_exit_code_and_the_others_finish(tmp_path):
+def test_a_failing_job_of_a_parallel_sweep_sets_the_exit_code_and_the_others_finish(tmp_path, broken_data_conf):
     sweep = tmp_path / "sweep"
-    result = run_cli(["train", "-m", "model=g0", "data=iris_binary,csv,iris", "hydra/launcher=joblib",
-                      "hydra.launcher.n_jobs=2", "trainer.max_epochs=2", "baselines=[]", f"hydra.sweep.dir={sweep}"],
-                     cwd=tmp_path)
+    result = run_cli(["train", "--config-dir", str(broken_data_conf), "-m", "model=g0", "data=iris_binary,broken,iris",
+                      "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.max_epochs=2", "baselines=[]",
+                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
     assert result.returncode == 1
-    assert "1 job(s) failed: 1: data.path is required" in result.stderr
+    assert "1 job(s) failed: 1: data.path: " in result.stderr and "single class" in result.stderr
     assert (sweep / "0" / "metrics.json").is_file() and (sweep / "2" / "metrics.json").is_file()
 
 

@@ -8,6 +8,7 @@ is qhybrid.data.table's, the value rules qhybrid.data.checks'.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,7 @@ def _clean_part(table: Table, features: list[str], spec) -> tuple[np.ndarray, np
     checks.refuse_empty_columns(table, X, features)
     X, keep = checks.apply_nan_policy(table, X, no_label, features, spec.target, spec.nan_policy)
     checks.refuse_empty_columns(table, X, features)  # impute: a column of out-of-range values only
+    table.frame = table.frame[keep]  # its index keeps each row's place in the file, for messages
     return X, labels[keep]
 
 
@@ -111,6 +113,25 @@ def _read(spec, path_value: str, key: str) -> Table:
     return read_table(path_value, key, header=spec.header, sep=separator(spec.sep), text_columns=(spec.target,))
 
 
+def _refuse_shared_rows(X: np.ndarray, labels: np.ndarray, X_test: np.ndarray, labels_test: np.ndarray,
+                       test: Table) -> None:
+    """Test rows that are also training rows (features and label alike) make the held-out
+    score a training score: a copied file, or overlapping exports."""
+    def keys(X_part: np.ndarray, labels_part: np.ndarray) -> pd.Index:
+        frame = pd.DataFrame(np.round(X_part, 12))
+        frame["label"] = np.asarray(labels_part, dtype=str)
+        return pd.Index(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+
+    shared = keys(X_test, labels_test).isin(keys(X, labels))
+    if shared.mean() > 0.5:
+        raise DataError(f"{test.where}: {int(shared.sum())} of its {len(shared)} rows are also rows of data.path "
+                        f"({test.rows_text(np.flatnonzero(shared))}): the held-out score would be a training score",
+                        "give a test file of rows the training file does not hold")
+    if shared.any():
+        log.warning("%s: %d test row(s) also appear in data.path (%s): the held-out score is optimistic for them",
+                    test.where, int(shared.sum()), test.rows_text(np.flatnonzero(shared)))
+
+
 def load_csv(spec) -> Dataset:
     table = _read(spec, spec.path, "data.path")
     features = _select_columns(table, spec)
@@ -123,6 +144,10 @@ def load_csv(spec) -> Dataset:
     X, labels = _clean_part(table, features, spec)
     fixed_test = None
     if spec.test_path:
+        if Path(spec.test_path).expanduser().resolve() == Path(spec.path).expanduser().resolve():
+            raise DataError(f"data.test_path is data.path ({table.path}): the held-out score would be measured "
+                            "on the rows the model was trained on", "give a separate test file, or cross-validate "
+                            "without data.test_path")
         test = _read(spec, spec.test_path, "data.test_path")
         _same_columns(test, table)
         X_test, labels_test = _clean_part(test, features, spec)
@@ -132,6 +157,7 @@ def load_csv(spec) -> Dataset:
                 f"data.test_path={test.path} has labels that data.path never shows: {_shown(unseen)}",
                 "a model cannot predict a class it was not trained on: add such rows to the training file",
             )
+        _refuse_shared_rows(X, labels, X_test, labels_test, test)
         fixed_test = np.arange(len(X), len(X) + len(X_test))
         X, labels = np.vstack([X, X_test]), np.concatenate([labels, labels_test])
     checks.warn_constant_columns(X, features, table.where)

@@ -93,6 +93,7 @@ def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str
             "check data.target, or the rows you selected",
         )
     _refuse_non_classes(as_str, classes, source, target)
+    _refuse_same_number_twice(classes, source, target)
     if positive_class is not None:
         positive_class = str(positive_class)
         if len(classes) != 2:
@@ -109,6 +110,18 @@ def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str
     index = {c: i for i, c in enumerate(classes)}
     y = np.asarray([index[c] for c in distinct.tolist()], dtype=np.int64)[codes]
     return y, classes
+
+
+def _refuse_same_number_twice(classes: list[str], source: str, target: Optional[str]) -> None:
+    """Labels are text, so '1' and '1.0' would be two classes: almost surely one class written
+    two ways (an export that turned some integers into floats)."""
+    numbers = pd.to_numeric(pd.Series(classes, dtype=object), errors="coerce")
+    repeated = numbers[numbers.notna() & numbers.duplicated(keep=False)]
+    if len(repeated):
+        same = [classes[i] for i in repeated.index if numbers[i] == repeated.iloc[0]]
+        raise DataError(f"{source}: the label column{f' {target!r}' if target else ''} writes one number as "
+                        f"several labels ({', '.join(map(repr, same))}), which would be separate classes",
+                        "write each class the same way in every row")
 
 
 # many classes with about one row each: not classes at all

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from qhybrid import __version__
+from qhybrid import __version__, digest
 from qhybrid.data.preprocess import FoldPreprocessor
 from qhybrid.errors import QHybridError
 from qhybrid.io import save_torch
@@ -58,6 +58,7 @@ def save_checkpoint(
         payload["decision_threshold"] = float(decision_threshold)
     if data_files is not None:
         payload["data_files"] = {str(k): str(v) for k, v in data_files.items()}
+    payload = digest.sign(payload)
     return save_torch(path, payload)
 
 
@@ -101,10 +102,16 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise QHybridError(f"checkpoint not found: {path}", "point at a checkpoints/fold_<k>.pt file of a run folder")
     payload = load_weights_only(path, "qhybrid checkpoint", "re-run training to write it again")
+    if isinstance(payload, dict) and "format_version" not in payload:
+        raise QHybridError(f"{path} is not a qhybrid checkpoint (it has no format_version: another tool wrote it)",
+                           "point at a run folder written by qhybrid train, or its checkpoints/fold_<k>.pt")
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         found = payload.get("format_version") if isinstance(payload, dict) else type(payload).__name__
         raise QHybridError(f"{path} has checkpoint format {found!r}; this qhybrid reads format {FORMAT_VERSION}",
                            "use the qhybrid version that wrote it, or re-run training")
+    if not digest.intact(payload):
+        raise QHybridError(f"{path} was changed after qhybrid wrote it (its content no longer matches its digest)",
+                           "restore the file, or re-run training to write it again")
     missing = [key for key, kind in REQUIRED.items() if not isinstance(payload.get(key), kind)]
     if missing:
         raise QHybridError(f"{path} is not a complete qhybrid checkpoint ({', '.join(missing)}: missing or of "

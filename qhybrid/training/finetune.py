@@ -52,8 +52,12 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def load_initial(source: str | Path) -> dict:
     """The checkpoint ``init_from`` names (a run folder: its best fold), read once."""
-    path = resolve_checkpoint(source)
-    payload = load_checkpoint(path)
+    try:
+        path = resolve_checkpoint(source)
+        payload = load_checkpoint(path)
+    except QHybridError as err:
+        raise QHybridError(f"init_from={source}: {err.problem}",
+                           "give a run folder written by qhybrid train, or one of its checkpoints/fold_<k>.pt") from None
     if payload.get("quantization", "none") != "none":
         raise QHybridError(f"init_from {path} is an INT8 checkpoint, whose packed weights cannot be trained further",
                            f"start from the float checkpoint of the same fold ({path.name.replace('_int8', '')})")

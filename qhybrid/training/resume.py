@@ -16,7 +16,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from qhybrid import io
+from qhybrid import digest, io
 from qhybrid.errors import ConfigError, DataError, first_line
 
 RECORD_KEYS = frozenset({"row", "predictions", "curves", "daily", "baselines"})
@@ -53,7 +53,8 @@ def save_fold(out: Path, fold: int, outcome) -> None:
     record = {"row": outcome.row, "predictions": _frame(outcome.predictions), "curves": _curves(outcome.curves),
               "daily": _frame(outcome.daily, index=True),
               "baselines": {name: [row, _curves(curves)] for name, (row, curves) in outcome.baselines.items()}}
-    io.write_json(_record_path(out, fold), record)
+    plain = json.loads(json.dumps(io._json_safe(record)))  # as it will read back (NaN as null)
+    io.write_json(_record_path(out, fold), digest.sign(plain))
 
 
 def load_fold(out: Path, fold: int):
@@ -92,6 +93,18 @@ def _outcome(record: dict[str, Any]):
                        baselines)
 
 
+def check_records(out: Path) -> None:
+    """Every finished fold's record and every unfinished fold's epoch state can be read: a
+    damaged one refuses the resume before anything in the folder is written."""
+    from qhybrid.training.checkpoints import load_weights_only
+
+    for path in sorted((out / "folds").glob("fold_*.json")):
+        if path.stem.removeprefix("fold_").isdigit():
+            load_fold(out, int(path.stem.removeprefix("fold_")))
+    for path in sorted((out / "folds").glob("fold_*.epoch.pt")):
+        load_weights_only(path, "epoch checkpoint", f"delete {path} to train that fold from its first epoch")
+
+
 def _read_record(path: Path) -> dict[str, Any]:
     """A fold record as written by save_fold; anything else (edited, truncated by a full
     disk, another tool's file) is one line naming it."""
@@ -100,6 +113,9 @@ def _read_record(path: Path) -> dict[str, Any]:
         record = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise DataError(f"resume: {path} is not a readable fold record ({first_line(err, 120)})", fix) from None
+    if isinstance(record, dict) and not digest.intact(record):
+        raise DataError(f"resume: {path} was changed after qhybrid wrote it (its content no longer matches its "
+                        "digest)", fix)
     if not isinstance(record, dict) or not RECORD_KEYS <= set(record):
         raise DataError(f"resume: {path} is not a fold record of qhybrid (it lacks "
                         f"{', '.join(sorted(RECORD_KEYS - set(record) if isinstance(record, dict) else RECORD_KEYS))})",
