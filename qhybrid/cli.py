@@ -198,8 +198,7 @@ def _run_job(command: str, cfg, failures: list[str]):
     out = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     log = logging.getLogger("qhybrid")
-    if multirun:
-        _limit_threads(hydra_cfg)
+    _limit_threads(hydra_cfg)
     _stop_on_sigterm()
     try:
         from qhybrid.run import train
@@ -281,7 +280,8 @@ def _stop_on_sigterm() -> None:
 def _limit_threads(hydra_cfg) -> None:
     """A job of a parallel launcher (joblib's processes) computes on one thread: the
     launcher already runs a job per core, and a thread pool per job on top would
-    oversubscribe the cores. QHYBRID_THREADS=N sets another count (for any launcher)."""
+    oversubscribe the cores. QHYBRID_THREADS=N sets the count for any run or job (a value
+    that is not a count is a warning, and one thread)."""
     wanted = os.environ.get("QHYBRID_THREADS")
     target = str(hydra_cfg.launcher.get("_target_", ""))
     if wanted is None and "joblib" not in target.lower():

@@ -51,8 +51,12 @@ def check_new(folder: Path, key: str = "hydra.run.dir") -> None:
     if not found:
         return
     if is_run(folder):
-        fix = ("it is finished: choose a new folder (or leave hydra.run.dir out for a fresh one)"
-               if is_finished(folder) else f"continue it with resume={folder}, or choose a new folder")
+        if is_finished(folder):
+            fix = "it is finished: choose a new folder (or leave hydra.run.dir out for a fresh one)"
+        elif not has_results(folder):
+            fix = "it holds no finished fold (a run stopped at its start): delete the folder, or choose a new one"
+        else:
+            fix = f"continue it with resume={folder}, or choose a new folder"
         raise ConfigError(f"{key}={folder} is the folder of an existing run; a new run never writes into it", fix)
     shown = ", ".join(found[:5]) + (f", ... ({len(found) - 5} more)" if len(found) > 5 else "")
     raise ConfigError(f"{key}={folder} is not empty (it holds {shown}); qhybrid writes a run only into a new or "

@@ -354,3 +354,21 @@ def test_a_file_of_the_users_named_like_the_report_is_kept(tmp_path, capsys):
     code, _, err = report_of(run, capsys)
     assert code == 2 and f"{run / 'report.md'} exists and was not written by qhybrid report" in err
     assert (run / "report.md").read_text() == "my notes on this run\n"
+
+
+def test_one_path_read_with_other_contents_is_two_data_sets(tmp_path, capsys):
+    """Runs record their files' SHA-256 in the data key: the same path rewritten between two
+    runs (labels shuffled, rows added) is another data set, never compared."""
+    sweep = tmp_path / "sweep"
+    for k in range(3):
+        write_run(sweep / str(k), {"roc_auc": (0.9 - k / 10, 0.01)}, hydra=False, model=f"g{k}")
+        metrics = json.loads((sweep / str(k) / "metrics.json").read_text())
+        content = "first" if k < 2 else "rewritten"
+        metrics["data"] = {"name": "csv", "files": {"data.path": "/data/train.csv"},
+                           "key": f"name=csv path=/data/train.csv path_sha256={content}"}
+        (sweep / str(k) / "metrics.json").write_text(json.dumps(metrics))
+    code, out, _ = report_of(sweep, capsys)
+    table = pd.read_csv(sweep / "report.csv")
+    assert code == 0 and table["data"].nunique() == 2
+    best = table[table["best"].astype(bool)]
+    assert list(best["run"].astype(str)) == ["0"]  # the best of the two runs on the first contents only

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qhybrid.data import checks
-from qhybrid.data.dataset import Dataset, encode_labels
+from qhybrid.data.dataset import Dataset, check_target, encode_labels
 from qhybrid.data.dataset import shown_names as _shown
 from qhybrid.data.table import Table, read_table, separator, unnamed_to_ignore
 from qhybrid.errors import DataError
@@ -90,6 +90,7 @@ def _select_columns(table: Table, spec) -> list[str]:
 def _clean_part(table: Table, features: list[str], spec) -> tuple[np.ndarray, np.ndarray]:
     """(float64 features, string labels) of one file's usable rows, data.nan_policy applied."""
     labels, no_label = checks.read_labels(table, spec.target)
+    check_target(labels[~no_label], table.where, spec.target)
     X = checks.numeric_features(table, features)
     checks.refuse_empty_columns(table, X, features)
     X, keep = checks.apply_nan_policy(table, X, no_label, features, spec.target, spec.nan_policy)

@@ -128,6 +128,13 @@ def _refuse_same_number_twice(classes: list[str], source: str, target: Optional[
 MANY_CLASSES = 10
 
 
+def check_target(labels: np.ndarray, source: str, target: Optional[str]) -> None:
+    """The label column alone, before the features are read: a continuous or identifier
+    column chosen as the target is the first thing to say."""
+    as_str = label_strings(labels)
+    _refuse_non_classes(as_str, sorted(set(as_str.tolist()), key=_natural_key), source, target)
+
+
 def _refuse_non_classes(as_str: np.ndarray, classes: list[str], source: str, target: Optional[str]) -> None:
     """A continuous target (regression by mistake) or an identifier column as the target: one
     line saying so, not a cross-validation error about classes with one row.
