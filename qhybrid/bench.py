@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from qhybrid.errors import QHybridError, report
+
 REFERENCE = "pennylane_broadcast"
 # name -> (device, how): "loop" is the seeds' per-sample TorchLayer loop, anything else is
 # qhybrid's quantum layer (one broadcast call per batch) with that gradient method
@@ -64,7 +66,7 @@ def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
     from qhybrid.quantum.backends import resolve_backend
     from qhybrid.quantum.layer import QuantumLayer
     from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
-    from qhybrid.schema import BackendSpec, QuantumSpec
+    from qhybrid.quantum.spec import BackendSpec, QuantumSpec
 
     spec = QuantumSpec(n_qubits=n, rotation="X", ansatz="strongly_entangling", n_layers=L)
     if device_name == "qhybrid.native":
@@ -220,12 +222,7 @@ def markdown(results: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "--worker":
-        impl, n, L, B, min_s, cap_s = argv[1:7]
-        print(json.dumps(run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s))))
-        return 0
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qhybrid bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", nargs="+", default=None,
                         help="circuits as n,L,B (qubits, layers, batch); default: "
@@ -238,17 +235,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap-seconds", type=float, default=20.0, help="per-sample loop: time at most this long")
     parser.add_argument("--timeout", type=float, default=600.0, help="per implementation and case")
     parser.add_argument("--out", default=None, help="folder for bench.json and bench.md (default: outputs/bench/...)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--worker":
+        impl, n, L, B, min_s, cap_s = argv[1:7]
+        print(json.dumps(run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s))))
+        return 0
+    args = _parser().parse_args(argv)
     try:
         cases = [tuple(int(v) for v in c.split(",")) for c in args.cases or []]
         assert all(len(c) == 3 and min(c) >= 1 for c in cases)
     except (ValueError, AssertionError):
-        print("qhybrid: error: --cases takes n,L,B triples of positive integers. Fix: e.g. --cases 4,2,64 8,2,1024",
-              file=sys.stderr)
-        return 2
+        return report(QHybridError("--cases takes n,L,B triples of positive integers", "e.g. --cases 4,2,64 8,2,1024"))
     if args.rounds < 1:
-        print("qhybrid: error: --rounds must be at least 1. Fix: e.g. --rounds 3", file=sys.stderr)
-        return 2
+        return report(QHybridError("--rounds must be at least 1", "e.g. --rounds 3"))
     import numpy as np  # noqa: F401  (fail here, not in a worker, if the install is broken)
     import pennylane
     import torch

@@ -12,7 +12,11 @@ from qhybrid.data.preprocess import FoldPreprocessor
 from qhybrid.errors import ConfigError
 from qhybrid.models.hybrid import HybridNet, build_hybrid_net
 from qhybrid.quantum.retry import RetryPolicy
-from qhybrid.schema import BackendSpec, ModelSpec, QuantumSpec, RunSpec, TrainerSpec
+from qhybrid.models.spec import ModelSpec
+from qhybrid.quantum.spec import BackendSpec, QuantumSpec
+from qhybrid.schema import RunSpec
+from qhybrid.training.engine import EarlyStopping, FitParts
+from qhybrid.training.spec import TrainerSpec
 
 if TYPE_CHECKING:
     from qhybrid.quantum.backends import ResolvedBackend
@@ -104,6 +108,20 @@ def model_inputs(data_spec, n_features: int) -> int:
     """How many numbers per row the model reads: the PCA components when the data spec asks
     for them, else the data set's features."""
     return getattr(data_spec, "pca_components", 0) or n_features
+
+
+def build_fit_parts(model: nn.Module, spec: TrainerSpec, class_weights: Optional[torch.Tensor] = None,
+                    has_validation: bool = True) -> FitParts:
+    """The optimizer, scheduler, loss and early stopping of one fit: without validation rows
+    it watches the training loss and never stops early."""
+    es = spec.early_stopping
+    monitor = es.monitor if has_validation else "train_loss"
+    mode = es.resolved_mode if has_validation else "min"
+    optimizer = build_optimizer(model, spec)
+    return FitParts(optimizer=optimizer, scheduler=build_scheduler(optimizer, spec, mode),
+                    loss_fn=nn.CrossEntropyLoss(weight=class_weights),
+                    stopper=EarlyStopping(mode, es.patience, es.min_delta, enabled=es.enabled and has_validation),
+                    monitor=monitor)
 
 
 def build_optimizer(model: nn.Module, spec: TrainerSpec) -> torch.optim.Optimizer:

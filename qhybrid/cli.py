@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from qhybrid import __version__
+from qhybrid.errors import QHybridError, report
 
 # command -> one-line description; the Hydra-backed ones take config overrides
 COMMANDS: dict[str, str] = {
@@ -77,9 +78,8 @@ def _main(argv: list[str] | None) -> int:
         return _shell_completion(args[1:])
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
-        print(f"qhybrid: error: unknown command {command!r}. Fix: use one of {', '.join(COMMANDS)} "
-              "(qhybrid --help lists them)", file=sys.stderr)
-        return 2
+        return report(QHybridError(f"unknown command {command!r}",
+                                   f"use one of {', '.join(COMMANDS)} (qhybrid --help lists them)"))
     if command == "backends":
         return _backends(rest)
     if command == "predict":
@@ -91,9 +91,9 @@ def _main(argv: list[str] | None) -> int:
 
         return bench_main(rest)
     if command == "report":
-        from qhybrid.report import run as report
+        from qhybrid.report import run as report_command
 
-        return report(rest)
+        return report_command(rest)
     return _run_hydra_command(command, rest)
 
 
@@ -129,7 +129,7 @@ LAUNCHER_PLUGINS = {"joblib": ("hydra_joblib_launcher", "hydra-joblib-launcher")
                     "submitit_local": ("hydra_submitit_launcher", "qhybrid[cluster]")}
 
 
-def _missing_launcher(args: list[str]) -> str | None:
+def _missing_launcher(args: list[str]) -> QHybridError | None:
     """One line naming the plugin a `hydra/launcher=<name>` needs when it is not installed."""
     import importlib.util
 
@@ -138,8 +138,8 @@ def _missing_launcher(args: list[str]) -> str | None:
         if key.lstrip("+~") == "hydra/launcher" and name in LAUNCHER_PLUGINS:
             module, package = LAUNCHER_PLUGINS[name]
             if importlib.util.find_spec(f"hydra_plugins.{module}") is None:
-                return (f"qhybrid: error: hydra/launcher={name} needs the {module.replace('_', '-')} plugin, which "
-                        f"is not installed. Fix: pip install {package}")
+                return QHybridError(f"hydra/launcher={name} needs the {module.replace('_', '-')} plugin, which "
+                                    "is not installed", f"pip install {package}")
     return None
 
 
@@ -148,12 +148,10 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
 
     missing = _missing_launcher(args)
     if missing:
-        print(missing, file=sys.stderr)
-        return 2
+        return report(missing)
 
     from hydra_plugins.qhybrid_sweeper import optuna_cv
     from qhybrid import preflight, resolvers
-    from qhybrid.errors import QHybridError
 
     resolvers.register()
     optuna_cv.register()
@@ -171,8 +169,7 @@ def _run_hydra_command(command: str, args: list[str]) -> int:
     except QHybridError as err:
         if _debug():
             raise
-        print(f"qhybrid: error: {err}", file=sys.stderr)
-        return err.exit_code
+        return report(err)
     saved = sys.argv
     sys.argv = [str(Path(saved[0]).with_name("qhybrid")) if saved else "qhybrid", *args]
     sweep.FAILED.clear()
@@ -226,11 +223,11 @@ def _failed(raised: Exception, out: Path, job_name: str, multirun: bool, log):
 
     from qhybrid import run_folder
     from qhybrid.console import log_to_file_only
-    from qhybrid.errors import QHybridError, unexpected
+    from qhybrid.errors import unexpected
 
     expected = isinstance(raised, QHybridError)
     err = raised if expected else unexpected(raised, out / f"{job_name}.log")
-    print(f"qhybrid: error: {err}", file=sys.stderr)
+    report(err)
     if not multirun and expected and run_folder.discard_unused(out):
         return err
     if not expected:
@@ -304,9 +301,7 @@ def _shell_completion(args: list[str]) -> int:
     if spec.startswith(("install=", "uninstall=")):
         return _run_hydra_command(HYDRA_COMMANDS[0], ["-sc", spec])
     if not spec.startswith("query="):
-        print("qhybrid: error: expected -sc install=bash|zsh|fish. Fix: eval \"$(qhybrid -sc install=bash)\"",
-              file=sys.stderr)
-        return 2
+        return report(QHybridError("expected -sc install=bash|zsh|fish", 'eval "$(qhybrid -sc install=bash)"'))
     shell = spec.split("=", 1)[1]
     line = os.environ.get("COMP_LINE", "")
     words = line.split()

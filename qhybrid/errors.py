@@ -30,11 +30,22 @@ class QHybridError(Exception):
         return one_line + "."
 
 
-def first_line(err: BaseException, limit: int = 300) -> str:
+def first_line(err: BaseException, limit: int = 300, typed: bool = False) -> str:
     """The first line of an exception's text (its type's name when it has none), for the
-    parenthesis of a one-line error."""
+    parenthesis of a one-line error; ``typed``: as "TypeName: text", for errors of other
+    libraries whose type says what happened."""
     text = str(err).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:limit]
+    line = text.splitlines()[0][:limit] if text else ""
+    if typed:
+        return f"{type(err).__name__}: {line}" if line else type(err).__name__
+    return line or type(err).__name__[:limit]
+
+
+def report(err: QHybridError) -> int:
+    """Print the one line every refusal is: "qhybrid: error: <problem>. Fix: <fix>"; returns
+    the exit code."""
+    print(f"qhybrid: error: {err.message}", file=sys.stderr)
+    return err.exit_code
 
 
 def from_os_error(err: OSError) -> QHybridError:
@@ -82,6 +93,4 @@ def exit_code_of(main: Callable[[list[str]], int], args: list[str]) -> int:
     except Exception as raised:  # noqa: BLE001 - every failure is one line; --debug shows the traceback
         if os.environ.get("QHYBRID_DEBUG") == "1":
             raise
-        err = raised if isinstance(raised, QHybridError) else unexpected(raised)
-        print(f"qhybrid: error: {err.message}", file=sys.stderr)
-        return err.exit_code
+        return report(raised if isinstance(raised, QHybridError) else unexpected(raised))

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Optional
 
-from qhybrid.errors import ConfigError
+from qhybrid.errors import ConfigError, first_line
 
 HELP = "qhybrid train --help lists the groups and options; qhybrid train --cfg job shows every key"
 
@@ -19,7 +19,7 @@ def one_line(err: Exception, overrides: list[str], compose: Callable[[list[str]]
     """The ConfigError for a composition error of ``overrides``; ``compose`` composes another
     list of overrides (used to find the keys that do exist next to a mistyped one)."""
     text = str(err)
-    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    first = first_line(err, 10_000)
     if type(err).__name__ == "OverrideParseException":
         return _unparsable(overrides)
     if "Available options in" in text:

@@ -12,7 +12,10 @@ import re
 from typing import Any
 
 from qhybrid.errors import first_line
-from qhybrid.report import IMAGES, PNG_SIGNATURE, RunRecord, _by_data, _display, _lower_is_better, headers
+from qhybrid.report_runs import IMAGES, PNG_SIGNATURE, RunRecord
+from qhybrid.report_table import by_data, display, headers
+from qhybrid.training.metrics import lower_is_better
+
 
 def csv_text(rows: list[dict[str, Any]], failures: list[RunRecord], metrics: list[str]) -> str:
     import csv
@@ -57,7 +60,7 @@ def markdown(rows: list[dict[str, Any]], failures: list[RunRecord], metrics: lis
 
     out = [f"# {md(title, True)}", ""] + [f"- {md(n, True)}" for n in notes] + ([""] if notes else [])
     out += [line(headers(metrics)), "| " + " | ".join(["---"] * len(headers(metrics))) + " |"]
-    out += [line(_display(r, metrics)) for r in rows]
+    out += [line(display(r, metrics)) for r in rows]
     heading = None
     for section, text in _problem_lines(failures, list(skipped)):
         if section != heading:
@@ -69,7 +72,7 @@ def markdown(rows: list[dict[str, Any]], failures: list[RunRecord], metrics: lis
 
 def _plotted(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """The rows with a value of ``metric``, data set by data set (so comparable bars stand together)."""
-    order = {data: i for i, data in enumerate(_by_data(rows))}
+    order = {data: i for i, data in enumerate(by_data(rows))}
     shown = [r for r in rows if r.get(f"{metric}_mean") is not None]
     return sorted(shown, key=lambda r: order[r["data"]])
 
@@ -81,7 +84,7 @@ def _error_bars(shown: list[dict[str, Any]], metric: str):
     means = np.array([r[f"{metric}_mean"] for r in shown], dtype=float)
     stds = np.array([r[f"{metric}_std"] or 0.0 for r in shown], dtype=float)
     low, high = np.clip(means - stds, 0.0, None), means + stds
-    if not _lower_is_better(metric):
+    if not lower_is_better(metric):
         high = np.clip(high, 0.0, 1.0)
     # a hand-edited mean outside [0, 1] keeps its bar, with no bar past the bound
     return means, np.maximum(np.vstack([means - low, high - means]), 0.0), np.maximum(high, means)
@@ -111,7 +114,7 @@ def comparison_plot(rows: list[dict[str, Any]], metric: str) -> bytes:
             for k in range(1, len(shown)):  # a rule between data sets: bars across it are not compared
                 if shown[k]["data"] != shown[k - 1]["data"]:
                     ax.axvline(k - 0.5, color="#444", lw=0.8, ls=":")
-            top = float(high.max()) * 1.1 if _lower_is_better(metric) else max(1.08, float(high.max()) + 0.05)
+            top = float(high.max()) * 1.1 if lower_is_better(metric) else max(1.08, float(high.max()) + 0.05)
             ax.set_ylim(min(0.0, float(means.min()) * 1.1), max(top, 1e-3))  # bars start at 0: small looks small
         else:
             ax.text(0.5, 0.5, f"no run has a value of {metric}", ha="center", va="center", transform=ax.transAxes)
@@ -119,7 +122,7 @@ def comparison_plot(rows: list[dict[str, Any]], metric: str) -> bytes:
         if any(r.get("best") for r in shown):
             legend.insert(1, Patch(color="#d1495b", label="best hybrid of its data set (of 2 or more runs)"))
         ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-        direction = "lower" if _lower_is_better(metric) else "higher"
+        direction = "lower" if lower_is_better(metric) else "higher"
         ax.set(ylabel=f"{metric} (mean ± std over folds)",
                title=f"{metric} by run ({direction} is better; compare runs of the same data set only)")
         buffer = _io.BytesIO()
@@ -162,7 +165,7 @@ def html_page(records: list[RunRecord], rows: list[dict[str, Any]], failures: li
     body = []
     for r in rows:
         css = "baseline" if r["baseline"] else ("best" if r.get("best") else "")
-        body.append(f'<tr class="{css}">' + "".join(f"<td>{html.escape(c)}</td>" for c in _display(r, metrics))
+        body.append(f'<tr class="{css}">' + "".join(f"<td>{html.escape(c)}</td>" for c in display(r, metrics))
                     + "</tr>")
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if notes:

@@ -16,11 +16,13 @@ import logging
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from qhybrid import __version__, io
 from qhybrid.errors import ConfigError, QHybridError, first_line
+from qhybrid.spec_checks import choice
 
 log = logging.getLogger("qhybrid")
 
@@ -28,6 +30,22 @@ RECORD = "mlflow_run.json"  # in the run folder: where its MLflow run is (a resu
 LOCAL_STORE = "mlruns"
 # a whole sweep writing metrics and artefacts should not hang on a server that went away
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
+@dataclass
+class LoggerSpec:
+    """Experiment tracking beside the run folder (qhybrid/tracking.py)."""
+
+    name: str = "none"
+    tracking_uri: Optional[str] = None  # null: a SQLite store under ./mlruns (no server)
+    experiment: str = "qhybrid"
+    log_checkpoints: bool = True  # the folds' checkpoints as artefacts too
+
+    def check(self) -> None:
+        choice("logger.name", self.name, ("none", "mlflow"))
+        if not self.experiment:
+            raise ConfigError("logger.experiment is empty",
+                              "name the MLflow experiment, e.g. logger.experiment=qhybrid")
 
 
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -16,11 +16,12 @@ QUICK = ["model=g0", "trainer.max_epochs=3", "quantization=none"]
 
 
 def test_baselines_train_and_test_on_exactly_the_hybrids_rows(tmp_path, compose, monkeypatch):
+    from qhybrid import fold as fold_module
     from qhybrid import run as run_module
     from qhybrid.training import baselines, engine
 
     hybrid_fit, baseline_fit, scored = [], [], []
-    real_fit, real_fit_predict, real_score = engine.fit, baselines.fit_predict, run_module._score
+    real_fit, real_fit_predict, real_score = engine.fit, baselines.fit_predict, fold_module.score
 
     def spy_fit(model, X_fit, y_fit, *args, **kwargs):
         hybrid_fit.append((X_fit.clone(), y_fit.clone()))
@@ -36,7 +37,7 @@ def test_baselines_train_and_test_on_exactly_the_hybrids_rows(tmp_path, compose,
 
     monkeypatch.setattr(engine, "fit", spy_fit)
     monkeypatch.setattr(baselines, "fit_predict", spy_fit_predict)
-    monkeypatch.setattr(run_module, "_score", spy_score)
+    monkeypatch.setattr(fold_module, "score", spy_score)
     metrics = run_module.train(compose(["data=breast_cancer", "data.imbalance=smote", "baselines=[logreg,mlp]",
                                         *QUICK]), tmp_path / "run")
     predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")

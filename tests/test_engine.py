@@ -9,6 +9,7 @@ from torch import nn
 
 from qhybrid.models.hybrid import build_hybrid_net
 from qhybrid.schema import EarlyStoppingSpec, SchedulerSpec, TrainerSpec
+from qhybrid.build import build_fit_parts
 from qhybrid.training.engine import EarlyStopping, fit, predict_logits
 
 
@@ -55,7 +56,7 @@ def test_fit_restores_the_best_epochs_weights():
     model = build_hybrid_net(6, 2, hidden_dims=(64,), activation_threshold=0.0)
     spec = TrainerSpec(max_epochs=300, batch_size=8, lr=0.05, weight_decay=0.0, grad_clip=None,
                        early_stopping=EarlyStoppingSpec(patience=15), scheduler=SchedulerSpec(name="none"))
-    result = fit(model, X, y, Xv, yv, spec, n_classes=2, generator=torch.Generator().manual_seed(0))
+    result = fit(model, X, y, Xv, yv, spec, build_fit_parts(model, spec), n_classes=2, generator=torch.Generator().manual_seed(0))
     history = {h["epoch"]: h["val_loss"] for h in result.history}
     last = result.history[-1]["epoch"]
     assert result.stopped_early and result.best_epoch < last
@@ -71,7 +72,7 @@ def test_early_stopping_on_a_validation_metric():
     torch.manual_seed(0)
     model = build_hybrid_net(6, 2)
     spec = TrainerSpec(max_epochs=40, early_stopping=EarlyStoppingSpec(monitor="val_roc_auc", patience=5))
-    result = fit(model, X, y, Xv, yv, spec, n_classes=2, generator=torch.Generator().manual_seed(0))
+    result = fit(model, X, y, Xv, yv, spec, build_fit_parts(model, spec), n_classes=2, generator=torch.Generator().manual_seed(0))
     scores = [h["val_roc_auc"] for h in result.history]
     assert result.best_score == max(scores)
 
@@ -83,7 +84,7 @@ def test_same_seed_same_result_different_seed_different_result():
         torch.manual_seed(seed)
         model = build_hybrid_net(6, 2, dropout=0.2)
         spec = TrainerSpec(max_epochs=5)
-        fit(model, X, y, Xv, yv, spec, n_classes=2, generator=torch.Generator().manual_seed(seed))
+        fit(model, X, y, Xv, yv, spec, build_fit_parts(model, spec), n_classes=2, generator=torch.Generator().manual_seed(seed))
         return predict_logits(model, Xv)
 
     assert torch.equal(once(3), once(3))
@@ -105,4 +106,4 @@ def test_divergence_is_a_clear_error():
     with torch.no_grad():
         model.head.weight.fill_(float("nan"))
     with pytest.raises(QHybridError, match="training diverged"):
-        fit(model, X, y, Xv, yv, TrainerSpec(max_epochs=2), n_classes=2, generator=torch.Generator())
+        fit(model, X, y, Xv, yv, TrainerSpec(max_epochs=2), build_fit_parts(model, TrainerSpec(max_epochs=2)), n_classes=2, generator=torch.Generator())

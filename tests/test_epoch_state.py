@@ -10,6 +10,7 @@ from torch import nn
 
 from qhybrid.errors import QHybridError
 from qhybrid.schema import EarlyStoppingSpec, SchedulerSpec, TrainerSpec
+from qhybrid.build import build_fit_parts
 from qhybrid.training.engine import fit
 from qhybrid.training.epoch_state import EpochCheckpoint
 
@@ -48,7 +49,7 @@ def _train(checkpoint=None, on_epoch=None, init_seed=0, sampler=None):
     if sampler is not None:
         model.insert(1, _ShotNoise(sampler))
     X_fit, y_fit, X_val, y_val = _data()
-    result = fit(model, X_fit, y_fit, X_val, y_val, SPEC, n_classes=2, generator=torch.Generator().manual_seed(1),
+    result = fit(model, X_fit, y_fit, X_val, y_val, SPEC, build_fit_parts(model, SPEC), n_classes=2, generator=torch.Generator().manual_seed(1),
                  checkpoint=checkpoint, on_epoch=on_epoch)
     return model, result
 

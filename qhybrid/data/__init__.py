@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qhybrid.data.dataset import Dataset
-from qhybrid.schema import CsvDataSpec, FinanceDataSpec, GenomicsDataSpec
+from qhybrid.data.spec import CsvDataSpec, FinanceDataSpec, GenomicsDataSpec
 
 
 def load_dataset(spec) -> Dataset:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qhybrid.data import checks
+import qhybrid.data.checks as checks
 from qhybrid.data.dataset import Dataset, check_target, encode_labels
 from qhybrid.data.dataset import shown_names as _shown
 from qhybrid.data.table import Table, read_table, separator, unnamed_to_ignore

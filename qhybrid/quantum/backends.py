@@ -13,7 +13,7 @@ from importlib import metadata
 from typing import Any, Optional
 
 from qhybrid.environment import package_version
-from qhybrid.errors import ConfigError, QHybridError
+from qhybrid.errors import ConfigError, QHybridError, first_line
 
 log = logging.getLogger("qhybrid")
 
@@ -84,8 +84,7 @@ def plugin_of(device_name: str) -> tuple[Optional[str], Optional[str]]:
 
 
 def _one_line(err: BaseException) -> str:
-    text = (str(err).strip().splitlines() or [""])[0]
-    return f"{type(err).__name__}: {text[:240]}" if text else type(err).__name__
+    return first_line(err, 240, typed=True)
 
 
 def create_device(device_name: str, n_wires: int, dtype: str, shots: Optional[int], seed: Optional[int],

@@ -175,32 +175,67 @@ def _stages(program: Program) -> list[tuple]:
 
 
 def compile_plan(program: Program, strategy: str, max_block: int = MAX_BLOCK) -> Compiled:
-    n = program.n_qubits
-    weight_cols = {c for c, (src, _) in enumerate(program.columns) if src == SOURCE_WEIGHT}
-    stages = _stages(program)
-    plan = Compiled(n=n, product=None, steps=[], z=torch.empty(0))
+    return _PlanBuilder(program, max_block).build(strategy)
 
-    def slot_of(g: Gate, batched: bool) -> int:
-        plan.gates.append(g)
-        plan.batched_gate.append(batched)
-        return len(plan.gates) - 1
 
-    def is_fixed(stage) -> bool:
-        return stage[0] == "perm" or (stage[0] == "rot" and all(set(g.columns) <= weight_cols for g in stage[1]))
+class _PlanBuilder:
+    """Turns a program's stages into a Compiled plan: a product-state start where the first
+    stages allow it, then blocks of neighbouring single-qubit gates (their wires folded into
+    a layout instead of moving the state), and fused fixed runs under strategy=fused."""
 
-    if program.embedding != "amplitude" and stages and stages[0][0] == "rot":
-        batched = not is_fixed(stages[0])
-        plan.product = [slot_of(g, batched) for g in stages[0][1]]
+    def __init__(self, program: Program, max_block: int):
+        self.n, self.max_block = program.n_qubits, max_block
+        self.program = program
+        self.weight_cols = {c for c, (src, _) in enumerate(program.columns) if src == SOURCE_WEIGHT}
+        self.plan = Compiled(n=self.n, product=None, steps=[], z=torch.empty(0))
+        self.identity = torch.arange(2**self.n)
+
+    def slot_of(self, g: Gate, batched: bool) -> int:
+        self.plan.gates.append(g)
+        self.plan.batched_gate.append(batched)
+        return len(self.plan.gates) - 1
+
+    def is_fixed(self, stage) -> bool:
+        return stage[0] == "perm" or (stage[0] == "rot" and all(set(g.columns) <= self.weight_cols for g in stage[1]))
+
+    def build(self, strategy: str) -> Compiled:
+        stages = self.product_start(_stages(self.program))
+        plan, identity, layout, i = self.plan, self.identity, self.identity, 0
+        while i < len(stages):
+            if strategy == "fused" and self.is_fixed(stages[i]):
+                j = i
+                while j < len(stages) and self.is_fixed(stages[j]):
+                    j += 1
+                run = stages[i:j]
+                if any(s[0] == "rot" and any(g.columns for g in s[1]) for s in run):
+                    if not torch.equal(layout, identity):
+                        plan.steps.append(Gather(layout))
+                        layout = identity
+                    sub: list = []
+                    end = self.emit(run, identity, sub, batched_run=False)
+                    if not torch.equal(end, identity):
+                        sub.append(Gather(end))
+                    plan.steps.append(Fused(sub))
+                    i = j
+                    continue
+            layout = self.emit([stages[i]], layout, plan.steps, batched_run=None)
+            i += 1
+        plan.z = (1 - 2 * _bits(self.n)[torch.argsort(layout)]).to(torch.float64)
+        return plan
+
+    def product_start(self, stages: list) -> list:
+        """Single-qubit gates before the first entangling gate keep the state a product: they
+        act on each wire's 2-vector, not on the 2^n state. Returns the stages left."""
+        if self.program.embedding == "amplitude" or not stages or stages[0][0] != "rot":
+            return stages
+        self.plan.product = [self.slot_of(g, not self.is_fixed(stages[0])) for g in stages[0][1]]
         stages = stages[1:]
-        # single-qubit gates before the first entangling gate keep the state a product:
-        # they act on each wire's 2-vector, not on the 2^n state
         while stages and stages[0][0] == "rot":
-            plan.followers.append([slot_of(g, not is_fixed(stages[0])) for g in stages[0][1]])
+            self.plan.followers.append([self.slot_of(g, not self.is_fixed(stages[0])) for g in stages[0][1]])
             stages = stages[1:]
+        return stages
 
-    identity = torch.arange(2**n)
-
-    def emit(stages_run: list, layout: torch.Tensor, out: list, batched_run: Optional[bool]) -> torch.Tensor:
+    def emit(self, stages_run: list, layout: torch.Tensor, out: list, batched_run: Optional[bool]) -> torch.Tensor:
         """Append steps for ``stages_run`` to ``out``; returns the final layout
         (logical index -> storage index)."""
         for stage in stages_run:
@@ -208,24 +243,8 @@ def compile_plan(program: Program, strategy: str, max_block: int = MAX_BLOCK) ->
             if kind == "perm":
                 layout = layout[stage[1]]
             elif kind == "rot":
-                batched = batched_run if batched_run is not None else not is_fixed(stage)
-                gates = sorted(stage[1], key=lambda g: g.wires[0])
-                start = 0
-                while start < len(gates):
-                    stop = start + 1
-                    while (stop < len(gates) and gates[stop].wires[0] == gates[stop - 1].wires[0] + 1
-                           and stop - start < max_block):
-                        stop += 1
-                    members = gates[start:stop]
-                    q = _to_top_bits(n, [g.wires[0] for g in members])
-                    gather = layout[torch.argsort(q)]
-                    slots = tuple(slot_of(g, batched) for g in members)
-                    group = plan.blocks.setdefault((batched, len(members)), [])
-                    group.append(slots)
-                    out.append(Block(None if torch.equal(gather, identity) else gather, len(group) - 1,
-                                     len(members), batched))
-                    layout = q
-                    start = stop
+                batched = batched_run if batched_run is not None else not self.is_fixed(stage)
+                layout = self.emit_rotations(stage[1], layout, out, batched)
             elif kind == "select":
                 inverse = torch.argsort(layout)
                 out.append(Select(layout[stage[1][inverse]], stage[2]))
@@ -233,29 +252,26 @@ def compile_plan(program: Program, strategy: str, max_block: int = MAX_BLOCK) ->
                 out.append(Phase(stage[1][torch.argsort(layout)], stage[2]))
         return layout
 
-    layout = identity
-    i = 0
-    while i < len(stages):
-        if strategy == "fused" and is_fixed(stages[i]):
-            j = i
-            while j < len(stages) and is_fixed(stages[j]):
-                j += 1
-            run = stages[i:j]
-            if any(s[0] == "rot" and any(g.columns for g in s[1]) for s in run):
-                if not torch.equal(layout, identity):
-                    plan.steps.append(Gather(layout))
-                    layout = identity
-                sub: list = []
-                end = emit(run, identity, sub, batched_run=False)
-                if not torch.equal(end, identity):
-                    sub.append(Gather(end))
-                plan.steps.append(Fused(sub))
-                i = j
-                continue
-        layout = emit([stages[i]], layout, plan.steps, batched_run=None)
-        i += 1
-    plan.z = (1 - 2 * _bits(n)[torch.argsort(layout)]).to(torch.float64)
-    return plan
+    def emit_rotations(self, stage_gates: list, layout: torch.Tensor, out: list, batched: bool) -> torch.Tensor:
+        """Blocks of up to max_block gates on neighbouring wires, each moved to the top bits."""
+        gates = sorted(stage_gates, key=lambda g: g.wires[0])
+        start = 0
+        while start < len(gates):
+            stop = start + 1
+            while (stop < len(gates) and gates[stop].wires[0] == gates[stop - 1].wires[0] + 1
+                   and stop - start < self.max_block):
+                stop += 1
+            members = gates[start:stop]
+            q = _to_top_bits(self.n, [g.wires[0] for g in members])
+            gather = layout[torch.argsort(q)]
+            slots = tuple(self.slot_of(g, batched) for g in members)
+            group = self.plan.blocks.setdefault((batched, len(members)), [])
+            group.append(slots)
+            out.append(Block(None if torch.equal(gather, self.identity) else gather, len(group) - 1,
+                             len(members), batched))
+            layout = q
+            start = stop
+        return layout
 
 
 # ------------------------------------------------------------------------- cost model

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from qhybrid.quantum.backends import ResolvedBackend
-from qhybrid.quantum.circuit import Program
+from qhybrid.quantum.circuit import Angles, Program
 from qhybrid.quantum.layer import DTYPES
 from qhybrid.quantum.retry import RetryPolicy
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from qhybrid.errors import QHybridError
+from qhybrid.errors import QHybridError, first_line
 
 T = TypeVar("T")
 
@@ -44,14 +44,13 @@ class RetryPolicy:
             except _not_transient():
                 raise
             except Exception as err:  # a device's own transient error types are many
-                first = (str(err).strip().splitlines() or [""])[0][:200]
                 if attempt >= self.max_retries:
                     raise QHybridError(
-                        f"{what} failed {attempt + 1} time(s); last error: {type(err).__name__}: {first}",
+                        f"{what} failed {attempt + 1} time(s); last error: {first_line(err, 200, typed=True)}",
                         "check the device or network, raise backend.max_retries, or choose another backend",
                     ) from err
                 delay = self.backoff * 2**attempt
                 attempt += 1
-                log.warning("%s failed (%s: %s); retry %d/%d in %.1fs", what, type(err).__name__, first, attempt,
+                log.warning("%s failed (%s); retry %d/%d in %.1fs", what, first_line(err, 200, typed=True), attempt,
                             self.max_retries, delay)
                 self.sleep(delay)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from qhybrid.errors import first_line
+
 BASELINE_NAMES = ("logreg", "svc", "mlp", "random_forest")
 
 
@@ -75,7 +77,7 @@ def fit_predict(name: str, X_fit: np.ndarray, y_fit: np.ndarray, X_eval: list[np
             warnings.simplefilter("ignore", ConvergenceWarning)  # the fold's metrics say how well it did
             model.fit(X_fit, y_fit)
     except ValueError as err:
-        raise BaselineError(f"baseline {name} cannot be fitted on {len(y_fit)} rows: {str(err).splitlines()[0]}") \
+        raise BaselineError(f"baseline {name} cannot be fitted on {len(y_fit)} rows: {first_line(err)}") \
             from None
     probas = []
     for X in X_eval:

@@ -9,7 +9,7 @@ from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit, train_test
 
 from qhybrid.data.dataset import Dataset, shown_names
 from qhybrid.errors import ConfigError, DataError, first_line
-from qhybrid.schema import HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec
+from qhybrid.training.cv_spec import HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec
 
 
 @dataclass(frozen=True)

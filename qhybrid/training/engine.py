@@ -17,9 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from qhybrid.build import build_optimizer, build_scheduler
 from qhybrid.errors import QHybridError
-from qhybrid.schema import TrainerSpec
+from qhybrid.training.spec import TrainerSpec
 from qhybrid.training import epoch_state
 from qhybrid.training.epoch_state import EpochCheckpoint
 from qhybrid.training.metrics import metric_value
@@ -130,6 +129,18 @@ def _evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Te
     return float(loss_fn(logits, y)), torch.softmax(logits.to(torch.float64), dim=1).cpu().numpy()
 
 
+@dataclass
+class FitParts:
+    """What a fit is made of besides the model and the rows: built from the trainer config
+    by qhybrid.build.build_fit_parts (tests hand in their own)."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Optional[object]  # an LR scheduler, or None
+    loss_fn: nn.Module
+    stopper: EarlyStopping
+    monitor: str  # the logged value early stopping and a plateau scheduler watch
+
+
 def fit(
     model: nn.Module,
     X_fit: torch.Tensor,
@@ -137,91 +148,97 @@ def fit(
     X_val: Optional[torch.Tensor],
     y_val: Optional[torch.Tensor],
     spec: TrainerSpec,
+    parts: FitParts,
     *,
     n_classes: int,
     generator: torch.Generator,
-    class_weights: Optional[torch.Tensor] = None,
     on_epoch: Optional[EpochCallback] = None,
     precision: Optional[Precision] = None,
     checkpoint: Optional[EpochCheckpoint] = None,
 ) -> FitResult:
     """Train ``model`` in place. With ``checkpoint``, the state at each epoch's end is
     handed to it, and a fold whose checkpoint holds an earlier state continues from there."""
-    es = spec.early_stopping
-    monitor = es.monitor if X_val is not None and len(X_val) else "train_loss"
-    mode = es.resolved_mode if monitor != "train_loss" else "min"
-    optimizer = build_optimizer(model, spec)
-    scheduler = build_scheduler(optimizer, spec, mode)
-    weight = class_weights.to(X_fit.device) if class_weights is not None else None
-    loss_fn = nn.CrossEntropyLoss(weight=weight)
-    stopper = EarlyStopping(mode, es.patience, es.min_delta, enabled=es.enabled and monitor != "train_loss")
-    y_val_np = y_val.cpu().numpy() if y_val is not None else None
-    autocast = precision.autocast if precision is not None else contextlib.nullcontext
     scaler = precision.grad_scaler() if precision is not None else None
-
     result = FitResult()
     start = time.perf_counter()
     first_epoch, seconds_before = 1, 0.0
     if checkpoint is not None and checkpoint.resume_state is not None:
         state = checkpoint.resume_state
-        checkpoint.restore(model, optimizer, scheduler, scaler, stopper, generator)
+        checkpoint.restore(model, parts.optimizer, parts.scheduler, scaler, parts.stopper, generator)
         result.history, result.stopped_early = state["history"], state["stopped"]
         first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
-    n = X_fit.shape[0]
+    y_val_np = y_val.cpu().numpy() if y_val is not None else None
     for epoch in range(first_epoch, spec.max_epochs + 1):
         if result.stopped_early:  # the checkpoint was taken after the last epoch
             break
-        model.train()
-        order = torch.randperm(n, generator=generator).to(X_fit.device)
-        total = 0.0
-        for begin in range(0, n, spec.batch_size):
-            idx = order[begin : begin + spec.batch_size]
-            with autocast():
-                loss = loss_fn(model(X_fit[idx]).float(), y_fit[idx])
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                if spec.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
-                optimizer.step()
-            else:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-                if spec.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-            total += float(loss.detach()) * idx.numel()
-        logs = {"epoch": epoch, "train_loss": total / n, "lr": optimizer.param_groups[0]["lr"]}
-        if not math.isfinite(logs["train_loss"]):
-            raise QHybridError(
-                f"training diverged: the loss is {logs['train_loss']} at epoch {epoch}",
-                "lower trainer.lr, or keep trainer.grad_clip on",
-            )
+        train_loss = _train_epoch(model, X_fit, y_fit, spec, parts, generator, precision, scaler)
+        logs = {"epoch": epoch, "train_loss": train_loss, "lr": parts.optimizer.param_groups[0]["lr"]}
+        if not math.isfinite(train_loss):
+            raise QHybridError(f"training diverged: the loss is {train_loss} at epoch {epoch}",
+                               "lower trainer.lr, or keep trainer.grad_clip on")
         if X_val is not None and len(X_val):
-            logs["val_loss"], proba = _evaluate(model, loss_fn, X_val, y_val, precision)
-            if monitor != "val_loss":
-                logs[monitor] = metric_value(monitor.removeprefix("val_"), y_val_np, proba, n_classes)
-        score = logs[monitor]
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(score)
-        elif scheduler is not None:
-            scheduler.step()
-        stopper.step(score, epoch, model, logs.get("val_loss", math.inf) if monitor != "val_loss" else math.inf)
+            logs["val_loss"], proba = _evaluate(model, parts.loss_fn, X_val, y_val, precision)
+            if parts.monitor != "val_loss":
+                logs[parts.monitor] = metric_value(parts.monitor.removeprefix("val_"), y_val_np, proba, n_classes)
+        _after_epoch(model, parts, logs, epoch)
         result.history.append(logs)
         if on_epoch is not None:
             on_epoch(epoch, logs)
-        result.stopped_early = stopper.should_stop
+        result.stopped_early = parts.stopper.should_stop
         if checkpoint is not None:
-            checkpoint.keep(epoch_state.capture(epoch, model, optimizer, scheduler, scaler, stopper, generator,
-                                                result.history, seconds_before + time.perf_counter() - start,
-                                                result.stopped_early))
+            checkpoint.keep(epoch_state.capture(epoch, model, parts.optimizer, parts.scheduler, scaler, parts.stopper,
+                                                generator, result.history,
+                                                seconds_before + time.perf_counter() - start, result.stopped_early))
         if result.stopped_early:
             break
-    if es.enabled:
-        stopper.restore(model)
-        result.best_epoch, result.best_score = stopper.best_epoch, stopper.best_score
-    else:
-        result.best_epoch, result.best_score = len(result.history), result.history[-1][monitor]
+    _finish(model, parts, spec, result)
     result.seconds = seconds_before + time.perf_counter() - start
     return result
+
+
+def _train_epoch(model: nn.Module, X_fit: torch.Tensor, y_fit: torch.Tensor, spec: TrainerSpec, parts: FitParts,
+                 generator: torch.Generator, precision: Optional[Precision], scaler) -> float:
+    """One pass over the fit rows in shuffled mini-batches; the mean training loss."""
+    model.train()
+    autocast = precision.autocast if precision is not None else contextlib.nullcontext
+    n = X_fit.shape[0]
+    order = torch.randperm(n, generator=generator).to(X_fit.device)
+    total = 0.0
+    for begin in range(0, n, spec.batch_size):
+        idx = order[begin : begin + spec.batch_size]
+        with autocast():
+            loss = parts.loss_fn(model(X_fit[idx]).float(), y_fit[idx])
+        parts.optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            if spec.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+            parts.optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(parts.optimizer)  # clip the true gradients, not the scaled ones
+            if spec.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+            scaler.step(parts.optimizer)
+            scaler.update()
+        total += float(loss.detach()) * idx.numel()
+    return total / n
+
+
+def _after_epoch(model: nn.Module, parts: FitParts, logs: dict[str, float], epoch: int) -> None:
+    """The scheduler and early stopping see the epoch's monitored value."""
+    score = logs[parts.monitor]
+    if isinstance(parts.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        parts.scheduler.step(score)
+    elif parts.scheduler is not None:
+        parts.scheduler.step()
+    tiebreak = logs.get("val_loss", math.inf) if parts.monitor != "val_loss" else math.inf
+    parts.stopper.step(score, epoch, model, tiebreak)
+
+
+def _finish(model: nn.Module, parts: FitParts, spec: TrainerSpec, result: FitResult) -> None:
+    if spec.early_stopping.enabled:
+        parts.stopper.restore(model)
+        result.best_epoch, result.best_score = parts.stopper.best_epoch, parts.stopper.best_score
+    else:
+        result.best_epoch, result.best_score = len(result.history), result.history[-1][parts.monitor]

@@ -9,18 +9,13 @@ there and written as null.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import label_binarize
-
-from qhybrid.schema import BINARY_EXTRAS, SCALAR_METRICS
-
-
-def metric_names(n_classes: int) -> tuple[str, ...]:
-    return SCALAR_METRICS + (BINARY_EXTRAS if n_classes == 2 else ())
 
 
 def _safe(fn, *args, **kwargs) -> float:
@@ -70,20 +65,46 @@ def _sens_spec(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return sensitivity, specificity
 
 
-# name -> f(y, proba, pred, n_classes); each computes one metric only (early stopping
-# evaluates one of these every epoch)
-_METRIC_FNS = {
-    "accuracy": lambda y, p, pred, c: _safe(skm.accuracy_score, y, pred),
-    "balanced_accuracy": lambda y, p, pred, c: _safe(skm.balanced_accuracy_score, y, pred),
-    "precision": lambda y, p, pred, c: _safe(skm.precision_score, y, pred, **_prf_args(c)),
-    "recall": lambda y, p, pred, c: _safe(skm.recall_score, y, pred, **_prf_args(c)),
-    "f1": lambda y, p, pred, c: _safe(skm.f1_score, y, pred, **_prf_args(c)),
-    "roc_auc": lambda y, p, pred, c: _auc_metrics(y, p, c)["roc_auc"],
-    "pr_auc": lambda y, p, pred, c: _auc_metrics(y, p, c)["pr_auc"],
-    "log_loss": lambda y, p, pred, c: _safe(skm.log_loss, y, p, labels=np.arange(c)),
-    "sensitivity": lambda y, p, pred, c: _sens_spec(y, pred)[0],
-    "specificity": lambda y, p, pred, c: _sens_spec(y, pred)[1],
-}
+@dataclass(frozen=True)
+class Metric:
+    """One metric: how it is computed from (y, proba, pred, n_classes), and the facts every
+    other module asks of it (early stopping's mode, the report's "best", which tasks have it)."""
+
+    name: str
+    compute: Callable[[np.ndarray, np.ndarray, np.ndarray, int], float]
+    lower_is_better: bool = False
+    binary_only: bool = False
+
+
+# each computes one metric only (early stopping evaluates one of these every epoch); a new
+# metric is one entry here
+REGISTRY: dict[str, Metric] = {m.name: m for m in (
+    Metric("accuracy", lambda y, p, pred, c: _safe(skm.accuracy_score, y, pred)),
+    Metric("balanced_accuracy", lambda y, p, pred, c: _safe(skm.balanced_accuracy_score, y, pred)),
+    Metric("precision", lambda y, p, pred, c: _safe(skm.precision_score, y, pred, **_prf_args(c))),
+    Metric("recall", lambda y, p, pred, c: _safe(skm.recall_score, y, pred, **_prf_args(c))),
+    Metric("f1", lambda y, p, pred, c: _safe(skm.f1_score, y, pred, **_prf_args(c))),
+    Metric("roc_auc", lambda y, p, pred, c: _auc_metrics(y, p, c)["roc_auc"]),
+    Metric("pr_auc", lambda y, p, pred, c: _auc_metrics(y, p, c)["pr_auc"]),
+    Metric("log_loss", lambda y, p, pred, c: _safe(skm.log_loss, y, p, labels=np.arange(c)), lower_is_better=True),
+    Metric("sensitivity", lambda y, p, pred, c: _sens_spec(y, pred)[0], binary_only=True),
+    Metric("specificity", lambda y, p, pred, c: _sens_spec(y, pred)[1], binary_only=True),
+)}
+SCALAR_METRICS = tuple(name for name, m in REGISTRY.items() if not m.binary_only)
+BINARY_EXTRAS = tuple(name for name, m in REGISTRY.items() if m.binary_only)
+METRICS = SCALAR_METRICS + BINARY_EXTRAS
+BINARY_ONLY_MONITORS = tuple(f"val_{m}" for m in BINARY_EXTRAS)
+
+
+def lower_is_better(name: str) -> bool:
+    """The one place that says which way a metric (or a monitor, val_<metric>) improves; the
+    training loss is lower-is-better, and a name qhybrid does not know is taken as a score."""
+    bare = name.removeprefix("val_").removeprefix("train_")
+    return bare == "loss" or (bare in REGISTRY and REGISTRY[bare].lower_is_better)
+
+
+def metric_names(n_classes: int) -> tuple[str, ...]:
+    return SCALAR_METRICS + (BINARY_EXTRAS if n_classes == 2 else ())
 
 
 def _check(y: np.ndarray, proba: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +126,7 @@ def compute_metrics(y: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[st
         if name == "roc_auc":
             out.update(_auc_metrics(y, proba, n_classes))
         else:
-            out[name] = _METRIC_FNS[name](y, proba, pred, n_classes)
+            out[name] = REGISTRY[name].compute(y, proba, pred, n_classes)
     if n_classes == 2:
         out["sensitivity"], out["specificity"] = _sens_spec(y, pred)
     out["confusion_matrix"] = skm.confusion_matrix(y, pred, labels=np.arange(n_classes)).tolist()
@@ -117,7 +138,7 @@ def metric_value(name: str, y: np.ndarray, proba: np.ndarray, n_classes: int) ->
     if name in BINARY_EXTRAS and n_classes != 2:
         raise ValueError(f"{name} is defined for binary tasks only")
     y, proba = _check(y, proba, n_classes)
-    return _METRIC_FNS[name](y, proba, proba.argmax(axis=1), n_classes)
+    return REGISTRY[name].compute(y, proba, proba.argmax(axis=1), n_classes)
 
 
 def summarize(folds: Sequence[Mapping[str, object]], names: Sequence[str]) -> dict[str, dict[str, float | None]]:

@@ -18,6 +18,10 @@ import pandas as pd
 
 from qhybrid import digest, io
 from qhybrid.errors import ConfigError, DataError, first_line
+from qhybrid.run_folder import alive
+from qhybrid.training.checkpoints import load_weights_only
+from qhybrid.training.outcome import FoldOutcome
+from qhybrid.training.plots import FoldCurves
 
 RECORD_KEYS = frozenset({"row", "predictions", "curves", "daily", "baselines"})
 CONFIG_FILE = "run_config.json"  # the settings a run started with (resume compares against them)
@@ -71,9 +75,6 @@ def load_fold(out: Path, fold: int):
 
 
 def _outcome(record: dict[str, Any]):
-    from qhybrid.run import FoldOutcome
-    from qhybrid.training.plots import FoldCurves
-
     def row(values: dict[str, Any]) -> dict[str, Any]:
         return {k: float("nan") if v is None else v for k, v in values.items()}  # JSON wrote NaN as null
 
@@ -96,8 +97,6 @@ def _outcome(record: dict[str, Any]):
 def check_records(out: Path) -> None:
     """Every finished fold's record and every unfinished fold's epoch state can be read: a
     damaged one refuses the resume before anything in the folder is written."""
-    from qhybrid.training.checkpoints import load_weights_only
-
     for path in sorted((out / "folds").glob("fold_*.json")):
         if path.stem.removeprefix("fold_").isdigit():
             load_fold(out, int(path.stem.removeprefix("fold_")))
@@ -126,8 +125,6 @@ def _read_record(path: Path) -> dict[str, Any]:
 def remove_stale_temp_files(out: Path) -> None:
     """A SIGKILL mid-write leaves the temp file of an atomic write (qhybrid.io); the file
     it was replacing is whole. Remove those of processes that are gone."""
-    from qhybrid.run_folder import alive
-
     for tmp in out.rglob(".*.tmp"):
         pid = tmp.name.rsplit(".", 2)[-2]
         if pid.isdigit() and not alive(int(pid)):

@@ -1,0 +1,122 @@
+"""The quantum groups' schemas: the circuit (model.quantum) and where it runs (backend)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from qhybrid.errors import ConfigError
+from qhybrid.spec_checks import choice, positive
+
+
+@dataclass
+class QuantumSpec:
+    """The circuit description (see qhybrid.quantum.circuit)."""
+
+    n_qubits: int = 4
+    embedding: str = "angle"  # angle | amplitude
+    rotation: str = "X"  # angle embedding: X | Y | Z
+    amplitude_features: Optional[int] = None  # amplitude embedding: inputs (<= 2**n_qubits; default 2**n_qubits)
+    gating: str = "none"  # none | hard | soft
+    threshold: float = 0.1
+    soft_alpha: float = 10.0  # soft gating: initial (trainable) steepness
+    soft_tau_trainable: bool = False
+    ansatz: str = "strongly_entangling"  # none | basic_entangler | strongly_entangling
+    n_layers: int = 2
+    entangler_rotation: str = "X"  # basic_entangler's rotation
+    reupload: bool = False
+    trainable: bool = True  # train the ansatz weights
+    angle_scale: float = 1.5707963267948966  # the pre-layer's tanh output times this is the angle (pi/2)
+
+    def check(self) -> None:
+        from qhybrid.quantum.circuit import ANSATZE, EMBEDDINGS, GATINGS, ROTATIONS
+
+        if self.n_qubits < 1:
+            raise ConfigError(f"model.quantum.n_qubits={self.n_qubits} is out of range", "use at least 1 qubit")
+        if self.n_layers < 1:
+            raise ConfigError(f"model.quantum.n_layers={self.n_layers} is out of range",
+                              "use n_layers >= 1 (ansatz=none for no trainable layers)")
+        choice("model.quantum.embedding", self.embedding, EMBEDDINGS)
+        choice("model.quantum.rotation", self.rotation, ROTATIONS)
+        choice("model.quantum.entangler_rotation", self.entangler_rotation, ROTATIONS)
+        choice("model.quantum.gating", self.gating, GATINGS)
+        choice("model.quantum.ansatz", self.ansatz, ANSATZE)
+        positive("model.quantum.threshold", self.threshold, allow_zero=True)
+        positive("model.quantum.soft_alpha", self.soft_alpha)
+        positive("model.quantum.angle_scale", self.angle_scale)
+        if self.embedding == "amplitude":
+            limit = 2**self.n_qubits
+            if self.amplitude_features is not None and not 1 <= self.amplitude_features <= limit:
+                raise ConfigError(
+                    f"model.quantum.amplitude_features={self.amplitude_features} does not fit the amplitude "
+                    f"embedding of {self.n_qubits} qubits (at most 2^{self.n_qubits} = {limit})",
+                    f"use at most {limit} features, or more qubits")
+            if self.gating != "none":
+                raise ConfigError(f"model.quantum.gating={self.gating} applies to angle embedding only",
+                                  "use gating=none with embedding=amplitude")
+            if self.reupload:
+                raise ConfigError("model.quantum.reupload=true with amplitude embedding would prepare a state "
+                                  "in the middle of the circuit", "use reupload with embedding=angle only")
+
+    @property
+    def n_inputs(self) -> int:
+        """How many numbers the circuit reads per sample."""
+        if self.embedding == "amplitude":
+            return self.amplitude_features or 2**self.n_qubits
+        return self.n_qubits
+
+
+
+BACKEND_NAMES = ("auto", "torch", "default_qubit", "lightning_qubit", "lightning_gpu", "lightning_kokkos", "qiskit_aer",
+                 "pennylane")
+DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift")
+SIM_DTYPES = ("float64", "float32")
+
+
+@dataclass
+class BackendSpec:
+    """Where a quantum layer runs. Classical models ignore this group."""
+
+    name: str = "auto"
+    device: Optional[str] = None  # the PennyLane device's name (required for name=pennylane)
+    diff_method: str = "best"
+    shots: Optional[int] = None  # null: exact expectation values
+    dtype: str = "float64"  # simulation precision (float64 -> complex128 states)
+    fallbacks: list[str] = field(default_factory=list)  # backend names tried in order when this one cannot start
+    strict: bool = False  # true: a backend that cannot start is an error, never a fallback
+    max_retries: int = 3  # transient execution errors (remote QPU, network) are retried this often
+    retry_backoff: float = 1.0  # seconds before the first retry; doubles each time
+    seed: Optional[int] = None  # shot-noise seed for devices that take one (default: the run seed)
+    options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments for qml.device
+    strategy: str = "auto"  # native executor (torch, auto): fused | gates | auto (cost model)
+
+    def check(self) -> None:
+        choice("backend.name", self.name, BACKEND_NAMES)
+        choice("backend.strategy", self.strategy, ("auto", "fused", "gates"))
+        if self.name in ("torch", "auto") and self.shots is not None:
+            raise ConfigError(f"backend={self.name} (the native executor) computes exact expectation values, "
+                              f"but backend.shots={self.shots}",
+                              "for shot noise use backend=default_qubit (or qiskit_aer) with backend.shots=N")
+        if self.name in ("torch", "auto") and self.diff_method in ("adjoint", "parameter-shift"):
+            raise ConfigError(f"backend={self.name} (the native executor) differentiates by autograd, not "
+                              f"{self.diff_method}",
+                              "use backend.diff_method=best, or backend=lightning_qubit (adjoint) / "
+                              "backend=default_qubit (parameter-shift)")
+        choice("backend.diff_method", self.diff_method, DIFF_METHODS)
+        choice("backend.dtype", self.dtype, SIM_DTYPES)
+        for i, fallback in enumerate(self.fallbacks):
+            choice(f"backend.fallbacks[{i}]", fallback, BACKEND_NAMES[2:-1])
+        if self.name == "pennylane" and not self.device:
+            raise ConfigError("backend=pennylane needs the device's name",
+                              "add backend.device=<name>, e.g. backend.device=default.mixed")
+        if self.shots is not None and self.shots < 1:
+            raise ConfigError(f"backend.shots={self.shots} is out of range", "use null (exact) or a positive count")
+        if self.shots is not None and self.diff_method in ("adjoint", "backprop"):
+            raise ConfigError(f"backend.diff_method={self.diff_method} needs exact simulation, but "
+                              f"backend.shots={self.shots}",
+                              "use backend.diff_method=parameter-shift (or best) with shots, or backend.shots=null")
+        if self.max_retries < 0:
+            raise ConfigError(f"backend.max_retries={self.max_retries} is out of range", "use 0 or more")
+        positive("backend.retry_backoff", self.retry_backoff, allow_zero=True)
+
+

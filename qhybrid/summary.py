@@ -1,0 +1,169 @@
+"""The end of a run: the folds' results collected as they finish, metrics.json (what the
+run found, and on which data), predictions.csv, the figures and the terminal summary."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from qhybrid import io
+from qhybrid.console import print_summary
+from qhybrid.errors import first_line
+from qhybrid.training import plots
+from qhybrid.training.metrics import summarize
+from qhybrid.training.outcome import FoldOutcome
+from qhybrid.training.quantize import int8_summary
+from qhybrid.training.trading import NOTE as TRADING_NOTE
+
+log = logging.getLogger("qhybrid")
+
+DATA_FILE_KEYS = ("path", "test_path", "prices_csv")
+# data settings that change how rows are prepared for the model, not which rows and labels there are
+PREPROCESSING_KEYS = ("scaler", "imbalance", "smote_k_neighbors", "cache_dir", "offline", "refresh")
+FOLD_COLUMNS = ["fold", "n_train", "n_synthetic", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds"]
+BASELINE_COLUMNS = ["model", "fold", "n_train", "n_test", "n_parameters", "train_seconds"]
+
+
+def data_files(data_spec) -> dict[str, str]:
+    """The files the data came from, as absolute paths: a run folder says where its data is
+    whatever folder it is read from later (predict input=fold_<k>)."""
+    return {f"data.{key}": str(Path(value).expanduser().resolve()) for key in DATA_FILE_KEYS
+            if (value := getattr(data_spec, key, None))}
+
+
+def file_sha256(path: Path) -> str:
+    """The file's content hash: the same path with other rows in it is other data."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_record(data_spec) -> dict[str, Any]:
+    """metrics.json's "data": its name, its files and a key that is equal for two runs on the
+    same rows and labels (the report compares runs only within one key)."""
+    settings = {k: v for k, v in OmegaConf.to_container(OmegaConf.structured(data_spec)).items()
+                if k not in PREPROCESSING_KEYS}
+    files = data_files(data_spec)
+    hashes = {key: file_sha256(Path(path)) for key, path in files.items() if Path(path).is_file()}
+    settings.update({k.removeprefix("data."): v for k, v in files.items()})
+    settings.update({f"{k.removeprefix('data.')}_sha256": v for k, v in hashes.items()})
+    key = " ".join(f"{k}={settings[k]}" for k in sorted(settings) if settings[k] is not None)
+    return {"name": data_spec.name, "files": files, "sha256": hashes, "key": key}
+
+
+@dataclass
+class FoldResults:
+    """Every finished fold's outcome, in fold order, and its rows for folds.csv and
+    baselines.csv (rewritten after every fold: an interrupted run keeps what it finished)."""
+
+    names: list[str]  # the fold metrics
+    baselines: list[str]
+    outcomes: list[FoldOutcome] = field(default_factory=list)
+
+    def add(self, outcome: FoldOutcome, out: Path) -> None:
+        self.outcomes.append(outcome)
+        io.write_csv(out / "folds.csv", self.rows, [*FOLD_COLUMNS, *self.names])
+        if self.baselines:
+            io.write_csv(out / "baselines.csv", [{"model": name, **r} for name in self.baselines
+                                                 for r in self.baseline_rows(name)],
+                         [*BASELINE_COLUMNS, *self.names])
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [o.row for o in self.outcomes]
+
+    def baseline_rows(self, name: str) -> list[dict[str, Any]]:
+        return [o.baselines[name][0] for o in self.outcomes]
+
+    def baseline_curves(self) -> dict[str, list]:
+        # None: the baseline could not be fitted on that fold
+        return {name: [o.baselines[name][1] for o in self.outcomes if o.baselines[name][1] is not None]
+                for name in self.baselines}
+
+    @property
+    def trading(self) -> Optional[list[pd.DataFrame]]:
+        daily = [o.daily for o in self.outcomes]
+        return daily if daily and daily[0] is not None else None
+
+    def confusion(self) -> np.ndarray:
+        return np.sum([np.asarray(r["confusion_matrix"]) for r in self.rows], axis=0)
+
+
+def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], precision, backend_record: dict,
+                   device: str) -> dict[str, Any]:
+    """metrics.json's content (its timing's total is set when it is written)."""
+    rows, names = results.rows, results.names
+    baselines = {name: {"summary": summarize(results.baseline_rows(name), names),
+                        "folds": results.baseline_rows(name),
+                        "n_parameters": int(np.median([r.get("n_parameters", 0)
+                                                       for r in results.baseline_rows(name)]))}
+                 for name in spec.baselines}
+    metrics = {
+        "summary": summarize(rows, names), "folds": rows, "task": data.task, "data": data_record(spec.data),
+        "classes": data.classes, "n_samples": data.n_samples, "n_features": data.n_features,
+        "feature_names": data.feature_names, "confusion_matrix": results.confusion().tolist(),
+        "model": {"name": spec.model.name, "n_parameters": counts["total"],
+                  "n_trainable_parameters": counts["trainable"]},
+        "parameters": counts,
+        "lora": OmegaConf.to_container(OmegaConf.structured(spec.lora)),
+        "init_from": spec.init_from,
+        "precision": precision.record(),
+        "early_stopping_mode": spec.trainer.early_stopping.resolved_mode,
+        "quantization": int8_summary(rows, names) if spec.quantization.name == "int8" else {"name": "none"},
+        "backend": backend_record,
+        "baselines": baselines,
+        "cv": {"name": spec.cv.name, "n_folds": len(rows)},
+        "imbalance": spec.data.imbalance,
+        "decision": {"threshold": spec.decision.threshold, "target_sensitivity": spec.decision.target_sensitivity}
+        if spec.decision.threshold != "argmax" else {"threshold": "argmax"},
+        "device": device,
+        "seed": spec.seed,
+        "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows))},
+    }
+    if results.trading is not None:
+        metrics["trading"] = {"strategy": spec.data.strategy, "note": TRADING_NOTE}
+    return metrics
+
+
+def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[str, Any]) -> None:
+    """predictions.csv, metrics.json, then the figures: a figure that cannot be drawn loses no number."""
+    io.write_text(out / "predictions.csv", pd.concat([o.predictions for o in results.outcomes]).to_csv(index=False))
+    io.write_json(out / "metrics.json", metrics)
+    trading = (results.trading, spec.data.strategy) if results.trading is not None else None
+    _write_plots(out, [o.curves for o in results.outcomes], data.classes, results.confusion(), len(results.rows),
+                 results.baseline_curves(), trading)
+
+
+def print_run_summary(spec, data, metrics: dict[str, Any], out: Path) -> None:
+    baselines = metrics["baselines"]
+    print_summary(metrics["summary"], metrics["cv"]["n_folds"], str(out),
+                  title=f"{spec.model.name} on {data.name} ({spec.cv.name})", model=spec.model.name,
+                  baselines={name: b["summary"] for name, b in baselines.items()},
+                  parameters={spec.model.name: metrics["parameters"]["total"],
+                              **{name: b["n_parameters"] for name, b in baselines.items()}})
+
+
+def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int,
+                 baselines: dict[str, list], trading: Optional[tuple[list, str]]) -> None:
+    """Every figure of the run; one that fails is a warning (its numbers are in metrics.json)."""
+    figures = {"roc.png": lambda path: plots.plot_roc(curves, classes, path, baselines),
+               "pr.png": lambda path: plots.plot_pr(curves, classes, path, baselines),
+               "confusion_matrix.png": lambda path: plots.plot_confusion(confusion, classes, path, n_folds),
+               "learning_curves.png": lambda path: plots.plot_learning_curves(curves, path)}
+    if trading is not None:
+        figures["trading_returns.png"] = lambda path: plots.plot_trading(*trading, path)
+    for name, draw in figures.items():
+        try:
+            draw(out / name)
+        except Exception as err:  # noqa: BLE001 - a figure is never worth the run
+            log.warning("could not draw %s (%s); the numbers are in metrics.json", name,
+                        first_line(err, 200, typed=True))

@@ -1,0 +1,64 @@
+"""The cv group's schemas: k-fold, holdout and walk-forward splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from qhybrid.errors import ConfigError
+from qhybrid.spec_checks import fraction, positive
+
+
+@dataclass
+class StratifiedKFoldSpec:
+    name: str = "stratified_kfold"
+    n_splits: int = 5
+    shuffle: bool = True
+    seed: int = 0
+    allow_shuffle_time_series: bool = False  # a shuffled split of a time series trains on the future
+
+    def check(self) -> None:
+        if self.n_splits < 2:
+            raise ConfigError(
+                f"cv.n_splits={self.n_splits} is out of range",
+                "use cv.n_splits >= 2, or cv=holdout for a single split",
+            )
+
+
+@dataclass
+class HoldoutSpec:
+    name: str = "holdout"
+    test_fraction: float = 0.2
+    seed: int = 0
+    allow_shuffle_time_series: bool = False
+
+    def check(self) -> None:
+        fraction("cv.test_fraction", self.test_fraction)
+
+
+@dataclass
+class WalkForwardSpec:
+    """Expanding-window splits forward in time (scikit-learn's TimeSeriesSplit): each fold
+    trains on the past only, with ``gap`` rows left out before its test rows (at least the
+    data's window, so no sample straddles the boundary)."""
+
+    name: str = "walk_forward"
+    n_splits: int = 5
+    gap: int = 0
+    test_size: Optional[int] = None  # rows per test fold (default: as many as fit)
+    max_train_size: Optional[int] = None  # null: expanding window; N: the last N rows only
+
+    def check(self) -> None:
+        if self.n_splits < 2:
+            raise ConfigError(f"cv.n_splits={self.n_splits} is out of range", "use cv.n_splits >= 2")
+        positive("cv.gap", self.gap, allow_zero=True)
+        if self.test_size is not None:
+            positive("cv.test_size", self.test_size)
+        if self.max_train_size is not None:
+            positive("cv.max_train_size", self.max_train_size)
+
+
+CV_SCHEMAS: dict[str, type] = {"stratified_kfold": StratifiedKFoldSpec, "holdout": HoldoutSpec,
+                               "walk_forward": WalkForwardSpec}
+
+
