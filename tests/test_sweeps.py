@@ -35,6 +35,9 @@ def test_a_four_job_joblib_sweep_completes_with_one_run_folder_per_job(tmp_path,
     assert len(table) == 4 * 2 and table["baseline"].sum() == 4  # each run and its logreg baseline
 
 
+# slow (CI runs it: .ci/run): submitit starts each job as a new interpreter, which pays ~8 s of
+# imports (torch, scikit-learn, ...) before it trains: about 25 s of the 2 cores per launcher
+@pytest.mark.slow
 @HEAVY
 @pytest.mark.parametrize("launcher", ["slurm_local", "submitit_local"])
 def test_a_two_job_submitit_sweep_runs_the_slurm_code_path_here(tmp_path, launcher, cli):
