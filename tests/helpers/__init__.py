@@ -1,4 +1,4 @@
-"""Shared test helpers: import from here (``from helpers import FAST, cli_result, ...``).
+"""Shared test helpers: ``from helpers import FAST, fast, run_cli, run_in_process, ...``.
 
 - ``presets``: the fast settings every CLI / end-to-end test starts from (``FAST``, ``fast()``).
 - ``cli``: the command in a subprocess (``run_cli``: the process boundary is the point) or in
@@ -6,6 +6,8 @@
 - ``data``: small data files and config folders.
 - ``devices``: what this machine has (CUDA, lightning.gpu), for tests that must pass on both.
 - ``fixtures``: the pytest fixtures conftest.py makes available to every test.
+- ``threads``, ``scheduling``: one compute thread per core per xdist worker; which tests the
+  workers get first (conftest.py applies both).
 """
 
 from helpers.cli import CliResult, one_line, qhybrid_executable, run_cli, run_in_process
