@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 
+from helpers import fast
+
 
 def test_import_is_light():
     code = "import sys, qhybrid; assert callable(qhybrid.train) and 'torch' not in sys.modules"
@@ -19,10 +21,11 @@ def test_train_and_load(tmp_path):
     from qhybrid.data import load_dataset
     from qhybrid.schema import BuiltinDataSpec
 
-    result = qhybrid.train(model="g0", data="iris", overrides=["trainer.max_epochs=3"], run_dir=tmp_path / "run")
+    overrides = fast("trainer.max_epochs=3")
+    result = qhybrid.train(model="g0", data="iris", overrides=overrides, run_dir=tmp_path / "run")
     stored = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert result.metrics["summary"] == stored["summary"] and result.run_dir == tmp_path / "run"
-    for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "train.log", "checkpoints/fold_4.pt"):
+    for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "train.log", "checkpoints/fold_1.pt"):
         assert (tmp_path / "run" / name).is_file(), name
     assert "trainer.max_epochs=3" in (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text()
 

@@ -8,9 +8,7 @@ most are refused before any training, so the whole battery costs seconds.
 
 from __future__ import annotations
 
-import logging
 import os
-import signal
 import subprocess
 from pathlib import Path
 
@@ -18,57 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qhybrid.cli import main
-
-FAST = ["trainer.max_epochs=2", "baselines=[]", "cv.n_splits=2"]
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """cli(args) -> (exit code, stdout, stderr) of `qhybrid <args>` run in tmp_path."""
-    monkeypatch.chdir(tmp_path)
-    for key in ("QHYBRID_DEBUG", "HYDRA_FULL_ERROR"):
-        monkeypatch.delenv(key, raising=False)
-
-    def run(args: list[str]) -> tuple[int, str, str]:
-        root = logging.getLogger()
-        handlers, level, sigterm = list(root.handlers), root.level, signal.getsignal(signal.SIGTERM)
-        try:
-            code = main(list(args))
-        except SystemExit as stop:
-            code = stop.code
-        finally:  # Hydra configured logging and a SIGTERM handler for the job: undo both
-            for handler in [h for h in root.handlers if h not in handlers]:
-                root.removeHandler(handler)
-                handler.close()
-            root.setLevel(level)
-            signal.signal(signal.SIGTERM, sigterm)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def one_line(result: tuple[int, str, str], *named: str) -> str:
-    code, out, err = result
-    assert code not in (0, None), (out, err)
-    assert "Traceback" not in out + err, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for name in named:
-        assert name in lines[0], (name, lines[0])
-    return lines[0]
+from helpers import FAST, cuda_available, lightning_gpu_starts, one_line, write_csv
+from helpers.scheduling import HEAVY
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under ``folder``: its bytes and modification time."""
     return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    frame.to_csv(path, index=False)
-    return path
 
 
 def table(n: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -187,6 +142,7 @@ def _bad_tables(tmp_path: Path) -> list[tuple[str, Path, list[str], list[str]]]:
     ]
 
 
+@HEAVY
 def test_a_bad_data_file_is_one_line(cli, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -230,10 +186,24 @@ def test_a_genotype_file_with_a_bad_value_is_one_line(cli, tmp_path):
     one_line(cli(["train", "model=g0", "experiment=genomics", f"data.path={path}", *FAST]), "snp_0")
 
 
-@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a CUDA GPU")
-def test_a_missing_gpu_is_one_line(cli):
-    one_line(cli(["train", "model=g0", "trainer.device=cuda", *FAST]), "trainer.device=cuda")
-    one_line(cli(["train", "model=g1", "backend=lightning_gpu", "backend.strict=true", *FAST]), "lightning")
+def test_a_missing_gpu_is_one_line(cli, tmp_path):
+    """Where there is no GPU (or no lightning.gpu) asking for it is one line; where there is,
+    the same command trains on it."""
+    import json
+
+    gpu = cli(["train", "model=g0", "trainer.device=cuda", *FAST, f"hydra.run.dir={tmp_path / 'cuda'}"])
+    if cuda_available():
+        assert gpu.returncode == 0, gpu.stderr
+        assert json.loads((tmp_path / "cuda" / "metrics.json").read_text())["device"].startswith("cuda")
+    else:
+        one_line(gpu, "trainer.device=cuda")
+    strict = cli(["train", "model=g1", "backend=lightning_gpu", "backend.strict=true", *FAST,
+                  f"hydra.run.dir={tmp_path / 'lightning'}"])
+    if lightning_gpu_starts():
+        assert strict.returncode == 0, strict.stderr
+        assert json.loads((tmp_path / "lightning" / "metrics.json").read_text())["backend"]["name"] == "lightning_gpu"
+    else:
+        one_line(strict, "lightning")
 
 
 # ------------------------------------------------------------------ folders and resuming

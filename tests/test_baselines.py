@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import fast
 from qhybrid.errors import ConfigError
 from qhybrid.schema import validate
 from qhybrid.training.baselines import BASELINE_NAMES, fit_predict, make_baseline, parameter_count
 
-QUICK = ["model=g0", "trainer.max_epochs=3", "quantization=none"]
+# the baselines each test names, beside a small classical hybrid; 2 folds, 3 epochs, no INT8 export
+FOLDS = 2
+QUICK = ["model=g0", *fast("trainer.max_epochs=3", f"cv.n_splits={FOLDS}", keep=["baselines"])]
 
 
 def test_baselines_train_and_test_on_exactly_the_hybrids_rows(tmp_path, compose, monkeypatch):
@@ -41,8 +44,8 @@ def test_baselines_train_and_test_on_exactly_the_hybrids_rows(tmp_path, compose,
     metrics = run_module.train(compose(["data=breast_cancer", "data.imbalance=smote", "baselines=[logreg,mlp]",
                                         *QUICK]), tmp_path / "run")
     predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")
-    assert len(scored) == 5 * 3  # per fold: the hybrid, then each baseline
-    for k in range(5):
+    assert len(scored) == FOLDS * 3  # per fold: the hybrid, then each baseline
+    for k in range(FOLDS):
         rows = predictions.loc[predictions["fold"] == k, "row"].to_numpy()
         for index, test in scored[3 * k: 3 * k + 3]:
             assert index == k and np.array_equal(test, rows)  # the same test rows, in the same order
@@ -56,7 +59,7 @@ def test_baselines_train_and_test_on_exactly_the_hybrids_rows(tmp_path, compose,
         assert [f["n_test"] for f in result["folds"]] == [f["n_test"] for f in metrics["folds"]]
         assert 0.9 < result["summary"]["roc_auc"]["mean"] <= 1.0
     table = pd.read_csv(tmp_path / "run" / "baselines.csv")
-    assert sorted(set(table["model"])) == ["logreg", "mlp"] and len(table) == 10
+    assert sorted(set(table["model"])) == ["logreg", "mlp"] and len(table) == 2 * FOLDS
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -88,18 +91,15 @@ def test_baselines_can_be_switched_off_and_bad_names_are_one_line(tmp_path, comp
     assert "\n" not in str(err.value)
 
 
-def test_the_metrics_json_and_terminal_table_show_them(tmp_path):
-    from conftest import run_cli
-
+def test_the_metrics_json_and_terminal_table_show_them(tmp_path, cli):
     out = tmp_path / "run"
-    result = run_cli(["train", "data=iris_binary", "baselines=[logreg,svc]", *QUICK, f"hydra.run.dir={out}"],
-                     cwd=tmp_path)
+    result = cli(["train", "data=iris_binary", "baselines=[logreg,svc]", *QUICK, f"hydra.run.dir={out}"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "logreg (baseline)" in result.stdout and "svc (baseline)" in result.stdout
     assert "parameters" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baselines"]["logreg"]["n_parameters"] == 4 + 1
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [f"fold_{k}.pt" for k in range(5)]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [f"fold_{k}.pt" for k in range(FOLDS)]
 
 
 def test_a_baseline_that_cannot_fit_a_fold_is_logged_and_undefined_there(monkeypatch, tmp_path, compose):

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from qhybrid.errors import ConfigError
 from qhybrid.schema import RunSpec, validate
 
-from conftest import CONF, FAST, run_cli
+from helpers import CONF, fast
 
 CSV_REQUIRED = ["data.path=${oc.env:QH_TEST_CSV}", "data.target=y"]
 
@@ -143,9 +143,10 @@ def test_cv_seed_follows_the_run_seed(compose):
     assert validate(compose(["seed=7"])).cv.seed == 7
 
 
-def test_bad_value_on_the_command_line_fails_before_data_is_read(tmp_path):
+def test_bad_value_on_the_command_line_fails_before_data_is_read(tmp_path, cli):
     run_dir = tmp_path / "run"
-    result = run_cli(["train", "trainer.max_epochs=-3", f"hydra.run.dir={run_dir}", *FAST[1:]], cwd=tmp_path)
+    result = cli(["train", "trainer.max_epochs=-3", f"hydra.run.dir={run_dir}",
+                  *fast(keep=["trainer.max_epochs"])])
     assert result.returncode == 2
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert lines == ["qhybrid: error: trainer.max_epochs=-3 is out of range. Fix: set trainer.max_epochs to a value > 0"]

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, run_cli
+from helpers import REPO, fast, run_cli
+from helpers.scheduling import HEAVY
 
 from qhybrid.data.finance import build_finance_dataset
 from qhybrid.data.indicators import feature_frame
@@ -126,10 +127,10 @@ class TestTradingFigures:
         assert (daily["strategy"] == 0).all() and trading_metrics(self.META, up, "long_only")["strategy_return"] == 0
 
 
-def test_the_finance_preset_runs_walk_forward_on_the_bundled_prices(tmp_path):
+def test_the_finance_preset_runs_walk_forward_on_the_bundled_prices(tmp_path, cli):
     out = tmp_path / "run"
-    result = run_cli(["train", "experiment=finance", "data.offline=true", f"data.prices_csv={BUNDLED}",
-                      "model=g0", "trainer.max_epochs=2", "cv.n_splits=3", f"hydra.run.dir={out}"], cwd=tmp_path)
+    result = cli(["train", "experiment=finance", "data.offline=true", f"data.prices_csv={BUNDLED}",
+                  "model=g0", *fast("cv.n_splits=3"), f"hydra.run.dir={out}"])
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["cv"] == {"name": "walk_forward", "n_folds": 3}
@@ -141,8 +142,8 @@ def test_the_finance_preset_runs_walk_forward_on_the_bundled_prices(tmp_path):
     assert set(predictions["ticker"]) == {"AAPL", "MSFT"} and "next_return" in predictions
     # predict from the prices file: the same windows, so the fold's probabilities come back,
     # and the last day (no next close yet) gets its call too
-    predicted = run_cli(["predict", f"run={out}", f"input={BUNDLED}", "checkpoint=fold_1",
-                         f"output={tmp_path / 'calls.csv'}"], cwd=tmp_path)
+    predicted = cli(["predict", f"run={out}", f"input={BUNDLED}", "checkpoint=fold_1",
+                     f"output={tmp_path / 'calls.csv'}"])
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
     calls = pd.read_csv(tmp_path / "calls.csv")
     assert calls["date"].max() == "2013-03-01" and calls["next_return"].isna().sum() == 2
@@ -151,12 +152,15 @@ def test_the_finance_preset_runs_walk_forward_on_the_bundled_prices(tmp_path):
     np.testing.assert_allclose(fold["proba_up_again"], fold["proba_up"], atol=1e-6)
 
 
+@HEAVY
 def test_without_network_or_cache_the_cli_says_what_to_do_in_one_line(tmp_path):
-    # a proxy on a closed port: the download fails at once, as on a machine without network
+    # a proxy on a closed port: the download fails at once, as on a machine without network.
+    # The installed command: the proxy and the cache folder hold for the whole process, as on
+    # such a machine (yfinance, imported here, would keep this process's own cache folder)
     dead = "http://127.0.0.1:9"
     env = {"HTTPS_PROXY": dead, "HTTP_PROXY": dead, "https_proxy": dead, "http_proxy": dead,
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    result = run_cli(["train", "data=finance", "data.tickers=[AAPL]"], cwd=tmp_path, env=env, timeout=120)
+    result = run_cli(["train", "data=finance", "data.tickers=[AAPL]"], cwd=tmp_path, env=env)
     assert result.returncode == 2
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1, lines

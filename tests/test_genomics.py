@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
+from helpers import fast
 from qhybrid.data.genomics import balding_nichols
 from qhybrid.data.preprocess import FoldPreprocessor
 
@@ -44,8 +45,9 @@ def test_pca_matches_scikit_learn_and_sees_only_the_training_rows():
 def test_genomics_experiment_separates_populations(tmp_path, compose):
     from qhybrid.run import train
 
+    # the experiment's model and early stopping; 2 folds, no baselines or INT8 export
     cfg = compose(["experiment=genomics", "data.n_samples=150", "data.n_snps=300", "trainer.max_epochs=40",
-                   "quantization=none"])
+                   *fast(keep=["trainer.max_epochs", "trainer.early_stopping.patience"])])
     metrics = train(cfg, tmp_path / "run")
     assert metrics["n_features"] == 300 and metrics["classes"] == ["pop0", "pop1", "pop2"]
     assert metrics["summary"]["accuracy"]["mean"] >= 0.9

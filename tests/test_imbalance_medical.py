@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from helpers import fast
 
 from qhybrid.build import build_class_weights
 from qhybrid.data.resample import smote
@@ -18,7 +18,7 @@ from qhybrid.schema import TrainerSpec, validate
 from qhybrid.training.engine import EarlyStopping
 from qhybrid.training.threshold import rates_at, threshold_for_sensitivity
 
-QUICK = ["model=g0", "trainer.max_epochs=3", "quantization=none"]
+QUICK = ["model=g0", *fast("trainer.max_epochs=3")]
 
 
 class TestSmote:
@@ -118,12 +118,13 @@ def test_early_stopping_breaks_ties_by_validation_loss():
     assert not stopper.step(0.99, 4, model, tiebreak=0.01)
 
 
-def test_the_medical_preset_reports_the_threshold_and_predict_applies_it(tmp_path, compose):
+def test_the_medical_preset_reports_the_threshold_and_predict_applies_it(tmp_path, compose, cli):
     cfg = compose(["experiment=medical"])
     assert (cfg.data.name, cfg.data.scaler, cfg.data.imbalance) == ("breast_cancer", "robust", "smote")
     assert cfg.trainer.early_stopping.monitor == "val_roc_auc" and cfg.decision.threshold == "target_sensitivity"
     out = tmp_path / "run"
-    result = run_cli(["train", "experiment=medical", *QUICK, "cv.n_splits=3", f"hydra.run.dir={out}"], cwd=tmp_path)
+    result = cli(["train", "experiment=medical", "model=g0", *fast("trainer.max_epochs=3", "cv.n_splits=3"),
+                  f"hydra.run.dir={out}"])
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["decision"] == {"threshold": "target_sensitivity", "target_sensitivity": 0.95}
@@ -135,8 +136,7 @@ def test_the_medical_preset_reports_the_threshold_and_predict_applies_it(tmp_pat
         truth = (part["y_true"] == "malignant").to_numpy()
         assert fold["sensitivity_at_threshold"] == pytest.approx(rates_at(truth, part["proba_malignant"], t)[0])
         assert fold["n_synthetic"] > 0
-    predicted = run_cli(["predict", f"run={out}", "input=fold_1", "checkpoint=fold_1",
-                         f"output={tmp_path / 'p.csv'}"], cwd=tmp_path)
+    predicted = cli(["predict", f"run={out}", "input=fold_1", "checkpoint=fold_1", f"output={tmp_path / 'p.csv'}"])
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
     again = pd.read_csv(tmp_path / "p.csv")
     part = predictions[predictions["fold"] == 1]

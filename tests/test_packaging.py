@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import CONF, REPO
+from helpers import CONF, REPO
 
 
 def test_wheel_contains_the_configs_and_runs_from_them(tmp_path):

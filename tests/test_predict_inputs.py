@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from helpers import fast, iris_frame, run_cli, run_in_process, write_csv
 
 import qhybrid
 from qhybrid import digest
@@ -23,17 +22,12 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 @pytest.fixture(scope="module")
 def csv_run(tmp_path_factory):
-    """A run trained from a CSV file named by a relative data.path (shared, never modified)."""
-    from sklearn.datasets import load_iris
-
+    """A run trained from a CSV file named by a relative data.path (shared, never modified);
+    5 folds: the tests use folds 0 to 4."""
     tmp = tmp_path_factory.mktemp("csv_run")
-    bunch = load_iris(as_frame=True)
-    frame = bunch.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_")).drop(columns="target")
-    frame["species"] = bunch.target_names[bunch.target]
-    frame.to_csv(tmp / "iris.csv", index=False)
-    result = run_cli(["train", "model=g0", "data=csv", "data.path=iris.csv", "data.target=species",
-                      "trainer.max_epochs=2", "baselines=[]", "quantization=none", f"hydra.run.dir={tmp / 'run'}"],
-                     cwd=tmp)
+    write_csv(tmp / "iris.csv", iris_frame())
+    result = run_in_process(["train", "model=g0", "data=csv", "data.path=iris.csv", "data.target=species",
+                             *fast(keep=["cv.n_splits"]), f"hydra.run.dir={tmp / 'run'}"], cwd=tmp)
     assert result.returncode == 0, result.stderr
     return tmp / "run"
 
@@ -46,23 +40,6 @@ def table(csv_run):
 @pytest.fixture(scope="module")
 def predictor(csv_run):
     return qhybrid.load(csv_run)
-
-
-@pytest.fixture
-def predict_cli(monkeypatch, capsys):
-    """`qhybrid predict <args>` in this process (the CLI's code path, without a new interpreter)."""
-    from qhybrid import predict
-
-    monkeypatch.delenv("QHYBRID_DEBUG", raising=False)
-
-    def call(args: list[str], cwd: Path):
-        monkeypatch.chdir(cwd)
-        capsys.readouterr()
-        code = predict.run(args[1:] if args[0] == "predict" else args)
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
-
-    return call
 
 
 def _one_line_error(result) -> str:
@@ -184,9 +161,9 @@ BAD_FILES = [
 
 
 @pytest.mark.parametrize("name, text, message", BAD_FILES, ids=[f[0] for f in BAD_FILES])
-def test_bad_input_files_are_one_line(csv_run, tmp_path, predict_cli, name, text, message):
+def test_bad_input_files_are_one_line(csv_run, tmp_path, cli, name, text, message):
     (tmp_path / name).write_text(text)
-    error = _one_line_error(predict_cli(["predict", f"run={csv_run}", f"input={name}"], cwd=tmp_path))
+    error = _one_line_error(cli(["predict", f"run={csv_run}", f"input={name}"], cwd=tmp_path))
     assert message in error
     assert not (tmp_path / name.replace(".csv", "_predictions.csv")).exists()
 
@@ -197,14 +174,14 @@ def test_a_bad_cell_is_one_line_from_the_installed_command(csv_run, tmp_path):
     assert message in _one_line_error(run_cli(["predict", f"run={csv_run}", f"input={name}"], cwd=tmp_path))
 
 
-def test_a_run_folder_predicts_without_its_training_data(csv_run, tmp_path):
+def test_a_run_folder_predicts_without_its_training_data(csv_run, tmp_path, cli):
     """data.path was relative to the training folder: from elsewhere (or once it moved) the
     model still builds."""
     run = _copy_run(csv_run, tmp_path)
     shutil.copy(csv_run.parent / "iris.csv", tmp_path / "new.csv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = run_cli(["predict", f"run={run}", "input=../new.csv", "checkpoint=fold_2"], cwd=elsewhere)
+    result = cli(["predict", f"run={run}", "input=../new.csv", "checkpoint=fold_2"], cwd=elsewhere)
     assert result.returncode == 0, result.stderr
     assert len(pd.read_csv(elsewhere / "new_predictions.csv")) == 150
 
@@ -217,18 +194,18 @@ def _record_data_files(run: Path, files: dict[str, str]) -> None:
         torch.save(digest.sign(payload), path)  # as the run signs what it writes
 
 
-def test_input_fold_reads_the_recorded_absolute_paths(csv_run, tmp_path, predict_cli):
+def test_input_fold_reads_the_recorded_absolute_paths(csv_run, tmp_path, cli):
     run = _copy_run(csv_run, tmp_path)
     data = tmp_path / "kept" / "iris.csv"
     data.parent.mkdir()
     shutil.copy(csv_run.parent / "iris.csv", data)
     _record_data_files(run, {"data.path": str(data)})
-    result = predict_cli(["predict", f"run={run}", "input=fold_2", "checkpoint=fold_2", "output=f2.csv"], cwd=tmp_path)
+    result = cli(["predict", f"run={run}", "input=fold_2", "checkpoint=fold_2", "output=f2.csv"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     n_test = int((pd.read_csv(run / "predictions.csv")["fold"] == 2).sum())
     assert len(pd.read_csv(tmp_path / "f2.csv")) == n_test
     data.unlink()
-    error = _one_line_error(predict_cli(["predict", f"run={run}", "input=fold_2", "output=again.csv"], cwd=tmp_path))
+    error = _one_line_error(cli(["predict", f"run={run}", "input=fold_2", "output=again.csv"], cwd=tmp_path))
     assert f"data.path={data} is gone" in error and "input=<file>" in error
 
 
@@ -248,17 +225,17 @@ def test_save_checkpoint_stores_data_files_only_when_given(tmp_path):
 # ----------------------------------------------------------------------------- the run
 
 
-def test_broken_run_folders_are_one_line(csv_run, tmp_path, predict_cli):
+def test_broken_run_folders_are_one_line(csv_run, tmp_path, cli):
     run = _copy_run(csv_run, tmp_path)
     shutil.copy(csv_run.parent / "iris.csv", tmp_path / "x.csv")
     (run / "metrics.json").unlink()
-    error = _one_line_error(predict_cli(["predict", f"run={run}", "input=x.csv"], cwd=tmp_path))
+    error = _one_line_error(cli(["predict", f"run={run}", "input=x.csv"], cwd=tmp_path))
     assert "no readable metrics.json" in error and "checkpoint=fold_<k>" in error
-    error = _one_line_error(predict_cli(["predict", f"run={run}", "input=fold_7", "checkpoint=fold_0"], cwd=tmp_path))
+    error = _one_line_error(cli(["predict", f"run={run}", "input=fold_7", "checkpoint=fold_0"], cwd=tmp_path))
     assert "the run has no fold 7" in error
     for path in (run / "checkpoints").glob("*.pt"):
         path.unlink()
-    error = _one_line_error(predict_cli(["predict", f"run={run}", "input=x.csv", "ensemble=true"], cwd=tmp_path))
+    error = _one_line_error(cli(["predict", f"run={run}", "input=x.csv", "ensemble=true"], cwd=tmp_path))
     assert "has no fold checkpoints" in error
 
 
@@ -289,28 +266,28 @@ class TestOutput:
         shutil.copy(csv_run.parent / "iris.csv", tmp_path / "new.csv")
         return tmp_path
 
-    def test_an_existing_output_is_kept_unless_overwrite(self, csv_run, here, predict_cli):
+    def test_an_existing_output_is_kept_unless_overwrite(self, csv_run, here, cli):
         for output in ("output=mine.csv", None):  # named, and the default new_predictions.csv
             target = here / ("mine.csv" if output else "new_predictions.csv")
             target.write_text("precious\n")
             args = ["predict", f"run={csv_run}", "input=new.csv", *([output] if output else [])]
-            error = _one_line_error(predict_cli(args, cwd=here))
+            error = _one_line_error(cli(args, cwd=here))
             assert "already exists" in error and "overwrite=true" in error
             assert target.read_text() == "precious\n"
-            assert predict_cli([*args, "overwrite=true"], cwd=here).returncode == 0
+            assert cli([*args, "overwrite=true"], cwd=here).returncode == 0
             assert list(pd.read_csv(target).columns)[0] == "prediction"
 
-    def test_the_input_is_never_the_output(self, csv_run, here, predict_cli):
+    def test_the_input_is_never_the_output(self, csv_run, here, cli):
         before = (here / "new.csv").read_text()
         for output in ("new.csv", "./new.csv", str(here / "new.csv")):
             args = ["predict", f"run={csv_run}", "input=new.csv", f"output={output}", "overwrite=true"]
-            assert "is the input file" in _one_line_error(predict_cli(args, cwd=here))
+            assert "is the input file" in _one_line_error(cli(args, cwd=here))
         assert (here / "new.csv").read_text() == before
 
-    def test_an_output_through_a_file_or_in_a_folder_it_cannot_write(self, csv_run, here, predict_cli, monkeypatch):
+    def test_an_output_through_a_file_or_in_a_folder_it_cannot_write(self, csv_run, here, cli, monkeypatch):
         from qhybrid import io
 
-        error = _one_line_error(predict_cli(["predict", f"run={csv_run}", "input=new.csv", "output=new.csv/p.csv"],
+        error = _one_line_error(cli(["predict", f"run={csv_run}", "input=new.csv", "output=new.csv/p.csv"],
                                         cwd=here))
         assert f"goes through {here / 'new.csv'}, which is a file" in error
 
@@ -318,15 +295,15 @@ class TestOutput:
             raise PermissionError(13, "Permission denied", str(path))
 
         monkeypatch.setattr(io, "write_text", refuse)
-        error = _one_line_error(predict_cli(["predict", f"run={csv_run}", "input=new.csv", "output=locked/p.csv"],
+        error = _one_line_error(cli(["predict", f"run={csv_run}", "input=new.csv", "output=locked/p.csv"],
                                             cwd=here))
         assert f"cannot write output={here / 'locked' / 'p.csv'} (Permission denied)" in error
 
-    def test_a_file_of_the_run_folder_is_never_replaced(self, csv_run, here, predict_cli):
+    def test_a_file_of_the_run_folder_is_never_replaced(self, csv_run, here, cli):
         run = _copy_run(csv_run, here)
         before = (run / "predictions.csv").read_bytes()
         args = ["predict", f"run={run}", "input=new.csv", f"output={run / 'predictions.csv'}", "overwrite=true"]
-        assert "would replace a file of the run folder" in _one_line_error(predict_cli(args, cwd=here))
+        assert "would replace a file of the run folder" in _one_line_error(cli(args, cwd=here))
         assert (run / "predictions.csv").read_bytes() == before
 
 
@@ -353,7 +330,7 @@ def _evil_run(csv_run: Path, tmp_path: Path) -> tuple[Path, Path]:
     return run, marker
 
 
-def test_a_checkpoint_that_would_run_code_is_refused_everywhere(csv_run, tmp_path):
+def test_a_checkpoint_that_would_run_code_is_refused_everywhere(csv_run, tmp_path, cli):
     from qhybrid.training.checkpoints import load_checkpoint
 
     run, marker = _evil_run(csv_run, tmp_path)
@@ -364,7 +341,7 @@ def test_a_checkpoint_that_would_run_code_is_refused_everywhere(csv_run, tmp_pat
     for args in (["predict", f"run={run}", "input=x.csv"],
                  ["train", "model=g0", "data=csv", "data.path=x.csv", "data.target=species", "trainer.max_epochs=1",
                   "baselines=[]", "quantization=none", f"init_from={run}", f"hydra.run.dir={tmp_path / 'tuned'}"]):
-        error = _one_line_error(run_cli(args, cwd=tmp_path))
+        error = _one_line_error(cli(args))
         assert "could run code" in error and "weights_only" not in error
     assert not marker.exists()
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from helpers import fast, run_cli
+from helpers.scheduling import HEAVY
 
 from qhybrid import report, report_pages
 
-FAST = ["trainer.max_epochs=2", "baselines=[logreg,svc]", "quantization=none"]
+FAST = fast("baselines=[logreg,svc]")  # the report shows the baselines beside each run
 
 
 class Page(HTMLParser):
@@ -49,13 +50,14 @@ class Page(HTMLParser):
             self.rows[-1][-1] += data
 
 
-def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path, broken_data_conf):
+@HEAVY
+def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path, broken_data_conf, cli):
     sweep = tmp_path / "sweep"
     # data=broken's file has one class, found when the job reads it: the other jobs must still finish
-    result = run_cli(["train", "--config-dir", str(broken_data_conf), "-m", "model=g0",
-                      "data=iris_binary,breast_cancer,broken", *FAST, f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    result = cli(["train", "--config-dir", str(broken_data_conf), "-m", "model=g0",
+                  "data=iris_binary,breast_cancer,broken", *FAST, f"hydra.sweep.dir={sweep}"])
     assert result.returncode == 1 and "1 job(s) failed" in result.stderr and "single class" in result.stderr
-    report = run_cli(["report", str(sweep)], cwd=tmp_path)
+    report = cli(["report", str(sweep)])
     assert report.returncode == 0, report.stdout + report.stderr
     assert "logreg (baseline)" in report.stdout
     assert "failed: 2" in report.stdout and "single class" in report.stdout
@@ -89,12 +91,14 @@ def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path, broken_data_conf
     assert all(image.startswith(b"\x89PNG\r\n\x1a\n") and len(image) > 1000 for image in page.images)
 
 
-def test_report_errors_are_one_line(tmp_path):
+def test_report_errors_are_one_line(tmp_path, cli):
+    # the installed command once (exit code and stderr of a real process), then in this process
     missing = run_cli(["report", str(tmp_path / "nowhere")], cwd=tmp_path)
     assert missing.returncode == 2 and "no such folder" in missing.stderr and len(missing.stderr.splitlines()) == 1
-    empty = run_cli(["report", str(tmp_path)], cwd=tmp_path)
+    assert cli(["report", str(tmp_path / "nowhere")]) == missing
+    empty = cli(["report", str(tmp_path)])
     assert empty.returncode == 2 and "holds no run folders" in empty.stderr
-    bad = run_cli(["report", str(tmp_path), "metrics=banana"], cwd=tmp_path)
+    bad = cli(["report", str(tmp_path), "metrics=banana"])
     assert bad.returncode == 2 and "banana" in bad.stderr
 
 
@@ -313,10 +317,10 @@ def test_a_metrics_json_qhybrid_did_not_write(tmp_path, capsys, content):
     assert "Skipped folders" in (sweep / "report.md").read_text()
 
 
-def test_a_report_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, monkeypatch):
+def test_a_report_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, monkeypatch, cli):
     run = write_run(tmp_path / "run", {"roc_auc": (0.9, 0.1)})
     (run / "report.csv").mkdir()  # a folder where the file goes: fails for root too
-    result = run_cli(["report", str(run)], cwd=tmp_path)
+    result = cli(["report", str(run)])
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert f"cannot write {run / 'report.csv'}" in result.stderr and "Fix:" in result.stderr
     (run / "report.csv").rmdir()

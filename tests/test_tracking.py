@@ -10,7 +10,8 @@ import logging
 import sys
 
 import pytest
-from conftest import run_cli
+from helpers import fast
+from helpers.scheduling import HEAVY
 
 from qhybrid import tracking
 from qhybrid.errors import ConfigError, QHybridError
@@ -26,10 +27,13 @@ def test_flatten_names_nested_keys_and_keeps_lists_whole():
                     "init_from": "None"}
 
 
-def test_a_run_logs_its_settings_curves_metrics_baselines_and_files(tmp_path):
+@HEAVY
+def test_a_run_logs_its_settings_curves_metrics_baselines_and_files(tmp_path, cli, monkeypatch):
     run = tmp_path / "run"
-    result = run_cli(["train", "model=g0", "data=iris_binary", "trainer.max_epochs=6", "baselines=[logreg]",
-                      "logger=mlflow", f"hydra.run.dir={run}"], cwd=tmp_path)
+    # MLflow's logger as importing it leaves it in a fresh process: an earlier run in this one quietened it
+    monkeypatch.setattr(logging.getLogger("mlflow"), "level", logging.INFO)
+    result = cli(["train", "model=g0", "data=iris_binary", *fast("trainer.max_epochs=6", "baselines=[logreg]"),
+                  "logger=mlflow", f"hydra.run.dir={run}"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Creating initial MLflow database tables" not in result.stdout + result.stderr  # MLflow's noise is off
 
@@ -61,10 +65,10 @@ def test_a_run_logs_its_settings_curves_metrics_baselines_and_files(tmp_path):
     assert "checkpoints/fold_0.pt" in checkpoints
 
 
-def test_an_unreachable_tracking_server_is_one_line_before_training(tmp_path):
-    result = run_cli(["train", "model=g0", "data=iris_binary", "trainer.max_epochs=2", "logger=mlflow",
-                      "logger.tracking_uri=http://127.0.0.1:9", f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path,
-                     env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+def test_an_unreachable_tracking_server_is_one_line_before_training(tmp_path, cli):
+    result = cli(["train", "model=g0", "data=iris_binary", "trainer.max_epochs=2", "logger=mlflow",
+                  "logger.tracking_uri=http://127.0.0.1:9", f"hydra.run.dir={tmp_path / 'run'}"],
+                 env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot use the tracking store http://127.0.0.1:9" in lines[0]

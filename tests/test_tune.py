@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from omegaconf import OmegaConf
 
-from conftest import run_cli
+from helpers import fast
+from helpers.scheduling import HEAVY
 
-SEARCH = ["-m", "hydra/sweeper=optuna_cv", "model=g0", "data=iris_binary", "trainer.max_epochs=3", "baselines=[]",
+# the search space's choice([4],[8]) makes Optuna warn that lists do not store well; it is the test's
+pytestmark = pytest.mark.filterwarnings("ignore:Choices for a categorical distribution:UserWarning")
+
+SEARCH = ["-m", "hydra/sweeper=optuna_cv", "model=g0", "data=iris_binary", *fast("trainer.max_epochs=3"),
           "trainer.lr=tag(log,interval(0.001,0.1))", "model.hidden_dims=choice([4],[8])"]
 
 
-def test_the_search_scores_each_trial_by_its_runs_mean_cv_metric(tmp_path):
+def test_the_search_scores_each_trial_by_its_runs_mean_cv_metric(tmp_path, cli):
     sweep = tmp_path / "sweep"
-    result = run_cli(["train", *SEARCH, "hydra.sweeper.n_trials=3", "hydra.sweeper.metric=accuracy",
-                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    result = cli(["train", *SEARCH, "hydra.sweeper.n_trials=3", "hydra.sweeper.metric=accuracy",
+                  f"hydra.sweep.dir={sweep}"])
     assert result.returncode == 0, result.stdout + result.stderr
     values = {}
     for job in ("0", "1", "2"):
@@ -28,17 +33,17 @@ def test_the_search_scores_each_trial_by_its_runs_mean_cv_metric(tmp_path):
     assert results.best_value == max(values.values()) and values[results.best_job] == results.best_value
 
 
-def test_a_sqlite_study_resumes_by_name(tmp_path):
+@HEAVY
+def test_a_sqlite_study_resumes_by_name(tmp_path, cli):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     for run in ("a", "b"):
-        result = run_cli(["train", *SEARCH, "hydra.sweeper.n_trials=2", f"hydra.sweeper.storage={storage}",
-                          "hydra.sweeper.study_name=lr", f"hydra.sweep.dir={tmp_path / run}"], cwd=tmp_path)
+        result = cli(["train", *SEARCH, "hydra.sweeper.n_trials=2", f"hydra.sweeper.storage={storage}",
+                      "hydra.sweeper.study_name=lr", f"hydra.sweep.dir={tmp_path / run}"])
         assert result.returncode == 0, result.stdout + result.stderr
     assert OmegaConf.load(tmp_path / "b" / "optimization_results.yaml").n_trials == 4  # 2 + 2 in one study
 
 
-def test_no_search_space_is_one_line(tmp_path):
-    result = run_cli(["train", "-m", "hydra/sweeper=optuna_cv", "model=g0", f"hydra.sweep.dir={tmp_path / 's'}"],
-                     cwd=tmp_path)
+def test_no_search_space_is_one_line(tmp_path, cli):
+    result = cli(["train", "-m", "hydra/sweeper=optuna_cv", "model=g0", f"hydra.sweep.dir={tmp_path / 's'}"])
     assert result.returncode == 2 and "has no search space" in result.stderr
     assert "Traceback" not in result.stderr
