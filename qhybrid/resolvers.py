@@ -18,3 +18,34 @@ def register() -> None:
     resolved folder on Hydra's command line before the jobs are composed (qhybrid.preflight)."""
     if not OmegaConf.has_resolver("qh_uid"):
         OmegaConf.register_new_resolver("qh_uid", _uid, use_cache=True)
+    if not OmegaConf.has_resolver("qh_options"):
+        OmegaConf.register_new_resolver("qh_options", options_help)
+    if not OmegaConf.has_resolver("qh_groups"):
+        OmegaConf.register_new_resolver("qh_groups", groups_help)
+
+
+def groups_help() -> str:
+    """``${qh_groups:}``: Hydra's list of config groups without the files a group's options
+    include (``_defaults``, named with a leading underscore), which are not options."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    loader = GlobalHydra.instance().config_loader()
+    lines = []
+    for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
+        options = [o for o in loader.get_group_options(group) if not o.startswith("_")]
+        if options:
+            lines.append(f"{group}: {', '.join(options)}")
+    return "\n".join(lines)
+
+
+def options_help() -> str:
+    """``${qh_options:}`` in ``qhybrid train --help``: the registered options of each group
+    with a line about each (qhybrid.registry), so the help lists what the code runs."""
+    from qhybrid.data.options import DATA
+    from qhybrid.quantum.ansatze import ANSATZE
+    from qhybrid.quantum.backend_options import BACKENDS
+    from qhybrid.registry import help_text
+    from qhybrid.training.baselines import BASELINES
+    from qhybrid.training.cv_spec import CV
+
+    return help_text([DATA, CV, BACKENDS, ANSATZE, BASELINES])

@@ -17,15 +17,17 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from qhybrid.data.spec import DATA_SCHEMAS, BuiltinDataSpec, CsvDataSpec, FinanceDataSpec, GenomicsDataSpec  # noqa: F401
+from qhybrid.data.options import DATA
+from qhybrid.data.spec import BuiltinDataSpec, CsvDataSpec, FinanceDataSpec, GenomicsDataSpec  # noqa: F401
 from qhybrid.errors import ConfigError, first_line
 from qhybrid.models.spec import ModelSpec
+from qhybrid.quantum.backend_options import BACKENDS, is_native
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec  # noqa: F401
 from qhybrid.run_folder import is_run
 from qhybrid.spec_checks import choice
 from qhybrid.tracking import LoggerSpec
 from qhybrid.training.baselines import BASELINE_NAMES
-from qhybrid.training.cv_spec import CV_SCHEMAS, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
+from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
 from qhybrid.training.spec import (  # noqa: F401
     DecisionSpec,
     EarlyStoppingSpec,
@@ -48,8 +50,8 @@ class RunSpec:
     backend: BackendSpec
     precision: PrecisionSpec
     quantization: QuantizationSpec
-    data: Any  # one of DATA_SCHEMAS' values
-    cv: Any  # one of CV_SCHEMAS' values
+    data: Any  # the schema its option registers (qhybrid.data.options.DATA)
+    cv: Any  # the schema its option registers (qhybrid.training.cv_spec.CV)
     trainer: TrainerSpec
     lora: LoRASpec = field(default_factory=LoRASpec)
     init_from: Optional[str] = None  # a run folder or checkpoint to start from (fine-tuning)
@@ -146,10 +148,11 @@ def _keys_of(schema: type, path: str) -> list[str]:
     return [f.name for f in dataclasses.fields(schema)]
 
 
-def _select(kind: str, group: str, name: Any, schemas: dict[str, type]) -> type:
-    if name not in schemas:
-        raise ConfigError(f"{group}.name={name!r} is not a known {kind}", f"use one of {', '.join(schemas)}")
-    return schemas[name]
+def _backend_schema(node: Any) -> type:
+    """Every backend shares BackendSpec unless its registered option brings its own."""
+    if not isinstance(node, DictConfig):
+        return BackendSpec
+    return BACKENDS.get(node.get("name"), node.get("module")).schema or BackendSpec
 
 
 def _init_from(value: Any) -> Optional[str]:
@@ -216,12 +219,12 @@ def validate(cfg: DictConfig) -> RunSpec:
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed={seed!r} is not valid", "use a non-negative integer, e.g. seed=0")
-    data_schema = _select("data set", "data", cfg.data.get("name"), DATA_SCHEMAS)
-    cv_schema = _select("cv strategy", "cv", cfg.cv.get("name"), CV_SCHEMAS)
+    data_schema = DATA.get(cfg.data.get("name"), cfg.data.get("module")).schema
+    cv_schema = CV.get(cfg.cv.get("name"), cfg.cv.get("module")).schema
     spec = RunSpec(
         seed=seed,
         model=_coerce("model", ModelSpec, cfg.model),
-        backend=_coerce("backend", BackendSpec, cfg.backend),
+        backend=_coerce("backend", _backend_schema(cfg.backend), cfg.backend),
         precision=_coerce("precision", PrecisionSpec, cfg.precision),
         quantization=_coerce("quantization", QuantizationSpec, cfg.quantization),
         data=_coerce("data", data_schema, cfg.data),
@@ -239,14 +242,15 @@ def validate(cfg: DictConfig) -> RunSpec:
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
     q = spec.model.quantum
     if q is not None and q.embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
-            and spec.backend.name not in ("torch", "auto"):
+            and not is_native(spec.backend.name):
         raise ConfigError(
             f"amplitude embedding cannot be differentiated with backend.diff_method={spec.backend.diff_method} "
             "(PennyLane differentiates state preparation only by backprop)",
             "use backend=default_qubit (backprop), or embedding=angle")
     series = f"data.time_column={spec.data.time_column}" if getattr(spec.data, "time_column", None) else \
         "data=finance" if isinstance(spec.data, FinanceDataSpec) else None
-    if series and spec.cv.name != "walk_forward" and not getattr(spec.cv, "allow_shuffle_time_series", False):
+    forward = CV.get(spec.cv.name).extra.get("forward")
+    if series and not forward and not getattr(spec.cv, "allow_shuffle_time_series", False):
         raise ConfigError(f"cv={spec.cv.name} shuffles the rows of a time series ({series}): every fold would "
                           "train on rows after the ones it is tested on",
                           "use cv=walk_forward, or cv.allow_shuffle_time_series=true to do it anyway")

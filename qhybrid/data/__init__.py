@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qhybrid.data.dataset import Dataset
-from qhybrid.data.spec import CsvDataSpec, FinanceDataSpec, GenomicsDataSpec
+from qhybrid.data.options import DATA
 
 
 def load_dataset(spec) -> Dataset:
@@ -17,21 +17,7 @@ def load_dataset(spec) -> Dataset:
 
 
 def _load(spec) -> Dataset:
-    if isinstance(spec, CsvDataSpec):
-        from qhybrid.data.csv_file import load_csv
-
-        return load_csv(spec)
-    if isinstance(spec, GenomicsDataSpec):
-        from qhybrid.data.genomics import load_genomics
-
-        return load_genomics(spec)
-    if isinstance(spec, FinanceDataSpec):
-        from qhybrid.data.finance import load_finance
-
-        return load_finance(spec)
-    from qhybrid.data.builtin import load_builtin
-
-    return load_builtin(spec)
+    return DATA.get(spec.name, spec.module).build(spec)
 
 
 __all__ = ["Dataset", "load_dataset"]

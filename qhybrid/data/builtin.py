@@ -8,7 +8,8 @@ from sklearn import datasets as skd
 from qhybrid.data.dataset import Dataset, encode_labels
 
 
-def _from_bunch(name: str, bunch, keep: list[str] | None, positive_class: str | None) -> Dataset:
+def from_bunch(name: str, bunch, keep: list[str] | None, positive_class: str | None) -> Dataset:
+    """A scikit-learn ``Bunch`` as a Dataset; ``keep``: the classes to keep (all when None)."""
     labels = np.asarray(bunch.target_names)[bunch.target]
     X = np.asarray(bunch.data, dtype=np.float64)
     if keep is not None:
@@ -18,11 +19,13 @@ def _from_bunch(name: str, bunch, keep: list[str] | None, positive_class: str | 
     return Dataset(name=name, X=X, y=y, classes=classes, feature_names=[str(f) for f in bunch.feature_names])
 
 
-def load_builtin(spec) -> Dataset:
-    if spec.name == "iris":
-        return _from_bunch("iris", skd.load_iris(), None, spec.positive_class)
-    if spec.name == "iris_binary":
-        return _from_bunch("iris_binary", skd.load_iris(), ["versicolor", "virginica"], spec.positive_class)
-    if spec.name == "breast_cancer":
-        return _from_bunch("breast_cancer", skd.load_breast_cancer(), None, spec.positive_class)
-    raise ValueError(f"no bundled data set named {spec.name!r}")
+def iris(spec) -> Dataset:
+    return from_bunch("iris", skd.load_iris(), None, spec.positive_class)
+
+
+def iris_binary(spec) -> Dataset:
+    return from_bunch("iris_binary", skd.load_iris(), ["versicolor", "virginica"], spec.positive_class)
+
+
+def breast_cancer(spec) -> Dataset:
+    return from_bunch("breast_cancer", skd.load_breast_cancer(), None, spec.positive_class)

@@ -26,6 +26,9 @@ class DataCommon:
     # validation or test rows; class_weights: the loss weights classes by inverse frequency
     imbalance: str = "none"
     smote_k_neighbors: int = 5
+    # a data set of your own: the module (dotted name or .py file) that registers it
+    # (qhybrid/data/options.py); qhybrid's own data sets need none
+    module: Optional[str] = None
 
     def check_common(self) -> None:
         choice("data.scaler", self.scaler, SCALERS)
@@ -163,15 +166,3 @@ class FinanceDataSpec(DataCommon):
         if prices_csv is not None and not prices_csv.exists():
             raise ConfigError(f"data.prices_csv: no such file or folder: {prices_csv.resolve()}",
                               f"check the path (relative paths are read from {Path.cwd()})")
-
-
-DATA_SCHEMAS: dict[str, type] = {
-    "iris": BuiltinDataSpec,
-    "iris_binary": BuiltinDataSpec,
-    "breast_cancer": BuiltinDataSpec,
-    "csv": CsvDataSpec,
-    "genomics": GenomicsDataSpec,
-    "finance": FinanceDataSpec,
-}
-
-

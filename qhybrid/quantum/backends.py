@@ -12,21 +12,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Optional
 
+from qhybrid import __version__
 from qhybrid.environment import package_version
 from qhybrid.errors import ConfigError, QHybridError, first_line
+from qhybrid.quantum.backend_options import BACKENDS, device_of
 
 log = logging.getLogger("qhybrid")
-
-# backend config name -> PennyLane device name
-DEVICES = {
-    "default_qubit": "default.qubit",
-    "lightning_qubit": "lightning.qubit",
-    "lightning_gpu": "lightning.gpu",
-    "lightning_kokkos": "lightning.kokkos",
-    "qiskit_aer": "qiskit.aer",
-}
-NATIVE = ("torch", "auto")  # qhybrid's own batched state-vector executor (qhybrid.quantum.native)
-
 
 @dataclass
 class ResolvedBackend:
@@ -131,20 +122,25 @@ def choose_diff_method(device, device_name: str, requested: str, shots: Optional
 
 
 def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
-    """Create the requested device, falling back along ``spec.fallbacks`` when it cannot start."""
-    if spec.name in NATIVE:
-        from qhybrid import __version__
+    """The backend ``spec`` names, built by its registered builder."""
+    return BACKENDS.get(spec.name, spec.module).build(spec, n_wires, amplitude, run_seed)
 
-        # runs on the model's device (trainer.device: CUDA when available under auto)
-        return ResolvedBackend(requested=spec.name, name="torch", device_name="qhybrid.native", device=None,
-                               diff_method="backprop", shots=None, dtype=spec.dtype, plugin="qhybrid",
-                               plugin_version=__version__, strategy=spec.strategy)
+
+def resolve_native(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
+    # runs on the model's device (trainer.device: CUDA when available under auto)
+    return ResolvedBackend(requested=spec.name, name="torch", device_name="qhybrid.native", device=None,
+                           diff_method="backprop", shots=None, dtype=spec.dtype, plugin="qhybrid",
+                           plugin_version=__version__, strategy=spec.strategy)
+
+
+def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
+    """Create the requested device, falling back along ``spec.fallbacks`` when it cannot start."""
     primary = spec.name
     chain = [primary, *[f for f in spec.fallbacks if f != primary]]
     seed = spec.seed if spec.seed is not None else run_seed
     reasons: list[str] = []
     for i, name in enumerate(chain):
-        device_name = spec.device if (i == 0 and spec.device) else DEVICES[name]
+        device_name = spec.device if (i == 0 and spec.device) else device_of(name)
         options = dict(spec.options) if i == 0 else {}
         try:
             device = create_device(device_name, n_wires, spec.dtype, spec.shots, seed, options)
@@ -172,19 +168,13 @@ def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> Resol
                        "install the plugin (e.g. pip install pennylane-lightning), or use backend=default_qubit")
 
 
-INSTALL_HINTS = {
-    "lightning.gpu": "pip install 'qhybrid[gpu]' (pennylane-lightning-gpu; needs an NVIDIA GPU with CUDA 12)",
-    "lightning.kokkos": "pip install pennylane-lightning-kokkos",
-    "qiskit.aer": "pip install pennylane-qiskit qiskit-aer",
-}
-
-
 def survey() -> list[dict[str, Any]]:
     """Every known backend and every installed PennyLane device: can it start here, and why not."""
     import torch
 
     gpu = torch.cuda.is_available()
-    names = {"torch": "qhybrid.native", **DEVICES}
+    names = {"torch": "qhybrid.native"}
+    names.update({o.name: o.extra["device"] for o in BACKENDS.options() if o.extra.get("device")})
     for ep in metadata.entry_points(group="pennylane.plugins"):
         if ep.name not in names.values():
             names[f"pennylane ({ep.name})"] = ep.name
@@ -193,8 +183,6 @@ def survey() -> list[dict[str, Any]]:
         plugin, version = plugin_of(device_name)
         row = {"backend": name, "device": device_name, "plugin": plugin, "version": version, "gpu_visible": gpu}
         if name == "torch":
-            from qhybrid import __version__
-
             row.update(plugin="qhybrid", version=__version__, available=True, why_not="",
                        diff_methods=["backprop (autograd)", "CUDA" if gpu else "CPU"])
             rows.append(row)
@@ -206,7 +194,7 @@ def survey() -> list[dict[str, Any]]:
             row["why_not"] = ""
         except Exception as err:
             why = _one_line(err).split(". ")[0]
-            hint = INSTALL_HINTS.get(device_name)
+            hint = BACKENDS.get(name).extra.get("install") if name in BACKENDS else None
             row.update(available=False, diff_methods=[], why_not=f"{why}; fix: {hint}" if hint else why)
         rows.append(row)
     return rows

@@ -33,19 +33,12 @@ from typing import Optional
 
 import torch
 
+from qhybrid.quantum.ansatze import ANSATZE, ansatz_weight_shape
+from qhybrid.quantum.gates import Gate
+
 ROTATIONS = ("X", "Y", "Z")
 EMBEDDINGS = ("angle", "amplitude")
 GATINGS = ("none", "hard", "soft")
-ANSATZE = ("none", "basic_entangler", "strongly_entangling")
-
-
-@dataclass(frozen=True)
-class Gate:
-    """One gate. ``columns`` index the angle matrix (empty for fixed gates)."""
-
-    name: str  # RX RY RZ ROT CNOT H CPHASE AMPLITUDE
-    wires: tuple[int, ...]
-    columns: tuple[int, ...] = ()
 
 
 # where a column of the angle matrix comes from
@@ -120,16 +113,6 @@ class Angles:
         return torch.cat(blocks, dim=1).index_select(1, self.program._gather_index(x.shape[1], x.device))
 
 
-def ansatz_weight_shape(ansatz: str, n_layers: int, n_qubits: int) -> Optional[tuple[int, ...]]:
-    """The templates' own shape() is the single source of weight shapes."""
-    if ansatz == "none":
-        return None
-    import pennylane as qml
-
-    template = qml.StronglyEntanglingLayers if ansatz == "strongly_entangling" else qml.BasicEntanglerLayers
-    return tuple(template.shape(n_layers=n_layers, n_wires=n_qubits))
-
-
 def compile_program(spec) -> Program:
     """Flatten a validated QuantumSpec into gates reading columns of the angle matrix."""
     n = spec.n_qubits
@@ -153,38 +136,12 @@ def compile_program(spec) -> Program:
                 gates.append(Gate("CPHASE", (i, target), (column(SOURCE_GATE, i),)))
                 gates.append(Gate("H", (target,)))
 
+    ansatz = ANSATZE.get(spec.ansatz, key="model.quantum.ansatz")
     shape = ansatz_weight_shape(spec.ansatz, spec.n_layers, n)
-    layers = spec.n_layers if spec.ansatz != "none" else 1
+    layers = spec.n_layers if shape is not None else 1
     for layer in range(layers):
         if layer == 0 or spec.reupload:
             embed()
-        if spec.ansatz == "basic_entangler":
-            _basic_entangler_layer(gates, layer, n, lambda k: column(SOURCE_WEIGHT, k), spec.entangler_rotation)
-        elif spec.ansatz == "strongly_entangling":
-            _strongly_entangling_layer(gates, layer, n, lambda k: column(SOURCE_WEIGHT, k))
+        ansatz.build(gates, layer, spec, lambda k: column(SOURCE_WEIGHT, k))
     return Program(n_qubits=n, gates=gates, columns=columns, embedding=spec.embedding, gating=spec.gating,
                    weight_shape=shape)
-
-
-def _basic_entangler_layer(gates: list[Gate], layer: int, n: int, weight_column, rotation: str) -> None:
-    """PennyLane's BasicEntanglerLayers, one layer: a rotation per wire, then a CNOT ring
-    (one CNOT for two wires, none for one)."""
-    for i in range(n):
-        gates.append(Gate("R" + rotation, (i,), (weight_column(layer * n + i),)))
-    if n == 2:
-        gates.append(Gate("CNOT", (0, 1)))
-    elif n > 2:
-        for i in range(n):
-            gates.append(Gate("CNOT", (i, (i + 1) % n)))
-
-
-def _strongly_entangling_layer(gates: list[Gate], layer: int, n: int, weight_column) -> None:
-    """PennyLane's StronglyEntanglingLayers, one layer: Rot on every wire, then CNOTs from
-    wire i to i + r (mod n) with the default range r = (layer mod (n - 1)) + 1."""
-    for i in range(n):
-        base = (layer * n + i) * 3
-        gates.append(Gate("ROT", (i,), tuple(weight_column(base + k) for k in range(3))))
-    if n > 1:
-        r = layer % (n - 1) + 1
-        for i in range(n):
-            gates.append(Gate("CNOT", (i, (i + r) % n)))

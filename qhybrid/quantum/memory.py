@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Optional
 
 from qhybrid.errors import ConfigError
+from qhybrid.quantum.backend_options import is_batched, is_native
 
 AMPLITUDE_BYTES = {"float64": 16, "float32": 8}  # complex128 / complex64
-# batched simulators hold the whole batch; the others simulate one sample at a time
-BATCHED = ("torch", "auto", "default_qubit")
 EVAL_CHUNK_AMPLITUDES = 2**26  # per evaluation chunk: ~1 GiB of complex128 amplitudes
 
 
@@ -35,9 +34,10 @@ def eval_chunk(n_qubits: int, limit: int = 8192) -> int:
 
 
 def needed_bytes(n_qubits: int, n_layers: int, batch: int, backend: str, dtype: str) -> int:
-    samples = batch if backend in BATCHED else 1
+    # batched simulators hold the whole batch; the others simulate one sample at a time
+    samples = batch if is_batched(backend) else 1
     state = (2**n_qubits) * AMPLITUDE_BYTES[dtype]
-    return state * samples * copies(n_layers, backend in ("torch", "auto"))
+    return state * samples * copies(n_layers, is_native(backend))
 
 
 def machine_bytes(device: str) -> Optional[int]:
@@ -93,9 +93,9 @@ def check_fits(quantum, backend: str, dtype: str, batch: int, device: str) -> No
         return
     fits = max((k for k in range(1, min(n, 64)) if needed_bytes(k, layers, rows, backend, dtype) <= available), default=0)
     where = "the GPU" if device.startswith("cuda") else "this machine"
-    samples = f" x {rows} samples" if backend in BATCHED else ""
+    samples = f" x {rows} samples" if is_batched(backend) else ""
     fix = (f"use at most {fits} qubits at this batch size, " if fits else "") + \
         "or lower trainer.batch_size" + (", or backend.dtype=float32" if dtype == "float64" else "")
     raise ConfigError(f"model.quantum.n_qubits={n} needs about {_size(need)} to simulate (2^{n} amplitudes x "
-                      f"{AMPLITUDE_BYTES[dtype]} B{samples} x {copies(layers, backend in ('torch', 'auto'))} copies "
+                      f"{AMPLITUDE_BYTES[dtype]} B{samples} x {copies(layers, is_native(backend))} copies "
                       f"for the backward pass), but {where} has {_size(available)}", fix)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from qhybrid.errors import ConfigError
+from qhybrid.quantum.backend_options import fallback_names, is_native
 from qhybrid.spec_checks import choice, positive
 
 
@@ -29,7 +30,8 @@ class QuantumSpec:
     angle_scale: float = 1.5707963267948966  # the pre-layer's tanh output times this is the angle (pi/2)
 
     def check(self) -> None:
-        from qhybrid.quantum.circuit import ANSATZE, EMBEDDINGS, GATINGS, ROTATIONS
+        from qhybrid.quantum.ansatze import ANSATZE
+        from qhybrid.quantum.circuit import EMBEDDINGS, GATINGS, ROTATIONS
 
         if self.n_qubits < 1:
             raise ConfigError(f"model.quantum.n_qubits={self.n_qubits} is out of range", "use at least 1 qubit")
@@ -40,7 +42,7 @@ class QuantumSpec:
         choice("model.quantum.rotation", self.rotation, ROTATIONS)
         choice("model.quantum.entangler_rotation", self.entangler_rotation, ROTATIONS)
         choice("model.quantum.gating", self.gating, GATINGS)
-        choice("model.quantum.ansatz", self.ansatz, ANSATZE)
+        choice("model.quantum.ansatz", self.ansatz, ANSATZE.names())
         positive("model.quantum.threshold", self.threshold, allow_zero=True)
         positive("model.quantum.soft_alpha", self.soft_alpha)
         positive("model.quantum.angle_scale", self.angle_scale)
@@ -67,8 +69,6 @@ class QuantumSpec:
 
 
 
-BACKEND_NAMES = ("auto", "torch", "default_qubit", "lightning_qubit", "lightning_gpu", "lightning_kokkos", "qiskit_aer",
-                 "pennylane")
 DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift")
 SIM_DTYPES = ("float64", "float32")
 
@@ -89,15 +89,16 @@ class BackendSpec:
     seed: Optional[int] = None  # shot-noise seed for devices that take one (default: the run seed)
     options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments for qml.device
     strategy: str = "auto"  # native executor (torch, auto): fused | gates | auto (cost model)
+    module: Optional[str] = None  # a backend of your own: the module that registers it (backend_options.py)
 
     def check(self) -> None:
-        choice("backend.name", self.name, BACKEND_NAMES)
+        native = is_native(self.name)  # an unknown name is refused here, with the known ones
         choice("backend.strategy", self.strategy, ("auto", "fused", "gates"))
-        if self.name in ("torch", "auto") and self.shots is not None:
+        if native and self.shots is not None:
             raise ConfigError(f"backend={self.name} (the native executor) computes exact expectation values, "
                               f"but backend.shots={self.shots}",
                               "for shot noise use backend=default_qubit (or qiskit_aer) with backend.shots=N")
-        if self.name in ("torch", "auto") and self.diff_method in ("adjoint", "parameter-shift"):
+        if native and self.diff_method in ("adjoint", "parameter-shift"):
             raise ConfigError(f"backend={self.name} (the native executor) differentiates by autograd, not "
                               f"{self.diff_method}",
                               "use backend.diff_method=best, or backend=lightning_qubit (adjoint) / "
@@ -105,7 +106,7 @@ class BackendSpec:
         choice("backend.diff_method", self.diff_method, DIFF_METHODS)
         choice("backend.dtype", self.dtype, SIM_DTYPES)
         for i, fallback in enumerate(self.fallbacks):
-            choice(f"backend.fallbacks[{i}]", fallback, BACKEND_NAMES[2:-1])
+            choice(f"backend.fallbacks[{i}]", fallback, fallback_names())
         if self.name == "pennylane" and not self.device:
             raise ConfigError("backend=pennylane needs the device's name",
                               "add backend.device=<name>, e.g. backend.device=default.mixed")

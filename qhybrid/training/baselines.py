@@ -9,43 +9,56 @@ A hybrid result is therefore always read beside models a reviewer knows.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from typing import Optional
 
 import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.svm import SVC
 
 from qhybrid.errors import first_line
-
-BASELINE_NAMES = ("logreg", "svc", "mlp", "random_forest")
-
+from qhybrid.registry import Registry
 
 class BaselineError(Exception):
     """A baseline that cannot be fitted on a fold's rows (the run goes on without it there)."""
 
 
+def _logreg(seed: int, weight: Optional[str], smallest_class: int):
+    return LogisticRegression(max_iter=5000, class_weight=weight)
+
+
+def _svc(seed: int, weight: Optional[str], smallest_class: int):
+    # Platt scaling (sigmoid) fitted by an internal 5-fold CV gives the probabilities the
+    # metrics need (scikit-learn 1.9 deprecates SVC(probability=True) for this)
+    return CalibratedClassifierCV(SVC(kernel="rbf", class_weight=weight), method="sigmoid",
+                                  cv=max(2, min(5, smallest_class)), ensemble=False)
+
+
+def _mlp(seed: int, weight: Optional[str], smallest_class: int):
+    # the size of g0's hidden layer; scikit-learn's MLP has no class weights
+    return MLPClassifier(hidden_layer_sizes=(16,), max_iter=1000, random_state=seed)
+
+
+def _random_forest(seed: int, weight: Optional[str], smallest_class: int):
+    return RandomForestClassifier(n_estimators=200, class_weight=weight, random_state=seed, n_jobs=1)
+
+
+# builder(seed, class_weight, rows of the rarest class) -> an unfitted classifier with predict_proba
+BASELINES = Registry("baselines", "baseline")
+BASELINES.add("logreg", None, _logreg, "logistic regression (scikit-learn)")
+BASELINES.add("svc", None, _svc, "RBF support vector machine, Platt-calibrated probabilities")
+BASELINES.add("mlp", None, _mlp, "a one-hidden-layer perceptron of g0's width (16)")
+BASELINES.add("random_forest", None, _random_forest, "200 trees")
+BASELINE_NAMES = tuple(BASELINES.names())
+
+
 def make_baseline(name: str, seed: int, balanced: bool, smallest_class: int = 5):
     """An unfitted scikit-learn classifier with predict_proba. ``smallest_class``: rows of
     the rarest class in the fit rows (the SVM's calibration folds cannot outnumber them)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.svm import SVC
-
-    weight = "balanced" if balanced else None
-    builders: dict[str, Callable] = {
-        "logreg": lambda: LogisticRegression(max_iter=5000, class_weight=weight),
-        # Platt scaling (sigmoid) fitted by an internal 5-fold CV gives the probabilities the
-        # metrics need (scikit-learn 1.9 deprecates SVC(probability=True) for this)
-        "svc": lambda: CalibratedClassifierCV(SVC(kernel="rbf", class_weight=weight), method="sigmoid",
-                                              cv=max(2, min(5, smallest_class)), ensemble=False),
-        # the size of g0's hidden layer; scikit-learn's MLP has no class weights
-        "mlp": lambda: MLPClassifier(hidden_layer_sizes=(16,), max_iter=1000, random_state=seed),
-        "random_forest": lambda: RandomForestClassifier(n_estimators=200, class_weight=weight, random_state=seed,
-                                                        n_jobs=1),
-    }
-    if name not in builders:
-        raise ValueError(f"unknown baseline {name!r}; expected one of {BASELINE_NAMES}")
-    return builders[name]()
+    return BASELINES.get(name, key="baselines").build(seed, "balanced" if balanced else None, smallest_class)
 
 
 def parameter_count(model) -> int:
@@ -68,8 +81,6 @@ def fit_predict(name: str, X_fit: np.ndarray, y_fit: np.ndarray, X_eval: list[np
     """Fit one baseline; class probabilities (n, n_classes) for each array in ``X_eval``.
     A baseline that cannot be fitted on these rows (e.g. too few of a class to calibrate)
     raises BaselineError, which the run logs and records as undefined metrics."""
-    from sklearn.exceptions import ConvergenceWarning
-
     counts = np.bincount(y_fit)
     model = make_baseline(name, seed, balanced, int(counts[counts > 0].min()))
     try:

@@ -9,7 +9,7 @@ from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit, train_test
 
 from qhybrid.data.dataset import Dataset, shown_names
 from qhybrid.errors import ConfigError, DataError, first_line
-from qhybrid.training.cv_spec import HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec
+from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec
 
 
 @dataclass(frozen=True)
@@ -33,23 +33,24 @@ def make_folds(spec, data: Dataset) -> list[Fold]:
         train = np.setdiff1d(np.arange(data.n_samples), test)
         _require_classes(data.y[train], data.classes, "the training file (data.path)")
         return [Fold(0, train, test)]
-    if isinstance(spec, WalkForwardSpec):
-        return _walk_forward(spec, data)
-    if data.time_ordered and not spec.allow_shuffle_time_series:
+    option = CV.get(spec.name)
+    if not option.extra.get("forward") and data.time_ordered and not getattr(spec, "allow_shuffle_time_series", False):
         raise ConfigError(f"cv={spec.name} shuffles the rows of {data.name}, a time series: every fold would "
                           "train on days after the ones it is tested on",
                           "use cv=walk_forward, or cv.allow_shuffle_time_series=true to do it anyway")
-    if isinstance(spec, StratifiedKFoldSpec):
-        _require_rows_per_class(data, spec.n_splits, f"cv.n_splits={spec.n_splits}")
-        splitter = StratifiedKFold(
-            n_splits=spec.n_splits, shuffle=spec.shuffle, random_state=spec.seed if spec.shuffle else None
-        )
-        return [Fold(k, tr, te) for k, (tr, te) in enumerate(splitter.split(np.zeros(data.n_samples), data.y))]
-    if isinstance(spec, HoldoutSpec):
-        _require_rows_per_class(data, 2, "cv=holdout")
-        return [_holdout(spec, data)]
-    raise ConfigError(f"unknown cv strategy {getattr(spec, 'name', spec)!r}",
-                      "use cv=stratified_kfold, cv=holdout or cv=walk_forward")
+    return option.build(spec, data)
+
+
+def kfold(spec: StratifiedKFoldSpec, data: Dataset) -> list[Fold]:
+    _require_rows_per_class(data, spec.n_splits, f"cv.n_splits={spec.n_splits}")
+    splitter = StratifiedKFold(n_splits=spec.n_splits, shuffle=spec.shuffle,
+                               random_state=spec.seed if spec.shuffle else None)
+    return [Fold(k, tr, te) for k, (tr, te) in enumerate(splitter.split(np.zeros(data.n_samples), data.y))]
+
+
+def holdout(spec: HoldoutSpec, data: Dataset) -> list[Fold]:
+    _require_rows_per_class(data, 2, "cv=holdout")
+    return [_holdout(spec, data)]
 
 
 def _quoted(names) -> str:
@@ -111,7 +112,7 @@ def _lacking(splits, data: Dataset) -> tuple[int, list[str]] | None:
     return None
 
 
-def _walk_forward(spec: WalkForwardSpec, data: Dataset) -> list[Fold]:
+def walk_forward(spec: WalkForwardSpec, data: Dataset) -> list[Fold]:
     gap = max(spec.gap, data.window)
     try:
         splits = _forward_splits(spec, spec.n_splits, data)

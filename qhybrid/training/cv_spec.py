@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from qhybrid.errors import ConfigError
+from qhybrid.registry import Registry
 from qhybrid.spec_checks import fraction, positive
 
 
@@ -58,7 +59,10 @@ class WalkForwardSpec:
             positive("cv.max_train_size", self.max_train_size)
 
 
-CV_SCHEMAS: dict[str, type] = {"stratified_kfold": StratifiedKFoldSpec, "holdout": HoldoutSpec,
-                               "walk_forward": WalkForwardSpec}
-
-
+# forward: the strategy splits in time order (a time series needs one that does)
+CV = Registry("cv", "cv strategy")
+CV.add("stratified_kfold", StratifiedKFoldSpec, "qhybrid.training.cv:kfold",
+       "k folds, each class in proportion in every fold (scikit-learn's StratifiedKFold)", forward=False)
+CV.add("holdout", HoldoutSpec, "qhybrid.training.cv:holdout", "one stratified train/test split", forward=False)
+CV.add("walk_forward", WalkForwardSpec, "qhybrid.training.cv:walk_forward",
+       "expanding windows forward in time, a gap before each test part (time series)", forward=True)

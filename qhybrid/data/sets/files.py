@@ -1,0 +1,7 @@
+"""Data sets read from the user's files."""
+
+from qhybrid.data.options import DATA
+from qhybrid.data.spec import CsvDataSpec
+
+DATA.add("csv", CsvDataSpec, "qhybrid.data.csv_file:load_csv",
+         "your CSV file: data.path=<file> data.target=<column> (data.test_path for a fixed test set)")

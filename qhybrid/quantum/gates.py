@@ -1,0 +1,14 @@
+"""One gate of a compiled circuit (qhybrid.quantum.circuit.Program)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate. ``columns`` index the angle matrix (empty for fixed gates)."""
+
+    name: str  # RX RY RZ ROT CNOT H CPHASE AMPLITUDE
+    wires: tuple[int, ...]
+    columns: tuple[int, ...] = ()
