@@ -30,8 +30,10 @@ def _value(value) -> str:
 
 
 def _settings(before: dict, after: dict) -> list[str]:
-    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and k != "model.name")
-    return [f"{key}={_value(after.get(key))}" for key in keys]
+    """``key=value`` for each setting of ``after`` that ``before`` lacks or has otherwise."""
+    absent = object()
+    keys = sorted(k for k in after if before.get(k, absent) != after[k] and k != "model.name")
+    return [f"{key}={_value(after[key])}" for key in keys]
 
 
 @pytest.fixture(scope="module")
@@ -70,5 +72,5 @@ def test_the_readme_table_lists_what_each_generation_changes(composed):
 def test_every_preset_is_flat_and_says_first_what_it_is():
     for name in GENERATIONS:
         text = (CONF / "model" / f"{name}.yaml").read_text()
-        assert text.startswith(f"# {name}: "), name
+        assert text.startswith(f"# @package _global_\n# {name}: "), name  # Hydra reads the package line first
         assert "/model/" not in text, f"{name} includes another preset"
