@@ -16,7 +16,7 @@ from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec
 from qhybrid.schema import RunSpec
 from qhybrid.training.engine import EarlyStopping, FitParts
-from qhybrid.training.spec import TrainerSpec
+from qhybrid.training.spec import SCHEDULERS, TrainerSpec
 
 if TYPE_CHECKING:
     from qhybrid.quantum.backends import ResolvedBackend
@@ -130,14 +130,7 @@ def build_optimizer(model: nn.Module, spec: TrainerSpec) -> torch.optim.Optimize
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, spec: TrainerSpec, mode: str):
-    s = spec.scheduler
-    if s.name == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=mode, factor=s.factor, patience=s.patience, min_lr=s.min_lr
-        )
-    if s.name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.max_epochs, eta_min=s.min_lr)
-    return None
+    return SCHEDULERS.get(spec.scheduler.name, key="trainer.scheduler.name").build(optimizer, spec, mode)
 
 
 def build_class_weights(spec: TrainerSpec, y_train: np.ndarray, n_classes: int,

@@ -45,7 +45,9 @@ def options_help() -> str:
     from qhybrid.quantum.ansatze import ANSATZE
     from qhybrid.quantum.backend_options import BACKENDS
     from qhybrid.registry import help_text
+    from qhybrid.tracking import LOGGERS
     from qhybrid.training.baselines import BASELINES
     from qhybrid.training.cv_spec import CV
+    from qhybrid.training.spec import SCHEDULERS
 
-    return help_text([DATA, CV, BACKENDS, ANSATZE, BASELINES])
+    return help_text([DATA, CV, BACKENDS, ANSATZE, BASELINES, SCHEDULERS, LOGGERS])

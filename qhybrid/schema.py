@@ -25,7 +25,7 @@ from qhybrid.quantum.backend_options import BACKENDS, is_native
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec  # noqa: F401
 from qhybrid.run_folder import is_run
 from qhybrid.spec_checks import choice
-from qhybrid.tracking import LoggerSpec
+from qhybrid.tracking import LOGGERS, LoggerSpec
 from qhybrid.training.baselines import BASELINE_NAMES
 from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
 from qhybrid.training.spec import (  # noqa: F401
@@ -148,11 +148,11 @@ def _keys_of(schema: type, path: str) -> list[str]:
     return [f.name for f in dataclasses.fields(schema)]
 
 
-def _backend_schema(node: Any) -> type:
-    """Every backend shares BackendSpec unless its registered option brings its own."""
+def _option_schema(registry, node: Any, shared: type) -> type:
+    """The schema an option registers; ``shared`` (the group's) when it brings none."""
     if not isinstance(node, DictConfig):
-        return BackendSpec
-    return BACKENDS.get(node.get("name"), node.get("module")).schema or BackendSpec
+        return shared
+    return registry.get(node.get("name"), node.get("module")).schema or shared
 
 
 def _init_from(value: Any) -> Optional[str]:
@@ -224,7 +224,7 @@ def validate(cfg: DictConfig) -> RunSpec:
     spec = RunSpec(
         seed=seed,
         model=_coerce("model", ModelSpec, cfg.model),
-        backend=_coerce("backend", _backend_schema(cfg.backend), cfg.backend),
+        backend=_coerce("backend", _option_schema(BACKENDS, cfg.backend, BackendSpec), cfg.backend),
         precision=_coerce("precision", PrecisionSpec, cfg.precision),
         quantization=_coerce("quantization", QuantizationSpec, cfg.quantization),
         data=_coerce("data", data_schema, cfg.data),
@@ -235,7 +235,8 @@ def validate(cfg: DictConfig) -> RunSpec:
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
         resume=_resume(cfg.get("resume")),
-        logger=_coerce("logger", LoggerSpec, cfg.get("logger") or OmegaConf.create({})),
+        logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
+                       cfg.get("logger") or OmegaConf.create({})),
     )
     if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",

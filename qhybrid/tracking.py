@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from qhybrid import __version__, io
 from qhybrid.errors import ConfigError, QHybridError, first_line
-from qhybrid.spec_checks import choice
+from qhybrid.registry import Registry
 
 log = logging.getLogger("qhybrid")
 
@@ -40,9 +40,10 @@ class LoggerSpec:
     tracking_uri: Optional[str] = None  # null: a SQLite store under ./mlruns (no server)
     experiment: str = "qhybrid"
     log_checkpoints: bool = True  # the folds' checkpoints as artefacts too
+    module: Optional[str] = None  # a logger of your own: the module that registers it in LOGGERS
 
     def check(self) -> None:
-        choice("logger.name", self.name, ("none", "mlflow"))
+        LOGGERS.get(self.name, self.module, key="logger.name")
         if not self.experiment:
             raise ConfigError("logger.experiment is empty",
                               "name the MLflow experiment, e.g. logger.experiment=qhybrid")
@@ -72,7 +73,8 @@ def _first_line(err: BaseException) -> str:
 
 
 class NoTracker:
-    """logger=none."""
+    """logger=none, and the interface a logger's tracker has: ``fold`` after each fold (its
+    FoldOutcome), ``finish`` with metrics.json's content, ``end`` with the run's status."""
 
     def fold(self, index: int, outcome) -> None:
         pass
@@ -175,9 +177,15 @@ def _client(uri: str, artifact_root: Optional[Path], experiment: str):
 
 
 def start(spec, out: Path, config: dict[str, Any], resumed: bool):
-    """Open the run's tracker (NoTracker for logger=none)."""
-    if spec.name == "none":
-        return NoTracker()
+    """Open the run's tracker: the builder its name registers in LOGGERS."""
+    return LOGGERS.get(spec.name, spec.module, key="logger.name").build(spec, out, config, resumed)
+
+
+def no_tracker(spec, out: Path, config: dict[str, Any], resumed: bool) -> "NoTracker":
+    return NoTracker()
+
+
+def start_mlflow(spec, out: Path, config: dict[str, Any], resumed: bool) -> "MlflowTracker":
     try:
         import mlflow  # noqa: F401
     except ImportError:
@@ -273,3 +281,9 @@ class Session:
     def __exit__(self, kind, err, traceback) -> None:
         status = "FINISHED" if kind is None else "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
         self.tracker.end(status)
+
+
+# builder(logger spec, run folder, the run's config, resumed) -> a tracker (NoTracker's methods)
+LOGGERS = Registry("logger", "logger")
+LOGGERS.add("none", None, no_tracker, "no experiment tracker: the run folder only")
+LOGGERS.add("mlflow", None, start_mlflow, "MLflow: parameters, curves, metrics and artefacts (./mlruns or a server)")

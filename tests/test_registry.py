@@ -13,6 +13,7 @@ import pytest
 from helpers import CONF, TINY_CIRCUIT, fast, one_line
 from qhybrid.data.options import DATA
 from qhybrid.quantum.backend_options import BACKENDS
+from qhybrid.tracking import LOGGERS
 from qhybrid.training.cv_spec import CV
 
 BLOBS_MODULE = '''
@@ -45,7 +46,7 @@ pennylane_device("mixed", "default.mixed", "PennyLane's density-matrix simulator
 def _registries_as_they_were():
     """A user's module registers into the process's registries: take its options out again
     so that the next test sees qhybrid's own."""
-    registries = (DATA, BACKENDS, CV)
+    registries = (DATA, BACKENDS, CV, LOGGERS)
     for registry in registries:
         registry.names()  # qhybrid's own options, found before the test adds one
     saved = {registry: dict(registry._options) for registry in registries}
@@ -59,7 +60,7 @@ def _options(group: str) -> set[str]:
     return {p.stem for p in (CONF / group).glob("*.yaml") if not p.stem.startswith("_")}
 
 
-@pytest.mark.parametrize("group, registry", [("data", DATA), ("backend", BACKENDS), ("cv", CV)])
+@pytest.mark.parametrize("group, registry", [("data", DATA), ("backend", BACKENDS), ("cv", CV), ("logger", LOGGERS)])
 def test_every_yaml_option_is_registered_and_every_registered_option_has_a_yaml(group, registry):
     assert _options(group) == set(registry.names())
 
@@ -107,6 +108,49 @@ def test_a_backend_of_ones_own_is_a_yaml_and_one_module(tmp_path, cli):
     assert result.returncode == 0, result.stderr
     backend = _metrics(run)["backend"]
     assert (backend["name"], backend["device"]) == ("mixed", "default.mixed")
+
+
+JOURNAL_MODULE = '''
+"""A logger that appends one JSON line per event to journal.jsonl in the run folder."""
+import json
+
+from qhybrid.tracking import LOGGERS
+
+
+class Journal:
+    def __init__(self, out):
+        self.path = out / "journal.jsonl"
+
+    def _write(self, **event):
+        with open(self.path, "a") as f:
+            f.write(json.dumps(event) + "\\n")
+
+    def fold(self, index, outcome):
+        self._write(fold=index)
+
+    def finish(self, metrics, out):
+        self._write(summary=sorted(metrics["summary"]))
+
+    def end(self, status):
+        self._write(status=status)
+
+
+LOGGERS.add("journal", None, lambda spec, out, config, resumed: Journal(out), "one JSON line per event")
+'''
+
+
+@pytest.mark.heavy
+def test_a_logger_of_ones_own_is_a_yaml_and_one_module(tmp_path, cli):
+    conf = _config_dir(tmp_path, "logger", "journal", """\
+        name: journal
+        module: {module}
+        """, JOURNAL_MODULE)
+    run = tmp_path / "run"
+    result = cli(["train", "--config-dir", str(conf), "logger=journal", "model=g0", *fast(), f"hydra.run.dir={run}"])
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in (run / "journal.jsonl").read_text().splitlines()]
+    assert events[:2] == [{"fold": 0}, {"fold": 1}]
+    assert "roc_auc" in events[2]["summary"] and events[-1] == {"status": "FINISHED"}
 
 
 def test_an_option_nobody_registered_is_one_line(tmp_path, cli):

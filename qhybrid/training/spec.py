@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from qhybrid.errors import ConfigError
+from qhybrid.registry import Registry
 from qhybrid.spec_checks import choice, fraction, positive
 from qhybrid.training.metrics import METRICS, lower_is_better
 
@@ -84,6 +85,13 @@ class EarlyStoppingSpec:
         return "min" if lower_is_better(self.monitor) else "max"
 
 
+SCHEDULERS = Registry("trainer.scheduler", "scheduler")
+SCHEDULERS.add("plateau", None, "qhybrid.training.schedulers:plateau",
+               "ReduceLROnPlateau on the monitored value: lr x factor after patience epochs without gain")
+SCHEDULERS.add("cosine", None, "qhybrid.training.schedulers:cosine", "cosine annealing to min_lr over max_epochs")
+SCHEDULERS.add("none", None, "qhybrid.training.schedulers:constant", "a constant learning rate")
+
+
 @dataclass
 class SchedulerSpec:
     name: str = "plateau"
@@ -92,7 +100,7 @@ class SchedulerSpec:
     min_lr: float = 1e-5
 
     def check(self) -> None:
-        choice("trainer.scheduler.name", self.name, ("plateau", "cosine", "none"))
+        choice("trainer.scheduler.name", self.name, SCHEDULERS.names())
         fraction("trainer.scheduler.factor", self.factor)
         positive("trainer.scheduler.patience", self.patience, allow_zero=True)
         positive("trainer.scheduler.min_lr", self.min_lr, allow_zero=True)
