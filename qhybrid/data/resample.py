@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from imblearn.over_sampling import SMOTE
 
 from qhybrid.errors import DataError
 
@@ -11,8 +12,6 @@ def smote(X: np.ndarray, y: np.ndarray, k_neighbors: int, seed: int) -> tuple[np
     """SMOTE (imbalanced-learn) on one fold's preprocessed fit rows: every class but the
     largest is topped up with synthetic rows to the largest class's count. The returned
     arrays start with ``X`` and ``y`` unchanged; the synthetic rows follow."""
-    from imblearn.over_sampling import SMOTE
-
     counts = np.bincount(y)
     present = counts[counts > 0]
     if present.min() == present.max():
