@@ -20,6 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from omegaconf import OmegaConf
+
+from qhybrid import run_folder
+from qhybrid.errors import ConfigError, QHybridError
+from qhybrid.io import write_text
+from qhybrid.predict import Predictor
+from qhybrid.preflight import Composer, check_resume, job_config, refuse_repeats
+from qhybrid.run import train as run_train
+from qhybrid.schema import validate
+
 
 @dataclass
 class TrainResult:
@@ -34,8 +44,6 @@ class TrainResult:
 def compose(overrides: Sequence[str] = ()):
     """The config ``qhybrid train <overrides>`` would run with (Hydra's own loader, the same
     config tree); a mistake in the overrides is one ConfigError line."""
-    from qhybrid.preflight import Composer
-
     return Composer().compose(list(overrides))
 
 
@@ -45,15 +53,6 @@ def train(model: Optional[str] = None, data: Optional[str] = None, overrides: Se
     ``run_dir`` or, as on the command line, a new one under ./outputs/. As on the command
     line, everything is checked before the folder is touched: a new run needs a new or
     empty folder, ``resume=`` an unfinished run with the same settings."""
-    from omegaconf import OmegaConf
-
-    from qhybrid import run_folder
-    from qhybrid.errors import ConfigError, QHybridError
-    from qhybrid.io import write_text
-    from qhybrid.preflight import check_resume, job_config, refuse_repeats
-    from qhybrid.run import train as run_train
-    from qhybrid.schema import validate
-
     if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
         raise ConfigError(f"overrides={overrides!r} is not a list of strings",
                           "pass a list, e.g. overrides=['trainer.max_epochs=50']")
@@ -103,6 +102,4 @@ def load(run_dir: str | Path, checkpoint: str = "best", ensemble: bool = False):
     by name (the target column may be present), any other 2-D array-like must have the run's
     features in order (``predictor.feature_names``); text, NaN (unless the run imputes), inf
     or values float32 cannot hold are one QHybridError naming the column and row."""
-    from qhybrid.predict import Predictor
-
     return Predictor(Path(run_dir), checkpoint, ensemble)

@@ -25,7 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from qhybrid.allocator import retain_freed_memory
 from qhybrid.errors import QHybridError, report
+from qhybrid.io import write_json, write_text
 
 REFERENCE = "pennylane_broadcast"
 # name -> (device, how): "loop" is the seeds' per-sample TorchLayer loop, anything else is
@@ -50,6 +52,7 @@ PROBE = 16  # samples whose outputs and gradients are compared across implementa
 
 
 def _inputs(n: int, L: int, B: int):
+    # lazy: `qhybrid bench --help` must not load torch
     import torch
 
     gen = torch.Generator().manual_seed(1234)
@@ -61,6 +64,7 @@ def _inputs(n: int, L: int, B: int):
 def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
     """qhybrid's quantum layer; ``diff_method`` is the strategy for the native executor,
     which runs on CUDA when there is one."""
+    # lazy: `qhybrid bench --help` must not load torch (these modules import it)
     import torch
 
     from qhybrid.quantum.backends import resolve_backend
@@ -70,7 +74,7 @@ def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
 
     spec = QuantumSpec(n_qubits=n, rotation="X", ansatz="strongly_entangling", n_layers=L)
     if device_name == "qhybrid.native":
-        from qhybrid.quantum.native import NativeExecutor
+        from qhybrid.quantum.native import NativeExecutor  # lazy: as above
 
         layer = QuantumLayer(spec, lambda program, cols: NativeExecutor(program, strategy=diff_method))
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -95,6 +99,7 @@ def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
 
 
 def _torchlayer_loop_step(device_name: str, n: int, L: int, weights):
+    # lazy: `qhybrid bench --help` must not load torch or PennyLane
     import pennylane as qml
     import torch
 
@@ -126,9 +131,7 @@ def _torchlayer_loop_step(device_name: str, n: int, L: int, weights):
 
 
 def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_seconds: float) -> dict[str, Any]:
-    import torch
-
-    from qhybrid.allocator import retain_freed_memory
+    import torch  # lazy: `qhybrid bench --help` must not load torch
 
     retained = retain_freed_memory()  # as `qhybrid train` runs; the same for every implementation
 
@@ -196,7 +199,7 @@ def combine_rounds(runs: dict[str, list[dict]], impls: list[str]) -> list[dict]:
 
 
 def _max_error(a: dict, ref: dict) -> float | None:
-    import numpy as np
+    import numpy as np  # lazy: `qhybrid bench --help` must not load numpy
 
     if "probe_out" not in a or "probe_out" not in ref:
         return None
@@ -252,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         return report(QHybridError("--cases takes n,L,B triples of positive integers", "e.g. --cases 4,2,64 8,2,1024"))
     if args.rounds < 1:
         return report(QHybridError("--rounds must be at least 1", "e.g. --rounds 3"))
+    # lazy: `qhybrid bench --help` must not load these
     import numpy as np  # noqa: F401  (fail here, not in a worker, if the install is broken)
     import pennylane
     import torch
@@ -259,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         cases = DEFAULT_CASES + (CUDA_CASES if torch.cuda.is_available() else [])
 
+    # lazy: `qhybrid bench --help` must not load rich (console) or torch (environment)
     from qhybrid.console import get_console
     from qhybrid.environment import package_version
-    from qhybrid.io import write_json, write_text
 
     console = get_console()
     results: list[dict] = []

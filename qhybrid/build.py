@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -11,15 +11,18 @@ from torch import nn
 from qhybrid.data.preprocess import FoldPreprocessor
 from qhybrid.errors import ConfigError
 from qhybrid.models.hybrid import HybridNet, build_hybrid_net
+from qhybrid.models.lora import apply_lora, freeze_base
+from qhybrid.quantum.backends import ResolvedBackend, resolve_backend
+from qhybrid.quantum.layer import QuantumLayer
+from qhybrid.quantum.native import NativeExecutor
+from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
 from qhybrid.quantum.retry import RetryPolicy
 from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec
 from qhybrid.schema import RunSpec
 from qhybrid.training.engine import EarlyStopping, FitParts
+from qhybrid.training.finetune import apply_initial_weights, output_layer_name
 from qhybrid.training.spec import SCHEDULERS, TrainerSpec
-
-if TYPE_CHECKING:
-    from qhybrid.quantum.backends import ResolvedBackend
 
 
 def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optional[ResolvedBackend] = None,
@@ -48,13 +51,9 @@ def build_run_model(spec: RunSpec, n_features: int, n_classes: int, backend: Opt
     checkpoint (``initial``, qhybrid.training.finetune.load_initial) when given, then
     adapted (LoRA) and frozen as ``lora`` says. Also returns the names of the tensors
     re-initialised because their shape changed (the output layer)."""
-    from qhybrid.models.lora import apply_lora, freeze_base
-
     model = build_model(spec.model, n_features, n_classes, backend, retry)
     fresh: list[str] = []
     if initial is not None:
-        from qhybrid.training.finetune import apply_initial_weights, output_layer_name
-
         fresh = apply_initial_weights(model, initial, output_layer_name(model))
     lora = spec.lora
     if lora.enabled:
@@ -75,7 +74,6 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
     q = spec.model.quantum
     if q is None:
         return None
-    from qhybrid.quantum.backends import resolve_backend
 
     return resolve_backend(spec.backend, q.n_qubits, amplitude=q.embedding == "amplitude", run_seed=spec.seed)
 
@@ -85,14 +83,9 @@ def build_retry(spec: BackendSpec) -> RetryPolicy:
 
 
 def build_quantum_layer(spec: QuantumSpec, backend: ResolvedBackend, retry: Optional[RetryPolicy] = None):
-    from qhybrid.quantum.layer import QuantumLayer
-
     def executor(program, shift_columns):
         if backend.name == "torch":
-            from qhybrid.quantum.native import NativeExecutor
-
             return NativeExecutor(program, backend.strategy or "auto")
-        from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
 
         return PennyLaneExecutor(program, backend, shift_columns, retry)
 

@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 _console: Console | None = None
 
@@ -36,8 +39,6 @@ def is_interactive() -> bool:
 def make_console_handler() -> logging.Handler:
     """Factory used by conf/hydra/job_logging/qhybrid.yaml."""
     if is_interactive():
-        from rich.logging import RichHandler
-
         return RichHandler(console=get_console(), show_path=False, rich_tracebacks=False, markup=False)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter(PLAIN_FORMAT, datefmt="%H:%M:%S"))
@@ -64,8 +65,6 @@ class FoldProgress:
 
     def __enter__(self) -> FoldProgress:
         if is_interactive():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
             self._progress = Progress(
                 TextColumn("[bold]fold {task.fields[fold]}/{task.fields[n_folds]}"),
                 BarColumn(),
@@ -116,8 +115,6 @@ def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_di
                   parameters: Mapping[str, int] | None = None) -> None:
     """The run's metrics, mean ± std over folds, with the classical baselines' beside them;
     ``parameters``: each column's parameter count (the model's under ``model``)."""
-    from rich.table import Table
-
     baselines = baselines or {}
     over = f"mean ± std over {n_folds} folds" if n_folds > 1 else "test set (1 fold)"
     table = Table(title=f"{title}: {over}", title_justify="left")

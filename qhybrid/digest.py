@@ -11,12 +11,12 @@ import hashlib
 import json
 from typing import Any
 
+import torch
+
 KEY = "digest"
 
 
 def _feed(h, value: Any) -> None:
-    import torch
-
     if isinstance(value, torch.Tensor):
         flat = value.detach().cpu().contiguous().reshape(-1)
         h.update(f"tensor {flat.dtype} {tuple(value.shape)};".encode())

@@ -8,6 +8,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
+import torch
+
 from qhybrid import __version__
 
 _PACKAGES = ("torch", "pennylane", "pennylane-lightning", "pennylane-lightning-gpu", "pennylane-qiskit", "qiskit-aer",
@@ -23,8 +25,6 @@ def package_version(dist: str) -> str | None:
 
 
 def describe(device: str, backend: dict[str, Any] | None = None) -> dict[str, Any]:
-    import torch
-
     gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     return {
         "qhybrid": __version__,

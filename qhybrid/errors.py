@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -51,8 +52,6 @@ def report(err: QHybridError) -> int:
 def from_os_error(err: OSError) -> QHybridError:
     """A file-system failure (read-only folder, full disk, a path through a file) as one
     line naming the path."""
-    import errno
-
     where = err.filename if err.filename is not None else "a file"
     problem = f"cannot use {where} ({err.strerror or first_line(err)})"
     fixes = {errno.EACCES: "choose a folder you can write to, or fix its permissions",

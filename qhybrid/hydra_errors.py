@@ -8,7 +8,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from importlib import resources
 from typing import Any, Optional
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from qhybrid.errors import ConfigError, first_line
 
@@ -46,8 +50,6 @@ def one_line(err: Exception, overrides: list[str], compose: Callable[[list[str]]
 
 
 def _unparsable(overrides: list[str]) -> ConfigError:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     parser = OverridesParser.create()
     for override in overrides:
         try:
@@ -120,10 +122,6 @@ def _keys_at(parent: str, overrides: list[str], compose: Callable[[list[str]], A
 def _options_with_key(parent: str, leaf: str) -> list[str]:
     """The options of the group at the top of ``parent`` whose YAML has the key, e.g.
     data.path exists for data=csv and data=genomics, not for data=iris."""
-    from importlib import resources
-
-    from omegaconf import OmegaConf
-
     group, _, rest = parent.partition(".")
     if not group:
         return []

@@ -73,6 +73,6 @@ def save_figure(path: Path, fig: Any, dpi: int = 120) -> Path:
 
 
 def save_torch(path: Path, obj: Any) -> Path:
-    import torch
+    import torch  # lazy: `qhybrid report --help` imports this module and must not load torch
 
     return _atomic(path, lambda fh: torch.save(obj, fh))

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from qhybrid.errors import DataError, QHybridError, first_line
+from qhybrid.errors import DataError, QHybridError, exit_code_of, first_line
 from qhybrid.predict_rows import input_table
 
 USAGE = ("usage: qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] [overwrite=true] "
@@ -42,6 +43,7 @@ class Predictor:
     (qhybrid.inputs)."""
 
     def __init__(self, run: str | Path, checkpoint: str = "best", ensemble: bool = False):
+        # lazy: loads torch; `qhybrid predict --help` imports this module
         from qhybrid.training.checkpoints import load_checkpoint
 
         if not isinstance(ensemble, (bool, np.bool_)):
@@ -65,6 +67,7 @@ class Predictor:
 
     @staticmethod
     def _build(payload: dict, precision_name: str):
+        # lazy: these load torch, and `qhybrid predict --help` imports this module
         from qhybrid.build import build_backend, build_model
         from qhybrid.data.preprocess import FoldPreprocessor
         from qhybrid.training.precision import resolve_precision
@@ -98,7 +101,7 @@ class Predictor:
     def frame(self, table: Any, rows=None):
         """Predicted class and per-class probabilities, one row per input row (a DataFrame
         keeps its index). ``rows``: how errors name rows (qhybrid.inputs.RowNames)."""
-        import pandas as pd
+        import pandas as pd  # lazy: `qhybrid predict --help` imports this module
 
         proba, index = self._scored(table, rows)
         labels = np.asarray(self.classes, dtype=object)
@@ -111,6 +114,7 @@ class Predictor:
 
     def _scored(self, X: Any, rows=None):
         """(probabilities, the rows' index): the input checked once, then every model."""
+        # lazy: `qhybrid predict --help` imports this module (no pandas or torch there)
         import pandas as pd
         import torch
 
@@ -172,6 +176,7 @@ def model_spec(config: dict):
     """The run's spec, for building its model from the checkpoint alone: the data group is
     swapped for a builtin one and init_from/resume dropped, so neither the training files nor
     the folders they name need exist here (the run folder is self-contained)."""
+    # lazy: `qhybrid predict --help` imports this module (no omegaconf or torch there)
     from omegaconf import OmegaConf
 
     from qhybrid.schema import validate
@@ -181,7 +186,7 @@ def model_spec(config: dict):
 
 def checkpoint_paths(run: Path, checkpoint: str, ensemble: bool) -> list[Path]:
     """The checkpoint files ``checkpoint=`` and ``ensemble=`` name, each one existing."""
-    from qhybrid.training.finetune import best_fold
+    from qhybrid.training.finetune import best_fold  # lazy: loads torch; `qhybrid predict --help` imports this module
 
     if not isinstance(checkpoint, str) or not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise QHybridError(f"checkpoint={checkpoint} is not a valid choice",
@@ -246,6 +251,7 @@ def output_path(options: dict[str, str], run: Path) -> Path:
 
 
 def write_output(output: Path, text: str) -> None:
+    # looked up at call time: tests/test_predict_inputs.py patches qhybrid.io.write_text
     from qhybrid.io import write_text
 
     try:
@@ -281,14 +287,13 @@ def _print_metrics(predictor: Predictor, table, result) -> None:
     target = predictor.target_column
     if target not in table.columns:
         return
+    # lazy: loads sklearn; `qhybrid predict --help` imports this module
     from qhybrid.training.metrics import compute_metrics
 
     index = {name: i for i, name in enumerate(predictor.classes)}
     labels = table[target].astype("string").str.strip()  # read as training reads labels
     unknown = sorted(set(labels[~labels.isin(list(index))].fillna("<empty>")))
     if unknown:
-        import sys
-
         print(f"qhybrid: warning: no metrics: column {target!r} holds label(s) the model does not know: "
               f"{', '.join(unknown[:5])} (its classes: {', '.join(predictor.classes)})", file=sys.stderr)
         return
@@ -301,7 +306,7 @@ def main(args: list[str]) -> int:
     if args and args[0] in ("-h", "--help"):
         print(USAGE + "\n\n" + __doc__.split("\n\n", 1)[1])
         return 0
-    import pandas as pd
+    import pandas as pd  # lazy: `qhybrid predict --help` imports this module
 
     options = _parse(args)
     predictor = Predictor(Path(options["run"]), options.get("checkpoint", "best"),
@@ -319,6 +324,4 @@ def main(args: list[str]) -> int:
 
 def run(args: list[str]) -> int:
     """CLI entry: errors as one line."""
-    from qhybrid.errors import exit_code_of
-
     return exit_code_of(main, args)

@@ -18,6 +18,7 @@ def fold_test_rows(predictor: Any, fold: int):
     """The test rows of a fold of the run, with their labels: the run's own data (the files
     it read, by the absolute paths its checkpoint recorded) and the fold's rows
     (predictions.csv), so the fold's metrics can be reproduced. Indexed by data row."""
+    # lazy: `qhybrid predict --help` imports this module (no pandas, omegaconf or torch there)
     import pandas as pd
     from omegaconf import OmegaConf
 
@@ -45,7 +46,7 @@ def fold_test_rows(predictor: Any, fold: int):
 def _check_unchanged(run: Path, fold: int) -> None:
     """The data files hash as they did when the run read them (metrics.json's data.sha256;
     runs without it are checked by their rows and labels only)."""
-    from qhybrid.summary import file_sha256
+    from qhybrid.summary import file_sha256  # lazy: loads torch; `qhybrid predict --help` imports this module
 
     try:
         data = json.loads((run / "metrics.json").read_text())["data"]
@@ -62,7 +63,7 @@ def _check_unchanged(run: Path, fold: int) -> None:
 
 def _fold_rows_of(run: Path, fold: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """The data rows fold ``fold`` tested (predictions.csv) and their recorded labels."""
-    import pandas as pd
+    import pandas as pd  # lazy: `qhybrid predict --help` imports this module
 
     shown = run / "predictions.csv"
     try:
@@ -94,6 +95,7 @@ def _with_recorded_files(payload: dict, fold: int) -> dict:
 
 def input_table(predictor: Any, value: str):
     """(table, known columns to put before the predictions or None, how rows are named)."""
+    # lazy: loads pandas; `qhybrid predict --help` imports this module
     from qhybrid.inputs import RowNames, csv_rows
 
     source = Path(value)
@@ -102,6 +104,7 @@ def input_table(predictor: Any, value: str):
         return fold_test_rows(predictor, int(fold.group(1))), None, RowNames("row", "of the run's data")
     data = predictor.data_config
     if data.get("name") == "finance":
+        # lazy: loads pandas; `qhybrid predict --help` imports this module
         from qhybrid.data.finance import prediction_table
 
         if not source.exists():
@@ -119,7 +122,7 @@ def input_table(predictor: Any, value: str):
 def _csv_rows(source: Path, data: dict):
     """The input file read as the run read its training file (the same reader, separator and
     header), indexed by each row's line in the file."""
-    import numpy as np
+    # lazy: `qhybrid predict --help` imports this module (no pandas there)
     import pandas as pd
 
     from qhybrid.data.table import read_table, separator

@@ -14,10 +14,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.utils import create_config_search_path, get_args_parser
+from hydra.core.config_search_path import SearchPathQuery
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import setup_globals
+from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from qhybrid import run_folder
+from qhybrid import resolvers, run_folder
 from qhybrid.errors import ConfigError, QHybridError
+from qhybrid.hydra_errors import one_line
+from qhybrid.schema import validate
 
 # Hydra flags after which no job runs: nothing to check
 NO_JOB = ("help", "hydra_help", "shell_completion", "info")
@@ -31,8 +42,6 @@ def hydra_value(text: str) -> str:
 
 def prepare(args: list[str]) -> list[str]:
     """Check a `qhybrid train` command line; return the arguments to hand Hydra."""
-    from hydra._internal.utils import get_args_parser
-
     parsed = get_args_parser().parse_args(args)
     if any(getattr(parsed, flag, None) for flag in NO_JOB):
         return args
@@ -67,8 +76,6 @@ def job_config(cfg: DictConfig) -> DictConfig:
 
 
 def _prepare_run(cfg: DictConfig) -> list[str]:
-    from qhybrid.schema import validate
-
     job = job_config(cfg)
     spec = validate(job)
     if spec.resume is not None:
@@ -84,7 +91,7 @@ def _prepare_run(cfg: DictConfig) -> list[str]:
 
 def check_resume(folder: Path, job: DictConfig) -> None:
     """``resume=<folder>``: an unfinished run, not running elsewhere, started with these settings."""
-    from qhybrid.training import resume
+    from qhybrid.training import resume  # lazy: loads torch; `qhybrid train --help` imports this module
 
     run_folder.check_not_running(folder)
     resume.check_same_config(folder, OmegaConf.to_container(job, resolve=True))
@@ -97,8 +104,6 @@ def _prepare_sweep(composer: Composer, overrides: list[str]) -> list[str]:
     one value would otherwise stop the sweep half-way, or after hours); the sweep folder must
     be new. What only a job's data can tell (a bad file's contents) fails that job alone,
     and the sweep reports it."""
-    from qhybrid.schema import validate
-
     if any(o.split("=", 1)[0] == "resume" for o in overrides):
         raise ConfigError("resume= continues one interrupted run; it cannot be part of a sweep (-m)",
                           "resume each run on its own: qhybrid train <its overrides> resume=<its folder>")
@@ -120,9 +125,6 @@ def _prepare_sweep(composer: Composer, overrides: list[str]) -> list[str]:
 def _sweep_jobs(overrides: list[str]) -> list[list[str]]:
     """The overrides of each job, for sweeps of listed values (a,b,c / range / choice);
     [] when a sweep Hydra's basic sweeper cannot expand here (an optimiser's interval)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     parsed = OverridesParser.create().parse_overrides(overrides)
     if any(o.is_sweep_override() and not o.is_discrete_sweep() for o in parsed):
         return []
@@ -144,8 +146,6 @@ def _covering(jobs: list[list[str]]) -> list[list[str]]:
 
 
 def _without_sweeps(overrides: list[str]) -> list[str]:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     parsed = OverridesParser.create().parse_overrides(overrides)
     return [o.input_line for o in parsed if not o.is_sweep_override()]
 
@@ -155,13 +155,6 @@ class Composer:
     as ``@hydra.main`` builds it; composition errors become one line."""
 
     def __init__(self, config_dir: Optional[str] = None):
-        from hydra._internal.config_loader_impl import ConfigLoaderImpl
-        from hydra._internal.utils import create_config_search_path
-        from hydra.core.config_search_path import SearchPathQuery
-        from hydra.core.utils import setup_globals
-
-        from qhybrid import resolvers
-
         setup_globals()  # ${now:...} in the run folder's name
         resolvers.register()
         search_path = create_config_search_path("pkg://qhybrid.conf")
@@ -175,16 +168,9 @@ class Composer:
         self.loader = ConfigLoaderImpl(config_search_path=search_path)
 
     def _load(self, overrides: list[str]) -> DictConfig:
-        from hydra.types import RunMode
-
         return self.loader.load_configuration("config", list(overrides), RunMode.RUN, from_shell=True)
 
     def compose(self, overrides: list[str]) -> DictConfig:
-        from hydra.errors import HydraException
-        from omegaconf.errors import OmegaConfBaseException
-
-        from qhybrid.hydra_errors import one_line
-
         try:
             cfg = self._load(overrides)
             str(cfg.hydra.run.dir), str(cfg.hydra.sweep.dir)  # resolve now: a bad interpolation is found here

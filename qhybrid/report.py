@@ -19,7 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
 from qhybrid import io
+from qhybrid.console import get_console
 from qhybrid.errors import QHybridError, exit_code_of, first_line
 from qhybrid.report_pages import csv_text, html_page, markdown
 from qhybrid.report_runs import NOT_QHYBRID_FIX, RunRecord, drop_common_overrides, find_runs, table_rows
@@ -111,12 +116,6 @@ def _write_all(root: Path, texts: dict[str, str]) -> None:
 
 
 def _print_table(title: str, rows: list[dict[str, Any]], metrics: list[str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from qhybrid.console import get_console
-
     # Text, not str: a folder or override such as "[red]" or "[/]" is printed as written
     table = Table(title=Text(title), title_justify="left")
     for h in headers(metrics):
@@ -132,10 +131,6 @@ def _print_table(title: str, rows: list[dict[str, Any]], metrics: list[str]) -> 
 
 
 def _say(line: str) -> None:
-    from rich.text import Text
-
-    from qhybrid.console import get_console
-
     get_console().print(Text(line))  # literal: no markup, no emoji codes
 
 

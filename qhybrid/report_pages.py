@@ -7,9 +7,13 @@ set). The rows and findings come from qhybrid.report.
 from __future__ import annotations
 
 import base64
+import csv
 import html
+import io as _io
 import re
 from typing import Any
+
+import numpy as np
 
 from qhybrid.errors import first_line
 from qhybrid.report_runs import IMAGES, PNG_SIGNATURE, RunRecord
@@ -18,9 +22,6 @@ from qhybrid.training.metrics import lower_is_better
 
 
 def csv_text(rows: list[dict[str, Any]], failures: list[RunRecord], metrics: list[str]) -> str:
-    import csv
-    import io as _io
-
     columns = ["run", "model", "baseline", "best", "data", "overrides", "backend", "folds",
                *(f"{m}_{k}" for m in metrics for k in ("mean", "std")), "train_seconds", "parameters", "error"]
     records = [{**r, "best": bool(r.get("best"))} for r in rows]
@@ -79,8 +80,6 @@ def _plotted(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
 
 def _error_bars(shown: list[dict[str, Any]], metric: str):
     """Means and asymmetric ± std bars within the metric's range: [0, 1], or [0, inf) for a loss."""
-    import numpy as np
-
     means = np.array([r[f"{metric}_mean"] for r in shown], dtype=float)
     stds = np.array([r[f"{metric}_std"] or 0.0 for r in shown], dtype=float)
     low, high = np.clip(means - stds, 0.0, None), means + stds
@@ -92,8 +91,7 @@ def _error_bars(shown: list[dict[str, Any]], metric: str):
 
 def comparison_plot(rows: list[dict[str, Any]], metric: str) -> bytes:
     """The metric's mean ± std per run (hybrids) and per baseline, as PNG bytes."""
-    import io as _io
-
+    # lazy: `qhybrid report --help` imports this module and must not load matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 

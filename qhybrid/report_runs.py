@@ -88,7 +88,7 @@ def _natural(path: Path) -> tuple:
 
 def _overrides(folder: Path) -> list[str]:
     try:
-        from omegaconf import ListConfig, OmegaConf
+        from omegaconf import ListConfig, OmegaConf  # lazy: `qhybrid report --help` imports this module
 
         loaded = OmegaConf.load(folder / ".hydra" / "overrides.yaml")
         return [str(o) for o in loaded] if isinstance(loaded, ListConfig) else []
@@ -145,7 +145,7 @@ def _stat(summary: dict[str, Any], name: str) -> tuple[Optional[float], Optional
 def _hydra_data(folder: Path) -> dict[str, Any]:
     """The data section of the run's .hydra/config.yaml ({} when there is none)."""
     try:
-        from omegaconf import DictConfig, OmegaConf
+        from omegaconf import DictConfig, OmegaConf  # lazy: `qhybrid report --help` imports this module
 
         data = OmegaConf.load(folder / ".hydra" / "config.yaml").get("data")
         if not isinstance(data, DictConfig):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import os
 
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
+
+from qhybrid.data.options import DATA
+from qhybrid.quantum.ansatze import ANSATZE
+from qhybrid.quantum.backend_options import BACKENDS
+from qhybrid.registry import help_text
+from qhybrid.tracking import LOGGERS
+from qhybrid.training.baselines import BASELINES
+from qhybrid.training.cv_spec import CV
+from qhybrid.training.spec import SCHEDULERS
 
 
 def _uid() -> str:
@@ -27,8 +37,6 @@ def register() -> None:
 def groups_help() -> str:
     """``${qh_groups:}``: Hydra's list of config groups without the files a group's options
     include (``_defaults``, named with a leading underscore), which are not options."""
-    from hydra.core.global_hydra import GlobalHydra
-
     loader = GlobalHydra.instance().config_loader()
     lines = []
     for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
@@ -41,13 +49,4 @@ def groups_help() -> str:
 def options_help() -> str:
     """``${qh_options:}`` in ``qhybrid train --help``: the registered options of each group
     with a line about each (qhybrid.registry), so the help lists what the code runs."""
-    from qhybrid.data.options import DATA
-    from qhybrid.quantum.ansatze import ANSATZE
-    from qhybrid.quantum.backend_options import BACKENDS
-    from qhybrid.registry import help_text
-    from qhybrid.tracking import LOGGERS
-    from qhybrid.training.baselines import BASELINES
-    from qhybrid.training.cv_spec import CV
-    from qhybrid.training.spec import SCHEDULERS
-
     return help_text([DATA, CV, BACKENDS, ANSATZE, BASELINES, SCHEDULERS, LOGGERS])

@@ -15,7 +15,8 @@ import socket
 from pathlib import Path
 from typing import Any, Optional
 
-from qhybrid.errors import ConfigError, QHybridError
+from qhybrid import io
+from qhybrid.errors import ConfigError, QHybridError, from_os_error
 
 RUN_MARKER = ".qhybrid-run"
 # what Hydra writes into the run folder before the job starts (the job's own log, its config)
@@ -67,8 +68,6 @@ def check_new(folder: Path, key: str = "hydra.run.dir") -> None:
 def create(folder: Path, key: str = "hydra.run.dir") -> None:
     """Make the (new or empty) folder now: a folder that cannot be made or written is found
     before the run starts, as one line."""
-    from qhybrid.errors import from_os_error
-
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
         probe = Path(folder) / f".qhybrid-probe.{os.getpid()}"
@@ -216,6 +215,4 @@ def check_unfinished(folder: Path) -> None:
 
 def take_over(folder: Path) -> None:
     """A resumed run becomes the folder's owner."""
-    from qhybrid import io
-
     io.write_text(Path(folder) / RUN_MARKER, json.dumps(_owner_record()) + "\n")

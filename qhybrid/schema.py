@@ -8,8 +8,10 @@ that names the key, the bad value and a fix.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -63,9 +65,6 @@ class RunSpec:
 
 def _group_type(schema: type, name: str) -> Optional[type]:
     """The dataclass a field of ``schema`` holds (Optional[...] unwrapped), or None."""
-    import dataclasses
-    import typing
-
     hint = typing.get_type_hints(schema).get(name)
     for candidate in (hint, *typing.get_args(hint)):
         if isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
@@ -76,8 +75,6 @@ def _group_type(schema: type, name: str) -> Optional[type]:
 def _nested_groups(group: str, schema: type, node: DictConfig) -> None:
     """A plain value where the schema has a group of settings (trainer.scheduler=cosine):
     say which keys the group has, not OmegaConf's 'str is not a subclass of SchedulerSpec'."""
-    import dataclasses
-
     for item in dataclasses.fields(schema):
         kind = _group_type(schema, item.name)
         if kind is None or item.name not in node:
@@ -139,8 +136,6 @@ def _coerce(group: str, schema: type, node: Any) -> Any:
 
 def _keys_of(schema: type, path: str) -> list[str]:
     """The keys of the dataclass at ``path`` (dotted, relative to ``schema``)."""
-    import dataclasses
-
     for part in filter(None, path.split(".")):
         schema = _group_type(schema, part)
         if schema is None:
@@ -200,11 +195,12 @@ def _finite_numbers(node: Any, prefix: str = "") -> None:
 
 
 def _check_memory(spec: RunSpec) -> None:
+    # lazy: both load torch, and `qhybrid train --help` imports this module (through qhybrid.preflight)
     from qhybrid.quantum.memory import check_fits
 
     device = spec.trainer.device
     if device == "auto":
-        import torch
+        import torch  # lazy: as above
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     check_fits(spec.model.quantum, spec.backend.name, spec.backend.dtype, spec.trainer.batch_size, device)

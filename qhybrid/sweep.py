@@ -13,12 +13,12 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from qhybrid.report import find_runs
+
 FAILED: list[str] = []  # "<job folder>: <error line>" of the sweep that just ended
 
 
 def failed_jobs(sweep_dir: Path) -> list[str]:
-    from qhybrid.report import find_runs
-
     if not sweep_dir.is_dir():
         return []
     return [f"{record.label}: {record.error}" for record in find_runs(sweep_dir) if record.metrics is None]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
+
 from qhybrid import __version__, io
 from qhybrid.errors import ConfigError, QHybridError, first_line
 from qhybrid.registry import Registry
@@ -105,7 +107,7 @@ class MlflowTracker:
                         "everything", what, _first_line(err))
 
     def _metrics(self, values: list[tuple[str, float, int]]) -> None:
-        from mlflow.entities import Metric
+        from mlflow.entities import Metric  # optional: pip install 'qhybrid[tracking]'
 
         now = int(time.time() * 1000)
         metrics = [Metric(key, float(value), now, step) for key, value, step in values
@@ -160,7 +162,7 @@ class MlflowTracker:
 
 
 def _client(uri: str, artifact_root: Optional[Path], experiment: str):
-    from mlflow import MlflowClient
+    from mlflow import MlflowClient  # optional: pip install 'qhybrid[tracking]'
 
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
@@ -187,7 +189,7 @@ def no_tracker(spec, out: Path, config: dict[str, Any], resumed: bool) -> "NoTra
 
 def start_mlflow(spec, out: Path, config: dict[str, Any], resumed: bool) -> "MlflowTracker":
     try:
-        import mlflow  # noqa: F401
+        import mlflow  # noqa: F401  (optional: pip install 'qhybrid[tracking]')
     except ImportError:
         raise ConfigError("logger=mlflow needs the mlflow package, which is not installed",
                           "pip install 'qhybrid[tracking]' (or mlflow-skinny), or drop logger=mlflow") from None
@@ -219,7 +221,7 @@ def start_mlflow(spec, out: Path, config: dict[str, Any], resumed: bool) -> "Mlf
 def _locked_client(uri: str, artifact_root: Optional[Path], experiment: str):
     if artifact_root is None:
         return _client(uri, None, experiment)
-    from filelock import FileLock
+    from filelock import FileLock  # optional: pip install 'qhybrid[tracking]'
 
     # the jobs of a parallel sweep start together: one at a time creates the store's tables
     with FileLock(str(artifact_root.parent / ".lock")):
@@ -248,13 +250,11 @@ def _reopen(client, earlier: dict[str, Any], uri: str) -> tuple[Optional[str], f
 
 
 def _new_run(client, experiment_id: str, out: Path, config: dict[str, Any]) -> str:
-    from mlflow.entities import Param
+    from mlflow.entities import Param  # optional: pip install 'qhybrid[tracking]'
 
     tags = {"qhybrid.version": __version__, "qhybrid.run_folder": str(out.resolve())}
     overrides = out / ".hydra" / "overrides.yaml"
     if overrides.is_file():
-        import yaml
-
         tags["qhybrid.overrides"] = " ".join(yaml.safe_load(overrides.read_text()) or [])
     run = client.create_run(experiment_id, tags=tags, run_name=out.name)
     settings = flatten({k: v for k, v in config.items() if k != "hydra"})

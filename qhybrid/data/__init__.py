@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qhybrid.data.checks import check_dataset
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.options import DATA
 
@@ -9,8 +10,6 @@ from qhybrid.data.options import DATA
 def load_dataset(spec) -> Dataset:
     """Load the data set a validated ``data`` spec names, checked once more as a whole: no loader
     hands the model a value outside the float32 range, or NaN unless the run imputes."""
-    from qhybrid.data.checks import check_dataset
-
     data = _load(spec)
     check_dataset(data, allow_nan=getattr(spec, "nan_policy", "error") == "impute")
     return data

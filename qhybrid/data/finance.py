@@ -20,6 +20,7 @@ import pandas as pd
 from qhybrid.data.checks import beyond_float32, counted
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.indicators import feature_frame
+from qhybrid.data.prices import load_prices
 from qhybrid.errors import DataError
 
 log = logging.getLogger("qhybrid")
@@ -112,8 +113,6 @@ def prediction_table(data_config: dict, prices_file: str) -> pd.DataFrame:
     """``qhybrid predict`` on a prices file for a finance run: the run's windows of its
     indicators for every day of the file (the last day included: the call for the next day),
     with date, ticker and the next return where it is known."""
-    from qhybrid.data.prices import load_prices
-
     tickers = list(data_config["tickers"])
     prices = load_prices(tickers, None, None, auto_adjust=bool(data_config.get("auto_adjust", True)),
                          prices_csv=prices_file)
@@ -124,8 +123,6 @@ def prediction_table(data_config: dict, prices_file: str) -> pd.DataFrame:
 
 
 def load_finance(spec) -> Dataset:
-    from qhybrid.data.prices import load_prices
-
     prices = load_prices(list(spec.tickers), spec.start, spec.end, interval=spec.interval,
                          auto_adjust=spec.auto_adjust, cache_dir=spec.cache_dir, offline=spec.offline,
                          prices_csv=spec.prices_csv, refresh=spec.refresh)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qhybrid.data.checks import counted, read_labels
 from qhybrid.data.dataset import Dataset, encode_labels
+from qhybrid.data.table import read_table, unnamed_to_ignore
 from qhybrid.errors import DataError
 
 
@@ -35,9 +37,6 @@ def balding_nichols(n_populations: int, n_samples: int, n_snps: int, fst: float,
 def genotypes_from_csv(path_value: str, target: str) -> Dataset:
     """A user's genotype table: one row per individual, one column per SNP holding 0, 1 or 2
     (allele copies), and the population in column ``target``."""
-    from qhybrid.data.checks import counted, read_labels
-    from qhybrid.data.table import read_table, unnamed_to_ignore
-
     table = read_table(path_value, "data.path", header=True, sep=",", sep_key=None, text_columns=(target,))
     if target not in table.frame.columns:
         raise DataError(f"data.target={target!r} is not a column of {table.path}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
@@ -79,8 +80,6 @@ class FoldPreprocessor:
         return X
 
     def state_dict(self) -> dict[str, Any]:
-        import torch
-
         return {
             "scaler": self.scaler,
             "impute": self.impute,

@@ -22,6 +22,7 @@ from qhybrid.data.price_frames import (
     span,
     tz_naive,
 )
+from qhybrid.data.table import read_table
 from qhybrid.errors import DataError
 
 log = logging.getLogger("qhybrid")
@@ -38,8 +39,6 @@ _REQUIRED = ["Date", *COLUMNS]
 
 def _read_table(path: Path) -> pd.DataFrame:
     """A user's OHLCV file with its columns renamed to the standard names (matched loosely)."""
-    from qhybrid.data.table import read_table
-
     frame = read_table(str(path), "data.prices_csv", header=True, sep=",", sep_key=None,
                        text_columns=("Ticker",)).frame
     found = [str(c) for c in frame.columns]

@@ -138,7 +138,8 @@ def _single_level(frame: pd.DataFrame) -> pd.DataFrame:
 def _download(ticker: str, start: str | None, end: str | None, interval: str, auto_adjust: bool) -> pd.DataFrame:
     """One ticker from Yahoo via yfinance, as yfinance returns it (empty when Yahoo cannot be reached)."""
     try:
-        import yfinance as yf  # slow to import: only when a download is needed
+        # lazy: slow to import, only a download needs it, and tests/test_prices.py stubs sys.modules['yfinance']
+        import yfinance as yf
     except ImportError:
         raise DataError("downloading prices needs the yfinance package, which is not installed",
                         "pip install yfinance, or give a local OHLCV file with data.prices_csv=<file.csv>") from None

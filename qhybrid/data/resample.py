@@ -11,8 +11,6 @@ def smote(X: np.ndarray, y: np.ndarray, k_neighbors: int, seed: int) -> tuple[np
     """SMOTE (imbalanced-learn) on one fold's preprocessed fit rows: every class but the
     largest is topped up with synthetic rows to the largest class's count. The returned
     arrays start with ``X`` and ``y`` unchanged; the synthetic rows follow."""
-    from imblearn.over_sampling import SMOTE
-
     counts = np.bincount(y)
     present = counts[counts > 0]
     if present.min() == present.max():
@@ -21,6 +19,8 @@ def smote(X: np.ndarray, y: np.ndarray, k_neighbors: int, seed: int) -> tuple[np
     if smallest < 2:
         raise DataError(f"data.imbalance=smote: a class has {smallest} row in a fold's fit rows; SMOTE interpolates "
                         "between at least two rows of a class", "use data.imbalance=class_weights, or fewer folds")
+    from imblearn.over_sampling import SMOTE  # lazy: a 1 s import that only data.imbalance=smote runs need
+
     sampler = SMOTE(k_neighbors=min(k_neighbors, smallest - 1), random_state=seed)
     X_res, y_res = sampler.fit_resample(X, y)
     # imbalanced-learn appends the synthetic rows after the originals; the fold's row counts rely on it

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import pandas as pd
+
+from qhybrid.data.dataset import existing_file
 from qhybrid.errors import ConfigError
 from qhybrid.spec_checks import choice, fraction, positive
 
@@ -59,8 +62,6 @@ class CsvDataSpec(DataCommon):
     time_column: Optional[str] = None  # rows are a time series ordered by this column: forward CV only
 
     def check(self) -> None:
-        from qhybrid.data.dataset import existing_file
-
         self.check_common()
         choice("data.nan_policy", self.nan_policy, NAN_POLICIES)
         # a missing file is found at start, before anything else is done
@@ -94,8 +95,6 @@ class GenomicsDataSpec(DataCommon):
     def check(self) -> None:
         self.check_common()
         if self.path is not None:
-            from qhybrid.data.dataset import existing_file
-
             existing_file(self.path, "data.path")
         if self.n_populations < 2:
             raise ConfigError(f"data.n_populations={self.n_populations} is out of range", "simulate at least 2")
@@ -135,8 +134,6 @@ class FinanceDataSpec(DataCommon):
     strategy: str = "long_short"  # the research figure: long on predicted up, short (or flat) on down
 
     def check(self) -> None:
-        import pandas as pd
-
         self.check_common()
         if not self.tickers or any(not str(t).strip() for t in self.tickers):
             raise ConfigError(f"data.tickers={list(self.tickers)!r} names no ticker",

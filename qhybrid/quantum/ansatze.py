@@ -23,7 +23,7 @@ def ansatz_weight_shape(ansatz: str, n_layers: int, n_qubits: int) -> Optional[t
 def _template_shape(name: str):
     """The PennyLane template's own shape() is the single source of its weight shape."""
     def shape(n_layers: int, n_qubits: int) -> tuple[int, ...]:
-        import pennylane as qml
+        import pennylane as qml  # lazy: `qhybrid train --help` imports this module (the options' help)
 
         return getattr(qml, name).shape(n_layers=n_layers, n_wires=n_qubits)
     return shape

@@ -8,14 +8,18 @@ and environment.json.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any, Optional
+
+import numpy as np
+import torch
 
 from qhybrid import __version__
 from qhybrid.environment import package_version
 from qhybrid.errors import ConfigError, QHybridError, first_line
 from qhybrid.quantum.backend_options import BACKENDS, device_of
+from qhybrid.training.seeding import fold_seed
 
 log = logging.getLogger("qhybrid")
 
@@ -41,9 +45,6 @@ class ResolvedBackend:
         do not depend on the folds run before it (a resumed run draws the same)."""
         if self.device is None or self.shots is None or self.seed is None or self.device_name != "default.qubit":
             return self
-        from dataclasses import replace
-
-        from qhybrid.training.seeding import fold_seed
 
         device = create_device(self.device_name, self.n_wires, self.dtype, self.shots, fold_seed(self.seed, fold),
                                self.options)
@@ -80,8 +81,7 @@ def _one_line(err: BaseException) -> str:
 
 def create_device(device_name: str, n_wires: int, dtype: str, shots: Optional[int], seed: Optional[int],
                   options: dict[str, Any]):
-    import numpy as np
-    import pennylane as qml
+    import pennylane as qml  # lazy: backend=torch runs never load PennyLane (a 3 s import)
 
     kwargs = dict(options)
     if device_name.startswith("lightning.") and "c_dtype" not in kwargs:
@@ -94,7 +94,7 @@ def create_device(device_name: str, n_wires: int, dtype: str, shots: Optional[in
 
 
 def _supports(device, method: str) -> bool:
-    from pennylane.devices import ExecutionConfig
+    from pennylane.devices import ExecutionConfig  # lazy: backend=torch runs never load PennyLane
 
     try:
         return bool(device.supports_derivatives(ExecutionConfig(gradient_method=method)))
@@ -170,8 +170,6 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
 
 def survey() -> list[dict[str, Any]]:
     """Every known backend and every installed PennyLane device: can it start here, and why not."""
-    import torch
-
     gpu = torch.cuda.is_available()
     names = {"torch": "qhybrid.native"}
     names.update({o.name: o.extra["device"] for o in BACKENDS.options() if o.extra.get("device")})

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
+import torch
+
 from qhybrid.errors import ConfigError
 from qhybrid.quantum.backend_options import is_batched, is_native
 
@@ -44,8 +46,6 @@ def machine_bytes(device: str) -> Optional[int]:
     """The memory a run can use: the GPU's for cuda, else RAM within the cgroup's limit."""
     if device.startswith("cuda"):
         try:
-            import torch
-
             if torch.cuda.is_available():
                 index = int(device.split(":")[1]) if ":" in device else 0
                 return int(torch.cuda.get_device_properties(index).total_memory)

@@ -44,6 +44,7 @@ def default_dtype(dtype: torch.dtype):
 
 
 def build_qnode(program: Program, device, diff_method: Optional[str], shots: Optional[int]):
+    # lazy: qhybrid.build imports this module, and backend=torch runs never load PennyLane
     import pennylane as qml
 
     n = program.n_qubits

@@ -23,6 +23,7 @@ NOT_TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def _not_transient() -> tuple[type[BaseException], ...]:
+    # lazy: qhybrid.build imports this module, and backend=torch runs never load PennyLane
     try:
         from pennylane.exceptions import DeviceError
     except ImportError:  # older PennyLane

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from qhybrid.errors import ConfigError
+from qhybrid.quantum.ansatze import ANSATZE
 from qhybrid.quantum.backend_options import fallback_names, is_native
 from qhybrid.spec_checks import choice, positive
 
@@ -30,7 +31,7 @@ class QuantumSpec:
     angle_scale: float = 1.5707963267948966  # the pre-layer's tanh output times this is the angle (pi/2)
 
     def check(self) -> None:
-        from qhybrid.quantum.ansatze import ANSATZE
+        # lazy: loads torch, and `qhybrid train --help` imports this module (preflight -> schema -> here)
         from qhybrid.quantum.circuit import EMBEDDINGS, GATINGS, ROTATIONS
 
         if self.n_qubits < 1:

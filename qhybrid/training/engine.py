@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from qhybrid.errors import QHybridError
+from qhybrid.quantum.memory import eval_chunk
 from qhybrid.training.spec import TrainerSpec
 from qhybrid.training import epoch_state
 from qhybrid.training.epoch_state import EpochCheckpoint
@@ -96,8 +97,6 @@ class FitResult:
 def _chunk_rows(model: nn.Module) -> int:
     """Rows evaluated at once: the whole of a small model's input in a few calls, fewer rows
     as a quantum layer's state grows (each row is a 2^n state)."""
-    from qhybrid.quantum.memory import eval_chunk
-
     quantum = getattr(model, "quantum", None)
     n_qubits = getattr(getattr(quantum, "spec", None), "n_qubits", None)
     return eval_chunk(n_qubits) if isinstance(n_qubits, int) else 8192

@@ -26,6 +26,7 @@ import torch
 
 from qhybrid import io
 from qhybrid.errors import QHybridError
+from qhybrid.training.checkpoints import load_weights_only
 
 FORMAT = "qhybrid-epoch-state-1"
 
@@ -130,7 +131,6 @@ class EpochCheckpoint:
     def _read(self) -> Optional[dict[str, Any]]:
         if not self.path.is_file():
             return None
-        from qhybrid.training.checkpoints import load_weights_only
 
         state = load_weights_only(self.path, "epoch checkpoint", "delete it to train this fold from its first epoch")
         if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -29,6 +29,8 @@ import torch
 from torch import nn
 
 from qhybrid.errors import QHybridError
+from qhybrid.training.engine import predict_proba
+from qhybrid.training.metrics import compute_metrics, summarize
 
 _NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
 
@@ -51,6 +53,7 @@ def _quiet():
 
 
 def _torchao():
+    # lazy: a 3 s import that only quantization=int8 needs; a missing torchao becomes one line below
     try:
         with _quiet():
             from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
@@ -170,9 +173,6 @@ def evaluate_int8(make_plain_model, plain: dict, X_test: torch.Tensor, y_test, n
     """Quantize a fold's best model (its plain weights, on the CPU) and score it on the
     fold's test part; weight bytes and CPU latency beside the float model's. Returns the
     fold's record and the packed INT8 state for its checkpoint."""
-    from qhybrid.training.engine import predict_proba
-    from qhybrid.training.metrics import compute_metrics
-
     float_model = make_plain_model()
     float_model.load_state_dict(plain)
     int8_model = make_plain_model()
@@ -192,8 +192,6 @@ def evaluate_int8(make_plain_model, plain: dict, X_test: torch.Tensor, y_test, n
 def int8_summary(rows: list[dict], names: list[str]) -> dict:
     """metrics.json's quantization block: INT8 and float summaries side by side, mean sizes
     and latencies over folds."""
-    from qhybrid.training.metrics import summarize
-
     int8 = [r["int8"] for r in rows]
 
     def mean(part: str, kind: str) -> float:
