@@ -34,19 +34,31 @@ def register() -> None:
         OmegaConf.register_new_resolver("qh_groups", groups_help)
 
 
+# Hydra resolves the help template each time it composes a config (every run, every test),
+# so each listing is made once per process and per config search path
+_HELP_CACHE: dict[tuple, str] = {}
+
+
 def groups_help() -> str:
     """``${qh_groups:}``: Hydra's list of config groups without the files a group's options
     include (``_defaults``, named with a leading underscore), which are not options."""
     loader = GlobalHydra.instance().config_loader()
-    lines = []
-    for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
-        options = [o for o in loader.get_group_options(group) if not o.startswith("_")]
-        if options:
-            lines.append(f"{group}: {', '.join(options)}")
-    return "\n".join(lines)
+    key = ("groups", *((source.provider, source.path) for source in loader.get_sources()))
+    if key not in _HELP_CACHE:
+        lines = []
+        for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
+            options = [o for o in loader.get_group_options(group) if not o.startswith("_")]
+            if options:
+                lines.append(f"{group}: {', '.join(options)}")
+        _HELP_CACHE[key] = "\n".join(lines)
+    return _HELP_CACHE[key]
 
 
 def options_help() -> str:
     """``${qh_options:}`` in ``qhybrid train --help``: the registered options of each group
     with a line about each (qhybrid.registry), so the help lists what the code runs."""
-    return help_text([DATA, CV, BACKENDS, ANSATZE, BASELINES, SCHEDULERS, LOGGERS])
+    registries = [DATA, CV, BACKENDS, ANSATZE, BASELINES, SCHEDULERS, LOGGERS]
+    key = ("options", *(len(registry.names()) for registry in registries))  # a user's module may add one
+    if key not in _HELP_CACHE:
+        _HELP_CACHE[key] = help_text(registries)
+    return _HELP_CACHE[key]

@@ -61,6 +61,7 @@ class RunSpec:
     baselines: list[str] = field(default_factory=list)  # classical models on the same folds (training/baselines.py)
     resume: Optional[str] = None  # an interrupted run's folder: its finished folds are kept
     logger: LoggerSpec = field(default_factory=LoggerSpec)
+    plots: bool = True  # the run's figures; false skips them (metrics unchanged)
 
 
 def _group_type(schema: type, name: str) -> Optional[type]:
@@ -184,6 +185,12 @@ def _baselines(value: Any) -> list[str]:
     return names
 
 
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} is not true or false", f"set {key}=true or {key}=false")
+    return value
+
+
 def _finite_numbers(node: Any, prefix: str = "") -> None:
     """NaN or inf in any setting (trainer.lr=nan) is refused before it reaches torch."""
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
@@ -230,6 +237,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         init_from=_init_from(cfg.get("init_from")),
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
+        plots=_flag("plots", cfg.get("plots", True)),
         resume=_resume(cfg.get("resume")),
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
                        cfg.get("logger") or OmegaConf.create({})),

@@ -135,9 +135,12 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
 
 
 def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[str, Any]) -> None:
-    """predictions.csv, metrics.json, then the figures: a figure that cannot be drawn loses no number."""
+    """predictions.csv, metrics.json, then the figures (unless plots=false): a figure that cannot be
+    drawn loses no number."""
     io.write_text(out / "predictions.csv", pd.concat([o.predictions for o in results.outcomes]).to_csv(index=False))
     io.write_json(out / "metrics.json", metrics)
+    if not spec.plots:
+        return
     trading = (results.trading, spec.data.strategy) if results.trading is not None else None
     _write_plots(out, [o.curves for o in results.outcomes], data.classes, results.confusion(), len(results.rows),
                  results.baseline_curves(), trading)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import FAST, cuda_available, lightning_gpu_starts, one_line, write_csv
+from helpers import FAST, cuda_available, fast, lightning_gpu_starts, one_line, write_csv
 from helpers.scheduling import HEAVY
 
 
@@ -358,8 +358,8 @@ def test_labels_with_dollars_train_and_draw_every_plot(cli, tmp_path):
     frame["label"] = np.where(frame["label"] == "yes", "$0_$50k", "$50k+ [red]")
     path = write_csv(tmp_path / "income.csv", frame)
     run = tmp_path / "run"
-    code, out, err = cli(["train", "model=g0", "data=csv", f"data.path={path}", "data.target=label", *FAST,
-                          f"hydra.run.dir={run}"])
+    code, out, err = cli(["train", "model=g0", "data=csv", f"data.path={path}", "data.target=label",
+                          *fast(keep=["plots"]), f"hydra.run.dir={run}"])
     assert code == 0, err
     import json
 
@@ -376,7 +376,7 @@ def test_a_plot_that_cannot_be_drawn_is_a_warning_after_the_metrics(cli, tmp_pat
 
     monkeypatch.setattr(plots, "plot_roc", broken)
     run = tmp_path / "run"
-    code, out, err = cli(["train", "model=g0", "data=iris_binary", *FAST, f"hydra.run.dir={run}"])
+    code, out, err = cli(["train", "model=g0", "data=iris_binary", *fast(keep=["plots"]), f"hydra.run.dir={run}"])
     assert code == 0, err
     assert (run / "metrics.json").is_file() and _png(run / "pr.png") and not (run / "roc.png").exists()
     assert "could not draw roc.png" in out + (run / "train.log").read_text()

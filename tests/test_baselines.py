@@ -15,7 +15,7 @@ from qhybrid.training.baselines import BASELINE_NAMES, fit_predict, make_baselin
 
 # the baselines each test names, beside a small classical hybrid; 2 folds, 3 epochs, no INT8 export
 FOLDS = 2
-QUICK = ["model=g0", *fast("trainer.max_epochs=3", f"cv.n_splits={FOLDS}", keep=["baselines"])]
+QUICK = ["model=g0", *fast("trainer.max_epochs=3", f"cv.n_splits={FOLDS}", keep=["baselines", "plots"])]
 
 
 def test_baselines_train_and_test_on_exactly_the_hybrids_rows(tmp_path, compose, monkeypatch):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import FAST, CliResult, fast, run_cli
+from helpers import FAST, CliResult, fast, one_line, run_cli
 from helpers.scheduling import HEAVY
 
 RUN_FILES = ["metrics.json", "folds.csv", "predictions.csv", "environment.json", "train.log", "roc.png", "pr.png",
@@ -39,8 +39,8 @@ def _png_ok(path: Path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
 
 
-# qhybrid's default model (g10) with its INT8 export (timed once); 2 folds, no baselines
-DEFAULT_RUN = ["train", "data=iris_binary", *fast(keep=["quantization"]), "quantization.latency_repeats=1"]
+# qhybrid's default model (g10) with its INT8 export (timed once) and its figures; 2 folds, no baselines
+DEFAULT_RUN = ["train", "data=iris_binary", *fast(keep=["quantization", "plots"]), "quantization.latency_repeats=1"]
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +177,12 @@ def test_breast_cancer_reaches_the_expected_auc(tmp_path):
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads((run / "metrics.json").read_text())["summary"]["roc_auc"]["mean"] >= 0.98
+
+
+def test_plots_false_writes_every_number_and_no_figure(tmp_path, cli):
+    run = tmp_path / "run"
+    result = cli(["train", "model=g0", "data=iris_binary", *fast(), f"hydra.run.dir={run}"])  # the preset: plots=false
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run / "metrics.json").read_text())["summary"]["roc_auc"]["mean"] is not None
+    assert (run / "predictions.csv").is_file() and not list(run.glob("*.png"))
+    one_line(cli(["train", "model=g0", *fast("plots=maybe")]), "plots='maybe'")

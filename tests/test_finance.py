@@ -130,7 +130,7 @@ class TestTradingFigures:
 def test_the_finance_preset_runs_walk_forward_on_the_bundled_prices(tmp_path, cli):
     out = tmp_path / "run"
     result = cli(["train", "experiment=finance", "data.offline=true", f"data.prices_csv={BUNDLED}",
-                  "model=g0", *fast("cv.n_splits=3"), f"hydra.run.dir={out}"])
+                  "model=g0", *fast("cv.n_splits=3", keep=["plots"]), f"hydra.run.dir={out}"])
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["cv"] == {"name": "walk_forward", "n_folds": 3}

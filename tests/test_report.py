@@ -17,7 +17,7 @@ from helpers.scheduling import HEAVY
 
 from qhybrid import report, report_pages
 
-FAST = fast("baselines=[logreg,svc]")  # the report shows the baselines beside each run
+FAST = fast("baselines=[logreg,svc]", keep=["plots"])  # the report shows the baselines and figures of each run
 
 
 class Page(HTMLParser):

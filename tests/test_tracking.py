@@ -32,7 +32,7 @@ def test_a_run_logs_its_settings_curves_metrics_baselines_and_files(tmp_path, cl
     run = tmp_path / "run"
     # MLflow's logger as importing it leaves it in a fresh process: an earlier run in this one quietened it
     monkeypatch.setattr(logging.getLogger("mlflow"), "level", logging.INFO)
-    result = cli(["train", "model=g0", "data=iris_binary", *fast("trainer.max_epochs=6", "baselines=[logreg]"),
+    result = cli(["train", "model=g0", "data=iris_binary", *fast("trainer.max_epochs=6", "baselines=[logreg]", keep=["plots"]),
                   "logger=mlflow", f"hydra.run.dir={run}"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Creating initial MLflow database tables" not in result.stdout + result.stderr  # MLflow's noise is off

@@ -132,7 +132,7 @@ def remove_stale_temp_files(out: Path) -> None:
 
 
 # settings a resumed run may change: none of them changes a result
-NOT_COMPARED = ("resume", "hydra", "logger", "trainer.epoch_checkpoint_seconds")
+NOT_COMPARED = ("resume", "hydra", "logger", "trainer.epoch_checkpoint_seconds", "plots")
 
 
 def _comparable(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
