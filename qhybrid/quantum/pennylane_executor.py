@@ -7,17 +7,17 @@ Gradients:
 
 * ``backprop`` (default.qubit) and ``adjoint`` (lightning) go through the QNode itself.
 * ``parameter-shift``: PennyLane's transform refuses broadcast tapes with respect to
-  broadcast parameters, so the shifts are done here, exactly: every gate in a Program has a
-  two-term shift rule (RX/RY/RZ, the angles of Rot, ControlledPhaseShift), so
-  dE/dA[:, c] = (E(A + pi/2 e_c) - E(A - pi/2 e_c)) / 2. All shifted copies of the batch
-  form one larger broadcast, which the device executes as one batch (this is also how
-  hardware and shot-based simulators are differentiated).
+  broadcast parameters, so the shifts are done here, exactly, with the shift rule the gate
+  registry gives the gate each column feeds (qhybrid.quantum.gate_registry: two terms for a
+  rotation, dE/dA[:, c] = (E(A + pi/2 e_c) - E(A - pi/2 e_c)) / 2; four for a controlled
+  rotation). All shifted copies of the batch form one larger broadcast, which the device
+  executes as one batch (this is also how hardware and shot-based simulators are
+  differentiated).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from contextlib import contextmanager
 from typing import Optional
 
@@ -26,6 +26,7 @@ from torch import nn
 
 from qhybrid.quantum.backends import ResolvedBackend
 from qhybrid.quantum.circuit import Angles, Program
+from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.layer import DTYPES
 from qhybrid.quantum.retry import RetryPolicy
 
@@ -48,27 +49,16 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
     import pennylane as qml
 
     n = program.n_qubits
-    rotations = {"RX": qml.RX, "RY": qml.RY, "RZ": qml.RZ}
+    operations = {g.name: gate_kind(g.name).operation() for g in program.gates if g.name != "AMPLITUDE"}
 
     def circuit(A, amplitudes=None):
         # one unbind (a single backward op) instead of a slice per gate
         col = A.unbind(-1)
         for gate in program.gates:
-            if gate.name in rotations:
-                rotations[gate.name](col[gate.columns[0]], wires=gate.wires[0])
-            elif gate.name == "ROT":
-                c = gate.columns
-                qml.Rot(col[c[0]], col[c[1]], col[c[2]], wires=gate.wires[0])
-            elif gate.name == "CNOT":
-                qml.CNOT(wires=list(gate.wires))
-            elif gate.name == "H":
-                qml.Hadamard(wires=gate.wires[0])
-            elif gate.name == "CPHASE":
-                qml.ControlledPhaseShift(col[gate.columns[0]], wires=list(gate.wires))
-            elif gate.name == "AMPLITUDE":
+            if gate.name == "AMPLITUDE":
                 qml.AmplitudeEmbedding(amplitudes, wires=range(n), pad_with=0.0, normalize=True)
             else:
-                raise ValueError(f"unknown gate {gate.name!r}")
+                operations[gate.name](*(col[c] for c in gate.columns), wires=list(gate.wires))
         return [qml.expval(qml.PauliZ(w)) for w in range(n)]
 
     qnode = qml.QNode(circuit, device, interface="torch", diff_method=diff_method)
@@ -87,6 +77,7 @@ class PennyLaneExecutor(nn.Module):
         self.backend = backend
         self.dtype = DTYPES[backend.dtype]
         self.shift_columns = list(shift_columns)
+        self.shift_terms = shift_terms(program, self.shift_columns)
         self.retry = retry or RetryPolicy()
         through_qnode = backend.diff_method in ("backprop", "adjoint")
         self.qnode = build_qnode(program, backend.device, backend.diff_method if through_qnode else None,
@@ -149,13 +140,27 @@ class _BroadcastShift(torch.autograd.Function):
         grad_A = torch.zeros_like(A)
         if not cols or not ctx.needs_input_grad[0]:
             return grad_A, None
-        k, (B, P) = len(cols), A.shape
-        shift = torch.zeros(k, P, dtype=A.dtype, device=A.device)
-        shift[torch.arange(k), torch.tensor(cols)] = math.pi / 2
-        # (2k, B, P): first the +pi/2 copies of the batch, then the -pi/2 copies
-        shifted = torch.cat([A.unsqueeze(0) + shift.unsqueeze(1), A.unsqueeze(0) - shift.unsqueeze(1)])
-        with torch.no_grad():
-            values = executor.evaluate(shifted.reshape(2 * k * B, P)).reshape(2 * k, B, -1)
-        jac = (values[:k] - values[k:]) / 2  # (k, B, n): dE_i / dA[:, col]
+        owner, coefficients, shifts = executor.shift_terms
+        (B, P), T = A.shape, len(owner)
+        shift = torch.zeros(T, P, dtype=A.dtype, device=A.device)
+        shift[torch.arange(T), torch.tensor([cols[k] for k in owner])] = torch.tensor(shifts, dtype=A.dtype)
+        with torch.no_grad():  # (T, B, n): every shifted copy of the batch in one broadcast
+            values = executor.evaluate((A.unsqueeze(0) + shift.unsqueeze(1)).reshape(T * B, P)).reshape(T, B, -1)
+        weighted = values * torch.tensor(coefficients, dtype=values.dtype, device=values.device)[:, None, None]
+        jac = torch.zeros(len(cols), *values.shape[1:], dtype=values.dtype, device=values.device)
+        jac.index_add_(0, torch.tensor(owner, device=values.device), weighted)  # (k, B, n): dE_i / dA[:, col]
         grad_A[:, cols] = (jac * grad_out.unsqueeze(0)).sum(-1).transpose(0, 1).to(A.dtype)
         return grad_A, None
+
+
+def shift_terms(program: Program, columns: list[int]) -> tuple[list[int], list[float], list[float]]:
+    """The parameter-shift terms of ``columns``: for each term, the index in ``columns`` it
+    belongs to, its coefficient and its shift (the rule of the gate the column feeds)."""
+    recipe = {c: gate_kind(g.name).recipe for g in program.gates if g.name != "AMPLITUDE" for c in g.columns}
+    owner, coefficients, shifts = [], [], []
+    for k, column in enumerate(columns):
+        for coefficient, shift in recipe[column]:
+            owner.append(k)
+            coefficients.append(coefficient)
+            shifts.append(shift)
+    return owner, coefficients, shifts
