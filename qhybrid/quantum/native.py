@@ -36,12 +36,14 @@ import torch
 from torch import nn
 
 from qhybrid.quantum.circuit import Angles, Program
+from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit, outer_chain
 from qhybrid.quantum.native_plan import (
     COMPLEX,
     MAX_BLOCK,
     Block,
     Compiled,
+    Dense,
     Fused,
     Gather,
     Phase,
@@ -182,7 +184,8 @@ class NativeExecutor(nn.Module):
                 values = x.new_zeros(angles.batch if batched else 1, count)
             else:
                 values = self._read(angles, where)
-                values = values if batched else values[:1]
+                # a weight rotation in a batched stage (beside an input's) reads one row: every sample's
+                values = values.expand(angles.batch, -1) if batched else values[:1]
                 if kind == "ROT":
                     values = values.reshape(values.shape[0], count, 3)
             mats = rotation_matrices(kind, values, ctype)
@@ -310,11 +313,25 @@ class NativeExecutor(nn.Module):
             elif isinstance(step, Select):
                 on = (self._read(angles, self._column[step.column]) > math.pi / 2).T
                 psi = torch.where(on, self._permute(psi, step.gather), psi)
+            elif isinstance(step, Dense):
+                psi = self._dense(step, psi, angles)
             elif isinstance(step, Phase):
                 theta = self._read(angles, self._column[step.column])[:, 0]
                 phase = torch.polar(torch.ones_like(theta), theta).to(psi.dtype)
                 psi = torch.where(self._on(step.mask, psi.device)[:, None], psi * phase[None, :], psi)
         return psi
+
+    def _dense(self, step: Dense, psi: torch.Tensor, angles: Angles) -> torch.Tensor:
+        """A registry gate's matrix, per sample when an angle is, applied to its wires."""
+        D, B = psi.shape
+        params = torch.broadcast_tensors(*(self._read(angles, self._column[c])[:, 0] for c in step.gate.columns))
+        m = gate_kind(step.gate.name).matrix(params, psi.dtype).to(psi.device)
+        d = m.shape[-1]
+        if step.gather is not None:
+            psi = self._permute(psi, step.gather)
+        if m.shape[0] == B and B > 1:
+            return torch.einsum("bij,jrb->irb", m, psi.reshape(d, D // d, B)).reshape(D, B)
+        return (m[0] @ psi.reshape(d, -1)).reshape(D, B)
 
     def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
         dtype, device = angles.inputs.dtype, angles.inputs.device

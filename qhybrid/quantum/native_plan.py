@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 
 from qhybrid.quantum.circuit import SOURCE_WEIGHT, Gate, Program
+from qhybrid.quantum.gate_registry import GATES
 from qhybrid.quantum.native_autograd import RotMatrices
 
 COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
@@ -88,6 +89,15 @@ class Block:
 
 
 @dataclass
+class Dense:
+    """Any registry gate (qhybrid.quantum.gate_registry) on its wires moved to the top bits, in
+    the gate's wire order: S (2^n, B) <- U @ S viewed (2^k, -1), U per sample or shared."""
+
+    gather: Optional[torch.Tensor]
+    gate: Gate
+
+
+@dataclass
 class Select:
     """Hard-gated CNOT: where A[:, column] is pi, take the permuted state."""
 
@@ -130,7 +140,7 @@ class Compiled:
 
 def _stages(program: Program) -> list[tuple]:
     """The gate list as stages: ("rot", [gates]) on distinct wires, ("perm", c), ("select",
-    c, column), ("phase", mask, column)."""
+    c, column), ("phase", mask, column), ("dense", gate) for any other registry gate."""
     n, gates = program.n_qubits, program.gates
     stages: list[tuple] = []
     pending: list[Gate] = []
@@ -167,6 +177,9 @@ def _stages(program: Program) -> list[tuple]:
         elif g.name == "AMPLITUDE":
             if i != 0:
                 raise ValueError("amplitude embedding must come first")
+        elif g.name in GATES:
+            flush()
+            stages.append(("dense", g))
         else:
             raise ValueError(f"the native executor cannot run gate {g.name!r}")
         i += 1
@@ -250,6 +263,11 @@ class _PlanBuilder:
                 out.append(Select(layout[stage[1][inverse]], stage[2]))
             elif kind == "phase":
                 out.append(Phase(stage[1][torch.argsort(layout)], stage[2]))
+            elif kind == "dense":
+                q = _to_top_bits(self.n, list(stage[1].wires))
+                gather = layout[torch.argsort(q)]
+                out.append(Dense(None if torch.equal(gather, self.identity) else gather, stage[1]))
+                layout = q
         return layout
 
     def emit_rotations(self, stage_gates: list, layout: torch.Tensor, out: list, batched: bool) -> torch.Tensor:
