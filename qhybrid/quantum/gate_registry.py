@@ -100,7 +100,7 @@ def controlled(single: Callable[..., torch.Tensor]) -> Callable[..., torch.Tenso
     """|0><0| x I + |1><1| x U for a one-wire gate U (the control is the first wire)."""
     def matrix(params=(), ctype=torch.complex128) -> torch.Tensor:
         u = single(params, ctype)
-        out = torch.zeros(u.shape[0], 4, 4, dtype=ctype)
+        out = torch.zeros(u.shape[0], 4, 4, dtype=ctype, device=u.device)
         out[:, 0, 0] = out[:, 1, 1] = 1
         out[:, 2:, 2:] = u
         return out
@@ -110,10 +110,9 @@ def controlled(single: Callable[..., torch.Tensor]) -> Callable[..., torch.Tenso
 def ising(pauli: list[list[complex]]) -> Callable[..., torch.Tensor]:
     """exp(-i phi/2 P x P) = cos(phi/2) I - i sin(phi/2) P x P."""
     def matrix(params, ctype=torch.complex128) -> torch.Tensor:
-        p = torch.tensor(pauli, dtype=ctype)
-        pp = torch.kron(p, p)
         c, s = _half(params[0], ctype)
-        return c[:, None, None] * torch.eye(4, dtype=ctype) - 1j * s[:, None, None] * pp
+        p = torch.tensor(pauli, dtype=ctype, device=c.device)
+        return c[:, None, None] * torch.eye(4, dtype=ctype, device=c.device) - 1j * s[:, None, None] * torch.kron(p, p)
     return matrix
 
 

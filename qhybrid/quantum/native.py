@@ -324,8 +324,15 @@ class NativeExecutor(nn.Module):
     def _dense(self, step: Dense, psi: torch.Tensor, angles: Angles) -> torch.Tensor:
         """A registry gate's matrix, per sample when an angle is, applied to its wires."""
         D, B = psi.shape
-        params = torch.broadcast_tensors(*(self._read(angles, self._column[c])[:, 0] for c in step.gate.columns))
-        m = gate_kind(step.gate.name).matrix(params, psi.dtype).to(psi.device)
+        kind = gate_kind(step.gate.name)
+        if step.gate.columns:
+            params = torch.broadcast_tensors(*(self._read(angles, self._column[c])[:, 0] for c in step.gate.columns))
+            m = kind.matrix(params, psi.dtype)
+        else:  # a fixed gate's matrix is built once per dtype and device
+            key = ("dense", kind.name, psi.dtype, str(psi.device))
+            if key not in self._device_cache:
+                self._device_cache[key] = kind.matrix((), psi.dtype).to(psi.device)
+            m = self._device_cache[key]
         d = m.shape[-1]
         if step.gather is not None:
             psi = self._permute(psi, step.gather)
