@@ -2,8 +2,8 @@
 
 qhybrid's defaults are a real experiment: the g10 hybrid, 5 folds, up to 200 epochs, three
 classical baselines fitted per fold (``baselines=[logreg,svc,mlp]``), an INT8 export timed
-30 times per fold (``quantization=int8``) and four figures (``plots``: most of a small run's
-time). A test that is not about one of those runs without
+30 times per fold (``quantization=int8``) and four figures (``plots``: about 1.3 s a run,
+more than a small run's training). A test that is not about one of those runs without
 it: ``fast()`` is the preset, ``fast(keep=[...])`` leaves out the keys a test is about (it then
 gets qhybrid's or its model generation's value), and ``fast("key=value")`` replaces one.
 
