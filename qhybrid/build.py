@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
@@ -12,10 +14,12 @@ from qhybrid.data.preprocess import FoldPreprocessor
 from qhybrid.errors import ConfigError
 from qhybrid.models.hybrid import HybridNet, build_hybrid_net
 from qhybrid.models.lora import apply_lora, freeze_base
+from qhybrid.quantum.backend_options import is_native
 from qhybrid.quantum.backends import ResolvedBackend, resolve_backend
 from qhybrid.quantum.layer import QuantumLayer
 from qhybrid.quantum.native import NativeExecutor
 from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
+from qhybrid.quantum.programs import program_of
 from qhybrid.quantum.retry import RetryPolicy
 from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec
@@ -23,6 +27,8 @@ from qhybrid.schema import RunSpec
 from qhybrid.training.engine import EarlyStopping, FitParts
 from qhybrid.training.finetune import apply_initial_weights, output_layer_name
 from qhybrid.training.spec import SCHEDULERS, TrainerSpec
+
+log = logging.getLogger("qhybrid")
 
 
 def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optional[ResolvedBackend] = None,
@@ -74,8 +80,20 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
     q = spec.model.quantum
     if q is None:
         return None
-
-    return resolve_backend(spec.backend, q.n_qubits, amplitude=q.embedding == "amplitude", run_seed=spec.seed)
+    program = program_of(q)
+    backend_spec = spec.backend
+    if program.opaque and is_native(backend_spec.name):
+        # the native executor runs registry gates only: say so, never run slower silently
+        log.warning("model.quantum.circuit uses %s, which qhybrid's gate registry does not have: the circuit runs "
+                    "through PennyLane (backend=default_qubit) instead of the native executor (backend=%s)",
+                    ", ".join(program.opaque), backend_spec.name)
+        backend_spec = replace(backend_spec, name="default_qubit", fallbacks=[])
+    backend = resolve_backend(backend_spec, q.n_qubits, amplitude=program.embedding == "amplitude",
+                              run_seed=spec.seed)
+    if backend_spec is not spec.backend:  # metrics.json names what ran, and why
+        backend = replace(backend, requested=spec.backend.name,
+                          fallback_reason=f"the circuit uses {', '.join(program.opaque)} (not in the gate registry)")
+    return backend
 
 
 def build_retry(spec: BackendSpec) -> RetryPolicy:

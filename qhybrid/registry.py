@@ -104,22 +104,35 @@ def resolve_callable(target: Union[str, Callable]) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-def import_option_module(module: str, key: str) -> None:
-    """Import the module that registers a user's option: a dotted name or a .py file."""
+def import_option_module(module: str, key: str) -> Any:
+    """Import (once) the module that registers a user's option: a dotted name or a .py file."""
     path = Path(module).expanduser()
     if module.endswith(".py"):
         if not path.is_file():
             raise ConfigError(f"{key}: no such file: {path.resolve()}",
                               f"check the path (relative paths are read from {Path.cwd()})")
         name = f"qhybrid_option_{path.stem}_{abs(hash(str(path.resolve())))}"
-        if name in sys.modules:
-            return
-        spec = importlib.util.spec_from_file_location(name, path)
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        _execute(lambda: spec.loader.exec_module(loaded), key, module, name)
-        return
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, path)
+            loaded = importlib.util.module_from_spec(spec)
+            sys.modules[name] = loaded
+            _execute(lambda: spec.loader.exec_module(loaded), key, module, name)
+        return sys.modules[name]
     _execute(lambda: importlib.import_module(module), key, module, None)
+    return sys.modules[module]
+
+
+def import_target(reference: str, key: str) -> Callable:
+    """A user's function named ``path/to/file.py:function`` or ``package.module:function``."""
+    module, sep, name = str(reference).rpartition(":")
+    if not sep or not module or not name.isidentifier():
+        raise ConfigError(f"{key}={reference!r} does not name a function",
+                          f"write {key}=path/to/file.py:function or {key}=package.module:function")
+    target = getattr(import_option_module(module, key), name, None)
+    if not callable(target):
+        raise ConfigError(f"{key}={reference}: {module} has no function {name!r}",
+                          "check the function's name (after the colon)")
+    return target
 
 
 def _execute(load: Callable[[], Any], key: str, module: str, name: Optional[str]) -> None:

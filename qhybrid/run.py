@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import environment, io, run_folder
 from qhybrid.allocator import retain_freed_memory
+from qhybrid.quantum.observables import describe, output_width
 from qhybrid.build import build_backend, build_model, build_retry, build_run_model, model_inputs
 from qhybrid.console import fold_progress
 from qhybrid.data import Dataset, load_dataset
@@ -138,6 +139,8 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
     if backend is not None:
         log.info("quantum backend: %s (%s %s), diff_method=%s, shots=%s, dtype=%s", backend.name, backend.device_name,
                  backend.plugin_version or "", backend.diff_method, backend.shots, backend.dtype)
+        observables = probe.quantum.program.observables
+        log.info("quantum readout: %s -> %d outputs into the head", describe(observables), output_width(observables))
     log.info("run folder: %s", out)
     return ModelSetup(device, precision, counts, backend, backend_record,
                       lambda fold_backend: build_run_model(spec, n_inputs, data.n_classes, fold_backend, retry,

@@ -242,11 +242,12 @@ def validate(cfg: DictConfig) -> RunSpec:
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
                        cfg.get("logger") or OmegaConf.create({})),
     )
-    if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
+    if spec.lora.quantum_rank and (spec.model.quantum is None or (spec.model.quantum.ansatz == "none"
+                                                                   and spec.model.quantum.circuit is None)):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
     q = spec.model.quantum
-    if q is not None and q.embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
+    if q is not None and q.embedding == "amplitude" and q.circuit is None and spec.backend.diff_method in ("adjoint", "parameter-shift") \
             and not is_native(spec.backend.name):
         raise ConfigError(
             f"amplitude embedding cannot be differentiated with backend.diff_method={spec.backend.diff_method} "

@@ -52,7 +52,7 @@ def test_native_equals_default_qubit(strategy, case):
     reference = make_layer(spec)  # PennyLane default.qubit, broadcast, backprop
     native = QuantumLayer(spec, lambda program, cols: NativeExecutor(program, strategy))
     native.load_state_dict(reference.state_dict())
-    x = torch.rand(batch, spec.n_inputs, generator=gen, dtype=torch.float64) * 3 - 1.5
+    x = torch.rand(batch, native.n_inputs, generator=gen, dtype=torch.float64) * 3 - 1.5
     if spec.embedding == "amplitude":
         x = x + 0.1 * torch.sign(x)  # away from the zero vector PennyLane cannot normalise
     weights = torch.randn(batch, spec.n_qubits, generator=gen, dtype=torch.float64)

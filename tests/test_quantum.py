@@ -89,7 +89,7 @@ class TestCircuitDescription:
     def test_matches_pennylane_templates(self, spec):
         torch.manual_seed(0)
         layer = make_layer(spec)
-        x = torch.rand(5, spec.n_inputs, dtype=torch.float64) * 2 - 1
+        x = torch.rand(5, layer.n_inputs, dtype=torch.float64) * 2 - 1
         expected = reference_outputs(spec, x, layer.weights.detach())
         np.testing.assert_allclose(layer(x).detach().numpy(), expected.numpy(), atol=1e-10)
 

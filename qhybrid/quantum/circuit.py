@@ -35,6 +35,7 @@ import torch
 
 from qhybrid.quantum.ansatze import ANSATZE, ansatz_weight_shape
 from qhybrid.quantum.gates import Gate
+from qhybrid.quantum.polynomial import PolyMap
 
 ROTATIONS = ("X", "Y", "Z")
 EMBEDDINGS = ("angle", "amplitude")
@@ -55,6 +56,14 @@ class Program:
     embedding: str = "angle"
     gating: str = "none"
     weight_shape: Optional[tuple[int, ...]] = None
+    # user circuits (qhybrid.quantum.circuit_ops): gate parameters that are polynomials of the
+    # inputs and weights read derived blocks, made by these maps from the raw ones
+    input_map: Optional[PolyMap] = None  # (B, n_inputs [+ weights]) -> the input block
+    input_map_reads_weights: bool = False
+    weight_map: Optional[PolyMap] = None  # (1, weights) -> the shared block (weights, constants)
+    observables: Optional[list] = None  # qhybrid.quantum.observables; None: <Z> on every wire
+    n_inputs: Optional[int] = None  # the numbers a sample gives the circuit (user circuits)
+    opaque: dict = field(default_factory=dict)  # operations outside the gate registry (name -> qml class): PennyLane runs them
     _index_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -67,6 +76,13 @@ class Program:
         ``gate`` is the per-sample gate value (B, n_inputs): the mask for hard gating, the
         sigmoid for soft gating, None without gating.
         """
+        if self.input_map is not None:
+            z = x
+            if self.input_map_reads_weights:
+                z = torch.cat([x, weights.reshape(1, -1).expand(x.shape[0], -1)], dim=1)
+            x = self.input_map(z)
+        if self.weight_map is not None:
+            weights = self.weight_map(x.new_zeros(1, 0) if weights is None else weights.reshape(1, -1))
         if gate is None:
             return Angles(self, x, None, weights)
         return Angles(self, x * gate, math.pi * gate, weights)
@@ -143,5 +159,6 @@ def compile_program(spec) -> Program:
         if layer == 0 or spec.reupload:
             embed()
         ansatz.build(gates, layer, spec, lambda k: column(SOURCE_WEIGHT, k))
+    n_inputs = (spec.amplitude_features or 2**n) if spec.embedding == "amplitude" else n
     return Program(n_qubits=n, gates=gates, columns=columns, embedding=spec.embedding, gating=spec.gating,
-                   weight_shape=shape)
+                   weight_shape=shape, n_inputs=n_inputs)

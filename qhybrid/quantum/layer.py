@@ -1,4 +1,4 @@
-"""The quantum layer: a batch (B, n_inputs) in, expectation values (B, n_qubits) out."""
+"""The quantum layer: a batch (B, n_inputs) in, the circuit's observables (B, width) out."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import math
 import torch
 from torch import nn
 
-from qhybrid.quantum.circuit import SOURCE_GATE, SOURCE_INPUT, SOURCE_WEIGHT, Program, compile_program
+from qhybrid.quantum.circuit import SOURCE_GATE, SOURCE_INPUT, SOURCE_WEIGHT, Program
+from qhybrid.quantum.observables import output_width
+from qhybrid.quantum.programs import program_of
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -23,7 +25,7 @@ class QuantumLayer(nn.Module):
     def __init__(self, spec, executor_factory, dtype: str = "float64"):
         super().__init__()
         self.spec = spec
-        self.program: Program = compile_program(spec)
+        self.program: Program = program_of(spec)
         self.sim_dtype = DTYPES[dtype]
         shape = self.program.weight_shape
         if shape is not None:
@@ -42,11 +44,11 @@ class QuantumLayer(nn.Module):
 
     @property
     def n_inputs(self) -> int:
-        return self.spec.n_inputs
+        return self.program.n_inputs
 
     @property
     def n_outputs(self) -> int:
-        return self.spec.n_qubits
+        return output_width(self.program.observables)
 
     def shift_columns(self) -> list[int]:
         """Columns of the angle matrix that gradients must flow through."""
@@ -86,6 +88,6 @@ class QuantumLayer(nn.Module):
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.to(self.sim_dtype)
             angles = self.program.angles(x, self.effective_weights(), self.gate_values(x))
-            amplitudes = x if self.spec.embedding == "amplitude" else None
+            amplitudes = x if self.program.embedding == "amplitude" else None
             out = self.executor(angles, amplitudes)
         return out.to(out_dtype)

@@ -37,6 +37,7 @@ from torch import nn
 
 from qhybrid.quantum.circuit import Angles, Program
 from qhybrid.quantum.gate_registry import gate_kind
+from qhybrid.quantum.observables import Readout, is_default
 from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit, outer_chain
 from qhybrid.quantum.native_plan import (
     COMPLEX,
@@ -85,6 +86,8 @@ class NativeExecutor(nn.Module):
         self.prepared = {name: self._prepare(plan) for name, plan in self.plans.items()}
         self._device_cache: dict = {}
         self.last_strategy: Optional[str] = None
+        observables = program.observables
+        self.readout = None if observables is None or is_default(observables, self.n) else Readout(observables, self.n)
 
     def extra_repr(self) -> str:
         return f"n_qubits={self.n}, strategy={self.strategy}"
@@ -353,7 +356,7 @@ class NativeExecutor(nn.Module):
             x = amplitudes.to(dtype)
             x = x / x.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny)
             psi = torch.nn.functional.pad(x, (0, 2**self.n - x.shape[1])).to(ctype).T
-        elif "direct" in prep and prep["simple"]:
+        elif "direct" in prep and prep["simple"] and self.readout is None:
             return self._product_circuit(plan, prep, angles, shared, blocks, ctype)
         elif "direct" in prep:
             psi = self._direct_product_state(prep, angles, shared, B, ctype)
@@ -363,5 +366,8 @@ class NativeExecutor(nn.Module):
             psi = torch.zeros(2**self.n, B, dtype=ctype, device=device)
             psi[0] = 1
         psi = self._run(plan.steps, psi, angles, blocks)
+        if self.readout is not None:  # observables of the state in logical order
+            psi = self._permute(psi, plan.layout)
+            return self.readout(psi, Probabilities.apply(psi))
         probs = Probabilities.apply(psi)  # (2^n, B)
         return (self._on(plan.z, device).to(dtype).T @ probs).T

@@ -136,6 +136,7 @@ class Compiled:
     gates: list[Gate] = field(default_factory=list)
     batched_gate: list[bool] = field(default_factory=list)
     blocks: dict = field(default_factory=dict)
+    layout: Optional[torch.Tensor] = None  # logical index -> storage index after the last step
 
 
 def _stages(program: Program) -> list[tuple]:
@@ -234,6 +235,7 @@ class _PlanBuilder:
             layout = self.emit([stages[i]], layout, plan.steps, batched_run=None)
             i += 1
         plan.z = (1 - 2 * _bits(self.n)[torch.argsort(layout)]).to(torch.float64)
+        plan.layout = layout
         return plan
 
     def product_start(self, stages: list) -> list:

@@ -26,7 +26,9 @@ from torch import nn
 
 from qhybrid.quantum.backends import ResolvedBackend
 from qhybrid.quantum.circuit import Angles, Program
-from qhybrid.quantum.gate_registry import gate_kind
+from qhybrid.errors import ConfigError
+from qhybrid.quantum.gate_registry import GATES, gate_kind
+from qhybrid.quantum.observables import default_observables, pennylane_measurements
 from qhybrid.quantum.layer import DTYPES
 from qhybrid.quantum.retry import RetryPolicy
 
@@ -49,7 +51,8 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
     import pennylane as qml
 
     n = program.n_qubits
-    operations = {g.name: gate_kind(g.name).operation() for g in program.gates if g.name != "AMPLITUDE"}
+    operations = {g.name: _operation(g.name, program) for g in program.gates if g.name != "AMPLITUDE"}
+    observables = program.observables or default_observables(n)
 
     def circuit(A, amplitudes=None):
         # one unbind (a single backward op) instead of a slice per gate
@@ -59,7 +62,7 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
                 qml.AmplitudeEmbedding(amplitudes, wires=range(n), pad_with=0.0, normalize=True)
             else:
                 operations[gate.name](*(col[c] for c in gate.columns), wires=list(gate.wires))
-        return [qml.expval(qml.PauliZ(w)) for w in range(n)]
+        return pennylane_measurements(observables)
 
     qnode = qml.QNode(circuit, device, interface="torch", diff_method=diff_method)
     if shots is not None:
@@ -67,8 +70,22 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
     return qnode
 
 
+def _operation(name: str, program: Program):
+    """The qml class of a registry gate, or of an operation only PennyLane runs (Program.opaque)."""
+    return gate_kind(name).operation() if name in GATES else program.opaque[name]
+
+
+def _columns(result, batch: int, broadcast: bool) -> torch.Tensor:
+    """The QNode's measurements, each (B,) or (B, 2^k), as one (B, width) tensor; a circuit
+    without parameters is not broadcast: its one result stands for every sample."""
+    parts = [result] if isinstance(result, torch.Tensor) else list(result)
+    if broadcast:
+        return torch.cat([torch.as_tensor(p).reshape(batch, -1) for p in parts], dim=1)
+    return torch.cat([torch.as_tensor(p).reshape(1, -1) for p in parts], dim=1).expand(batch, -1)
+
+
 class PennyLaneExecutor(nn.Module):
-    """(A, amplitudes) -> expectation values <Z_i>, shape (B, n_qubits), in the backend's dtype."""
+    """(A, amplitudes) -> the program's observables, shape (B, width), in the backend's dtype."""
 
     def __init__(self, program: Program, backend: ResolvedBackend, shift_columns: list[int],
                  retry: Optional[RetryPolicy] = None):
@@ -104,9 +121,7 @@ class PennyLaneExecutor(nn.Module):
                 return self.qnode(A, amplitudes)
 
         result = self.retry.call(call, f"{self.backend.device_name} execution", log)
-        out = torch.stack(list(result), dim=-1) if isinstance(result, (list, tuple)) else result
-        if out.dim() == 1:
-            out = out.unsqueeze(0)
+        out = _columns(result, A.shape[0], broadcast=A.shape[1] > 0 or amplitudes is not None)
         if out.dtype != self.dtype:
             if not self._warned_dtype:
                 log.warning("%s returned %s results for a %s simulation; converting", self.backend.device_name,
@@ -156,10 +171,14 @@ class _BroadcastShift(torch.autograd.Function):
 def shift_terms(program: Program, columns: list[int]) -> tuple[list[int], list[float], list[float]]:
     """The parameter-shift terms of ``columns``: for each term, the index in ``columns`` it
     belongs to, its coefficient and its shift (the rule of the gate the column feeds)."""
-    recipe = {c: gate_kind(g.name).recipe for g in program.gates if g.name != "AMPLITUDE" for c in g.columns}
+    recipe = {c: (gate_kind(g.name).recipe, g.name) for g in program.gates if g.name in GATES for c in g.columns}
     owner, coefficients, shifts = [], [], []
     for k, column in enumerate(columns):
-        for coefficient, shift in recipe[column]:
+        if column not in recipe:
+            name = next(g.name for g in program.gates if column in g.columns)
+            raise ConfigError(f"{name} is not in qhybrid's gate registry, so qhybrid has no parameter-shift rule for it",
+                              "use backend.diff_method=backprop (default.qubit) or adjoint (lightning)")
+        for coefficient, shift in recipe[column][0]:
             owner.append(k)
             coefficients.append(coefficient)
             shifts.append(shift)

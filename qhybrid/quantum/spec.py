@@ -29,6 +29,12 @@ class QuantumSpec:
     reupload: bool = False
     trainable: bool = True  # train the ansatz weights
     angle_scale: float = 1.5707963267948966  # the pre-layer's tanh output times this is the angle (pi/2)
+    # a circuit of your own (replaces embedding, gating, ansatz): a YAML description (inline or a .yaml
+    # file, qhybrid.quantum.circuit_yaml) or a Python function <file.py or module>:<function>
+    circuit: Any = None
+    weight_shapes: Optional[dict[str, Any]] = None  # the Python function's weights: name -> shape
+    n_inputs: Optional[int] = None  # numbers per sample the Python function reads (default n_qubits)
+    observables: Any = None  # null: <Z> on every wire; or [Z0, "Z0 Z1", "0.5 X1", probs, ...]
 
     def check(self) -> None:
         # lazy: loads torch, and `qhybrid train --help` imports this module (preflight -> schema -> here)
@@ -47,7 +53,8 @@ class QuantumSpec:
         positive("model.quantum.threshold", self.threshold, allow_zero=True)
         positive("model.quantum.soft_alpha", self.soft_alpha)
         positive("model.quantum.angle_scale", self.angle_scale)
-        if self.embedding == "amplitude":
+        self._check_circuit()
+        if self.embedding == "amplitude" and self.circuit is None:
             limit = 2**self.n_qubits
             if self.amplitude_features is not None and not 1 <= self.amplitude_features <= limit:
                 raise ConfigError(
@@ -61,12 +68,27 @@ class QuantumSpec:
                 raise ConfigError("model.quantum.reupload=true with amplitude embedding would prepare a state "
                                   "in the middle of the circuit", "use reupload with embedding=angle only")
 
-    @property
-    def n_inputs(self) -> int:
-        """How many numbers the circuit reads per sample."""
-        if self.embedding == "amplitude":
-            return self.amplitude_features or 2**self.n_qubits
-        return self.n_qubits
+    def _check_circuit(self) -> None:
+        # lazy: compiling loads torch (and PennyLane for a Python function), and `qhybrid train --help`
+        # imports this module
+        from qhybrid.quantum.programs import is_python, program_of
+
+        if self.circuit is None:
+            for key, value in (("weight_shapes", self.weight_shapes), ("n_inputs", self.n_inputs)):
+                if value:
+                    raise ConfigError(f"model.quantum.{key} is set, but there is no model.quantum.circuit of yours",
+                                      f"set model.quantum.circuit, or drop model.quantum.{key}")
+        else:
+            if self.gating != "none":
+                raise ConfigError(f"model.quantum.gating={self.gating} gates the built-in embedding, which "
+                                  "model.quantum.circuit replaces", "use model.quantum.gating=none")
+            if not is_python(self.circuit) and (self.weight_shapes or self.n_inputs):
+                raise ConfigError("model.quantum.weight_shapes and n_inputs describe a Python function's "
+                                  "arguments, but model.quantum.circuit is a YAML circuit",
+                                  "give a YAML circuit its inputs as circuit.n_inputs; its weights come from w")
+            if self.n_inputs is not None and self.n_inputs < 1:
+                raise ConfigError(f"model.quantum.n_inputs={self.n_inputs} is out of range", "use at least 1")
+        program_of(self)  # a circuit that cannot compile is found now, in one line
 
 
 

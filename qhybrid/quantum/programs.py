@@ -1,0 +1,92 @@
+"""The Program of a validated QuantumSpec, from whichever description it has: the built-in
+keys (embedding, gating, ansatz; qhybrid.quantum.circuit), a YAML circuit
+(qhybrid.quantum.circuit_yaml) or a Python function (qhybrid.quantum.circuit_python), with
+its readout (qhybrid.quantum.observables). Compiled once per description and process: a run
+builds one model per fold, and recording a Python function imports PennyLane and runs it."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qhybrid.errors import ConfigError
+from qhybrid.quantum.circuit import Program, compile_program
+from qhybrid.quantum.circuit_ops import compile_ops
+from qhybrid.quantum.circuit_python import observables_of, record_function
+from qhybrid.quantum.circuit_yaml import ops_from_yaml
+from qhybrid.quantum.observables import parse_observables
+from qhybrid.registry import import_target
+
+KEY = "model.quantum.circuit"
+_CACHE: dict[str, Program] = {}
+
+
+def program_of(spec) -> Program:
+    key = json.dumps([spec.circuit, spec.weight_shapes, spec.observables, spec.n_inputs, _builtin_fields(spec)],
+                     sort_keys=True, default=str)
+    if key not in _CACHE:
+        _CACHE[key] = _compile(spec)
+    return _CACHE[key]
+
+
+def _builtin_fields(spec) -> dict:
+    return {k: v for k, v in vars(spec).items() if k not in ("circuit", "weight_shapes", "observables", "n_inputs")}
+
+
+def is_python(circuit: Any) -> bool:
+    return isinstance(circuit, str) and not circuit.endswith((".yaml", ".yml"))
+
+
+def _compile(spec) -> Program:
+    if spec.circuit is None:
+        program = compile_program(spec)
+        program.observables = parse_observables(spec.observables, spec.n_qubits)
+        return program
+    if is_python(spec.circuit):
+        return _from_python(spec)
+    description = _read_yaml(spec.circuit)
+    ops, n_inputs, shape = ops_from_yaml(description, spec.n_qubits)
+    return compile_ops(spec.n_qubits, ops, n_inputs, shape or None,
+                       parse_observables(spec.observables, spec.n_qubits))
+
+
+def _read_yaml(circuit: Any) -> Mapping:
+    if isinstance(circuit, Mapping):
+        return circuit
+    path = Path(circuit).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{KEY}: no such file: {path.resolve()}",
+                          f"check the path (relative paths are read from {Path.cwd()})")
+    try:
+        description = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{KEY}={circuit} is not valid YAML ({str(err).splitlines()[0]})",
+                          "fix the file's YAML syntax") from None
+    if not isinstance(description, Mapping):
+        raise ConfigError(f"{KEY}={circuit} does not hold a circuit description (a mapping)",
+                          "write embedding, layers, reps keys (see the README's circuits section)")
+    return description
+
+
+def _from_python(spec) -> Program:
+    fn = import_target(spec.circuit, KEY)
+    shapes = {}
+    for name, shape in (spec.weight_shapes or {}).items():
+        shape = [shape] if isinstance(shape, int) else list(shape)
+        if not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
+            raise ConfigError(f"model.quantum.weight_shapes.{name}={shape!r} is not a shape",
+                              "give each weight a list of positive sizes, e.g. {weights: [2, 4, 3]}")
+        shapes[name] = tuple(shape)
+    n_inputs = spec.n_inputs or spec.n_qubits
+    ops, measurements, opaque = record_function(fn, spec.n_qubits, n_inputs, shapes)
+    observables = spec.observables if spec.observables is not None else observables_of(measurements)
+    if len(shapes) == 1:
+        shape = next(iter(shapes.values()))
+    else:  # several named weights: one flat tensor, in the order weight_shapes lists them
+        shape = (sum(math.prod(s) for s in shapes.values()),) if shapes else None
+    return compile_ops(spec.n_qubits, ops, n_inputs, shape, parse_observables(observables, spec.n_qubits), opaque)
