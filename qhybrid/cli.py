@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "backends": "list the quantum backends: can each start here, plugin version, GPU, why not",
     "bench": "time training steps of the quantum executors side by side (qhybrid bench --help)",
     "report": "one table (terminal, CSV, Markdown, HTML) for a run or a sweep (qhybrid report --help)",
+    "circuit": "draw the configured circuit and print its resources (qhybrid circuit --help)",
 }
 HYDRA_COMMANDS = ("train",)
 
@@ -42,6 +43,7 @@ examples:
   qhybrid train --cfg job                (the composed config, without running)
   qhybrid predict run=outputs/<date>/<run> input=new.csv [output=<csv>] [overwrite=true] [checkpoint=int8]
   qhybrid report outputs/<date>/<time>-<id>-sweep   (a sweep's runs and baselines in one table)
+  qhybrid circuit model=g6               (the circuit drawn, its qubits, depth, gates, executions)
 
 options:
   -h, --help       this message            -V, --version   print the version
@@ -94,6 +96,10 @@ def _main(argv: list[str] | None) -> int:
         from qhybrid.report import run as report_command
 
         return report_command(rest)
+    if command == "circuit":
+        from qhybrid.circuit_command import run as circuit_command
+
+        return circuit_command(rest)
     return _run_hydra_command(command, rest)
 
 

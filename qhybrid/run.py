@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import environment, io, run_folder
 from qhybrid.allocator import retain_freed_memory
+from qhybrid.circuit_files import write_run_circuit
 from qhybrid.quantum.observables import describe, output_width
 from qhybrid.build import build_backend, build_model, build_retry, build_run_model, model_inputs
 from qhybrid.console import fold_progress
@@ -62,6 +63,8 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
         run_folder.take_over(out)
         resume.remove_stale_temp_files(out)
     setup = prepare_model(spec, data, len(folds), backend, out)
+    if spec.model.quantum is not None:
+        write_run_circuit(out, spec.model.quantum, len(fit_and_validation_rows(spec, data, folds[0])[0]), spec.plots)
     tracker = tracking.start(spec.logger, out, config, resumed=spec.resume is not None)
     results = run_folds(spec, data, folds, config, setup, out, tracker)
     metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device)

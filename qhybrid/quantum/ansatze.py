@@ -47,16 +47,17 @@ def basic_entangler_layer(gates: list[Gate], layer: int, spec, weight_column) ->
 
 
 def strongly_entangling_layer(gates: list[Gate], layer: int, spec, weight_column) -> None:
-    """PennyLane's StronglyEntanglingLayers, one layer: Rot on every wire, then CNOTs from
-    wire i to i + r (mod n) with the default range r = (layer mod (n - 1)) + 1."""
-    n = spec.n_qubits
+    """PennyLane's StronglyEntanglingLayers, one layer: Rot on every wire, then CNOTs (or the
+    template's ``imprimitive``) from wire i to i + r (mod n) with the default range
+    r = (layer mod (n - 1)) + 1."""
+    n, imprimitive = spec.n_qubits, getattr(spec, "imprimitive", "CNOT")
     for i in range(n):
         base = (layer * n + i) * 3
         gates.append(Gate("ROT", (i,), tuple(weight_column(base + k) for k in range(3))))
     if n > 1:
         r = layer % (n - 1) + 1
         for i in range(n):
-            gates.append(Gate("CNOT", (i, (i + r) % n)))
+            gates.append(Gate(imprimitive, (i, (i + r) % n)))
 
 
 ANSATZE.add("none", None, no_layer, "no trainable circuit: the embedding read out as it is", shape=None)

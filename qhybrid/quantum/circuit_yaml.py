@@ -1,7 +1,7 @@
 """Circuits as data: model.quantum.circuit as a YAML description (inline, or a .yaml file).
 
     circuit:
-      embedding: {kind: angle, rotation: Y, scale: 1.0}   # or iqp, amplitude, none
+      embedding: {kind: angle, rotation: Y, scale: 1.0}   # or iqp, amplitude, none, or a list of gates
       layers:                                            # one repetition
         - {gate: Rot, wires: all}                        # params default to new weights
         - {gate: RZ, wires: all, params: ["0.5 * x[i]"]} # inputs anywhere: re-uploading
@@ -9,6 +9,7 @@
         - {template: strongly_entangling}                # an entry of the ansatz registry
       reps: 2
       reupload: false                                    # the embedding before every repetition
+      final: [{gate: Rot, wires: all}]                   # once, after the repetitions
 
 Gate names come from the gate registry (qhybrid.quantum.gate_registry); parameters are
 expressions (qhybrid.quantum.expression). ``wires``: a wire, a list, ``all`` (every wire;
@@ -26,13 +27,13 @@ from typing import Any
 from qhybrid.errors import ConfigError
 from qhybrid.quantum.ansatze import ANSATZE
 from qhybrid.quantum.circuit_ops import Op
-from qhybrid.quantum.expression import ExpressionError, read_parameter, renumber_weights
+from qhybrid.quantum.expression import WEIGHT_BASE, ExpressionError, read_parameter, renumber_weights
 from qhybrid.quantum.gate_registry import GATES, gate_kind
 from qhybrid.quantum.polynomial import variable
 
 KEY = "model.quantum.circuit"
 EMBEDDING_KINDS = ("angle", "iqp", "amplitude", "none")
-_CIRCUIT_KEYS = ("embedding", "layers", "reps", "reupload", "n_inputs")
+_CIRCUIT_KEYS = ("embedding", "layers", "reps", "reupload", "final", "n_inputs")
 _FIX_GATE = "use a gate of the registry: " + ", ".join(sorted({k.name for k in GATES.values()}))
 
 
@@ -98,7 +99,15 @@ def _gate(builder: _Builder, entry: Mapping, rep: int, where: str) -> None:
 def _template(builder: _Builder, entry: Mapping, rep: int, where: str) -> None:
     """An ansatz of the registry, one layer, reading fresh weights."""
     option = ANSATZE.get(entry.get("template"), key=f"{where}.template")
-    spec = SimpleNamespace(n_qubits=builder.n, entangler_rotation=entry.get("rotation", "X"))
+    unknown = set(entry) - {"template", "rotation", "imprimitive"}
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {sorted(unknown)}",
+                          "a template entry has template, rotation (basic_entangler), imprimitive (strongly_entangling)")
+    imprimitive = entry.get("imprimitive", "CNOT")
+    if imprimitive not in GATES or gate_kind(imprimitive).n_wires != 2 or gate_kind(imprimitive).n_params:
+        raise ConfigError(f"{where}.imprimitive={imprimitive!r} is not a fixed two-qubit gate", "use CNOT, CZ or CY")
+    spec = SimpleNamespace(n_qubits=builder.n, entangler_rotation=entry.get("rotation", "X"),
+                           imprimitive=gate_kind(imprimitive).name)
     gates, taken = [], {}
 
     def weight_column(k: int) -> int:
@@ -106,11 +115,14 @@ def _template(builder: _Builder, entry: Mapping, rep: int, where: str) -> None:
         return k
     option.build(gates, rep, spec, weight_column)
     for g in gates:
-        polys = tuple(variable((1 << 30) + taken[c]) for c in g.columns)
+        polys = tuple(variable(WEIGHT_BASE + taken[c]) for c in g.columns)
         builder.ops.append(Op(g.name, g.wires, polys))
 
 
 def _embedding(builder: _Builder, spec: Any, where: str) -> None:
+    if isinstance(spec, (list, tuple)):  # gates of your own
+        _entries(builder, spec, 0, where)
+        return
     spec = {"kind": spec} if isinstance(spec, str) or spec is None else dict(spec)
     kind = spec.get("kind", "angle") or "none"
     if kind not in EMBEDDING_KINDS:
@@ -151,16 +163,25 @@ def ops_from_yaml(description: Mapping, n_qubits: int) -> tuple[list[Op], int, t
     for rep in range(reps):
         if rep == 0 or description.get("reupload"):
             _embedding(builder, embedding, f"{KEY}.embedding")
-        for k, entry in enumerate(layers):
-            where = f"{KEY}.layers[{k}]"
-            if not isinstance(entry, Mapping):
-                raise ConfigError(f"{where}={entry!r} is not a gate entry", "write {gate: RY, wires: all} or "
-                                  "{template: strongly_entangling}")
-            (_template if "template" in entry else _gate)(builder, entry, rep, where)
+        _entries(builder, layers, rep, f"{KEY}.layers")
+    repeated = builder.n_weights
+    _entries(builder, description.get("final") or [], reps, f"{KEY}.final")
     n_inputs = _n_inputs(description, builder, n_qubits, amplitude)
     ops = [Op(op.name, op.wires, tuple(renumber_weights(p, n_inputs) for p in op.params)) for op in builder.ops]
-    shape = (reps, builder.n_weights // reps) if builder.n_weights else ()
+    # (reps, per repetition) when the repetitions hold all the weights, else flat
+    shape = () if not builder.n_weights else (reps, repeated // reps) if repeated == builder.n_weights \
+        else (builder.n_weights,)
     return ops, n_inputs, shape
+
+
+def _entries(builder: _Builder, entries: Any, rep: int, where: str) -> None:
+    if not isinstance(entries, (list, tuple)):
+        raise ConfigError(f"{where}={entries!r} is not a list of gate entries", "write a list: [{gate: RY, wires: all}]")
+    for k, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}[{k}]={entry!r} is not a gate entry", "write {gate: RY, wires: all} or "
+                              "{template: strongly_entangling}")
+        (_template if "template" in entry else _gate)(builder, entry, rep, f"{where}[{k}]")
 
 
 def _n_inputs(description: Mapping, builder: _Builder, n_qubits: int, amplitude: bool) -> int:
