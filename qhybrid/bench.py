@@ -51,17 +51,27 @@ CUDA_CASES = [(8, 2, 65536), (16, 2, 4096)]
 PROBE = 16  # samples whose outputs and gradients are compared across implementations
 
 
-def _inputs(n: int, L: int, B: int):
+def _inputs(n_inputs: int, weight_shape: tuple, B: int):
     # lazy: `qhybrid bench --help` must not load torch
     import torch
 
     gen = torch.Generator().manual_seed(1234)
-    x = (torch.rand(B, n, generator=gen, dtype=torch.float64) * 2 - 1) * (torch.pi / 2)
-    weights = torch.rand(L, n, 3, generator=gen, dtype=torch.float64) * 2 * torch.pi
+    x = (torch.rand(B, n_inputs, generator=gen, dtype=torch.float64) * 2 - 1) * (torch.pi / 2)
+    weights = torch.rand(weight_shape, generator=gen, dtype=torch.float64) * 2 * torch.pi
     return x, weights
 
 
-def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
+def _spec(n: int, L: int, circuit: dict):
+    """The benchmarked circuit: AngleEmbedding + StronglyEntanglingLayers, or the user's
+    (``circuit``: model.quantum keys, e.g. circuit and weight_shapes; L is then unused)."""
+    from qhybrid.quantum.spec import QuantumSpec  # lazy: `qhybrid bench --help` must not load torch
+
+    spec = QuantumSpec(n_qubits=n, rotation="X", ansatz="strongly_entangling", n_layers=L, **circuit)
+    spec.check()
+    return spec
+
+
+def _layer_step(device_name: str, diff_method: str, spec, weights):
     """qhybrid's quantum layer; ``diff_method`` is the strategy for the native executor,
     which runs on CUDA when there is one."""
     # lazy: `qhybrid bench --help` must not load torch (these modules import it)
@@ -70,9 +80,9 @@ def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
     from qhybrid.quantum.backends import resolve_backend
     from qhybrid.quantum.layer import QuantumLayer
     from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
-    from qhybrid.quantum.spec import BackendSpec, QuantumSpec
+    from qhybrid.quantum.spec import BackendSpec
 
-    spec = QuantumSpec(n_qubits=n, rotation="X", ansatz="strongly_entangling", n_layers=L)
+    n = spec.n_qubits
     if device_name == "qhybrid.native":
         from qhybrid.quantum.native import NativeExecutor  # lazy: as above
 
@@ -83,8 +93,9 @@ def _layer_step(device_name: str, diff_method: str, n: int, L: int, weights):
                                   False, 0)
         layer = QuantumLayer(spec, lambda program, cols: PennyLaneExecutor(program, backend, cols))
         device = torch.device("cpu")
-    with torch.no_grad():
-        layer.weights.copy_(weights)
+    if layer.weights is not None:
+        with torch.no_grad():
+            layer.weights.copy_(weights)
     layer.to(device)
 
     def step(x):
@@ -130,15 +141,22 @@ def _torchlayer_loop_step(device_name: str, n: int, L: int, weights):
     return step
 
 
-def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_seconds: float) -> dict[str, Any]:
+def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_seconds: float,
+               circuit: dict | None = None) -> dict[str, Any]:
     import torch  # lazy: `qhybrid bench --help` must not load torch
+
+    from qhybrid.quantum.programs import program_of  # lazy: as above
 
     retained = retain_freed_memory()  # as `qhybrid train` runs; the same for every implementation
 
-    x, weights = _inputs(n, L, B)
+    spec = _spec(n, L, circuit or {})
+    program = program_of(spec)
+    x, weights = _inputs(program.n_inputs, program.weight_shape or (0,), B)
     device, how = IMPLEMENTATIONS[impl]
     loop = how == "loop"
-    step = _torchlayer_loop_step(device, n, L, weights) if loop else _layer_step(device, how, n, L, weights)
+    if loop and circuit:
+        raise QHybridError(f"{impl} times the built-in circuit only", "leave it out of --impls with --circuit")
+    step = _torchlayer_loop_step(device, n, L, weights) if loop else _layer_step(device, how, spec, weights)
     probe_out, probe_grad = step(x[:PROBE])  # also the warm-up
     batch, extrapolated = x, False
     if loop:
@@ -163,10 +181,11 @@ def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_second
             "retained_freed_memory": retained}
 
 
-def _spawn(impl: str, case: tuple[int, int, int], min_seconds: float, cap_seconds: float, timeout: float) -> dict:
+def _spawn(impl: str, case: tuple[int, int, int], min_seconds: float, cap_seconds: float, timeout: float,
+           circuit: dict) -> dict:
     n, L, B = case
     cmd = [sys.executable, "-m", "qhybrid.bench", "--worker", impl, str(n), str(L), str(B), str(min_seconds),
-           str(cap_seconds)]
+           str(cap_seconds), json.dumps(circuit)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -238,16 +257,46 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cap-seconds", type=float, default=20.0, help="per-sample loop: time at most this long")
     parser.add_argument("--timeout", type=float, default=600.0, help="per implementation and case")
     parser.add_argument("--out", default=None, help="folder for bench.json and bench.md (default: outputs/bench/...)")
+    parser.add_argument("--circuit", default=None,
+                        help="time your circuit instead of AngleEmbedding + StronglyEntanglingLayers: a YAML file or "
+                             "<file.py>:<function> (model.quantum.circuit); n of --cases is its qubits, L is unused")
+    parser.add_argument("--weight-shapes", default=None,
+                        help="the Python function's weights as JSON, e.g. '{\"weights\": [2, 8, 3]}'")
+    parser.add_argument("--observables", nargs="+", default=None, help="the readout (model.quantum.observables)")
     return parser
+
+
+def _circuit_keys(args) -> dict:
+    """model.quantum keys of --circuit, --weight-shapes and --observables."""
+    keys: dict = {}
+    if args.circuit:
+        keys["circuit"] = args.circuit
+    if args.weight_shapes:
+        try:
+            keys["weight_shapes"] = json.loads(args.weight_shapes)
+        except json.JSONDecodeError:
+            raise QHybridError(f"--weight-shapes {args.weight_shapes!r} is not JSON",
+                               "e.g. --weight-shapes '{\"weights\": [2, 8, 3]}'") from None
+    if args.observables:
+        keys["observables"] = args.observables
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--worker":
-        impl, n, L, B, min_s, cap_s = argv[1:7]
-        print(json.dumps(run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s))))
+        impl, n, L, B, min_s, cap_s, circuit = argv[1:8]
+        try:
+            result = run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s), json.loads(circuit))
+        except QHybridError as err:
+            return report(err)
+        print(json.dumps(result))
         return 0
     args = _parser().parse_args(argv)
+    try:
+        circuit = _circuit_keys(args)
+    except QHybridError as err:
+        return report(err)
     try:
         cases = [tuple(int(v) for v in c.split(",")) for c in args.cases or []]
         assert all(len(c) == 3 and min(c) >= 1 for c in cases)
@@ -262,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if not cases:
         cases = DEFAULT_CASES + (CUDA_CASES if torch.cuda.is_available() else [])
+    if circuit:
+        args.impls = [i for i in args.impls if IMPLEMENTATIONS[i][1] != "loop"]  # they run the built-in circuit
+        try:
+            for n in sorted({case[0] for case in cases}):
+                _spec(n, 1, circuit)  # a circuit that cannot compile is one line here, not one per worker
+        except QHybridError as err:
+            return report(err)
 
     # lazy: `qhybrid bench --help` must not load rich (console) or torch (environment)
     from qhybrid.console import get_console
@@ -279,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue  # the capped loop is timed once; a failure is not retried
                 console.print(f"bench n={case[0]} L={case[1]} B={case[2]} round {round_ + 1}/{args.rounds}: "
                               f"{impl} ...", highlight=False)
-                runs[impl].append(_spawn(impl, case, args.min_seconds, args.cap_seconds, args.timeout))
+                runs[impl].append(_spawn(impl, case, args.min_seconds, args.cap_seconds, args.timeout, circuit))
         results.extend(combine_rounds(runs, impls))
     meta = {"command": "qhybrid bench " + " ".join(argv), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPU cores, {'CUDA' if torch.cuda.is_available() else 'no GPU'}",

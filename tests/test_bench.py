@@ -66,6 +66,25 @@ def test_small_bench_writes_table_and_agrees_with_pennylane(tmp_path, cli):
     assert "| native_gates | 3 | 1 | 8 |" in (tmp_path / "b" / "bench.md").read_text()
 
 
+@HEAVY
+def test_bench_times_a_circuit_of_your_own(tmp_path, cli):
+    (tmp_path / "mine.yaml").write_text("embedding: iqp\nlayers: [{gate: CRY, wires: ring}]\n")
+    result = cli(["bench", "--circuit", "mine.yaml", "--observables", "Z0 Z1", "probs", "--cases", "3,1,8",
+                  "--impls", "native_auto", "torchlayer_loop", "--rounds", "1", "--min-seconds", "0.05",
+                  "--out", str(tmp_path / "b")])
+    assert result.returncode == 0, result.stderr
+    rows = {r["impl"]: r for r in json.loads((tmp_path / "b" / "bench.json").read_text())["results"]}
+    assert set(rows) == {REFERENCE, "native_auto"}  # the per-sample loop runs the built-in circuit only
+    assert rows["native_auto"]["max_error"] < 1e-12  # against PennyLane running the same circuit
+
+
+def test_a_circuit_that_cannot_compile_is_one_line(tmp_path):
+    (tmp_path / "bad.yaml").write_text("layers: [{gate: CNOT, wires: [0, 7]}]\n")
+    result = run_cli(["bench", "--circuit", "bad.yaml", "--cases", "3,1,8"], cwd=tmp_path)
+    assert result.returncode == 2 and "is not 2 distinct wire(s)" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_allocator_setting_is_applied_once_and_can_be_left_alone():
     code = "from qhybrid.allocator import retain_freed_memory as r; print(r(), r())"
     default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
