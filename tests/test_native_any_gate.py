@@ -168,3 +168,17 @@ def test_an_x_among_neighbouring_gates_stays_in_their_block():
         assert [b.k for b in blocks] == [k]
         assert not any(isinstance(s, Dense) for s in compile_plan(program, "gates").steps)
         _assert_as_pennylane(program, "gates", batch=2, seed=2)
+
+
+def test_a_cz_ladder_runs_in_the_one_node_circuit():
+    """Angle embedding, weight rotations and CZ ladders (a hardware-efficient ansatz) keep the
+    usual circuit's one-node path (ProductCircuit): the CZs are a constant diagonal there."""
+    n, gates = 4, [("RY", (i,), [f"i{i}"]) for i in range(4)]
+    for layer in range(2):
+        gates += [("RY", (i,), [f"w{layer * 4 + i}"]) for i in range(n)] + [("CZ", (i, i + 1), []) for i in range(n - 1)]
+    program = _program(n, gates)
+    prepared = NativeExecutor(program, "gates").prepared["gates"]
+    assert "direct" in prepared and prepared["simple"]
+    assert "Diagonal" in _shape(compile_plan(program, "gates").steps)
+    for strategy in ("fused", "gates"):
+        _assert_as_pennylane(program, strategy, batch=3, seed=3)

@@ -141,6 +141,7 @@ class NativeExecutor(nn.Module):
             prep["direct"] = (kind, self._source_columns(cols),
                               [self._wire_stage(plan, prep, slots)[1] for slots in plan.followers])
             prep["simple"] = all(isinstance(step, (Gather, Fused)) or (isinstance(step, Block) and not step.batched)
+                                 or (isinstance(step, Diagonal) and not any(g.columns for g in step.gates))
                                  for step in plan.steps)
         elif plan.product is not None:
             prep["product"] = self._wire_stage(plan, prep, plan.product)
@@ -276,6 +277,9 @@ class NativeExecutor(nn.Module):
                 mats.append(self._run(step.plan, eye, angles, blocks))
                 ops.append(("block", D, None, None))
                 continue
+            if isinstance(step, Diagonal):  # fixed gates (CZ): a constant diagonal
+                ops.append(("diag", self._diagonal(step, angles, ctype, device), None, None))
+                continue
             index = None if step.gather is None else step.gather if isinstance(step, Block) else step.index
             if isinstance(step, Block):
                 m = blocks[(False, step.k)][step.slot]
@@ -320,29 +324,32 @@ class NativeExecutor(nn.Module):
                 on = (self._read(angles, self._column[step.column]) > math.pi / 2).T
                 psi = torch.where(on, self._permute(psi, step.gather), psi)
             elif isinstance(step, Dense):  # a registry gate's matrix, per sample when an angle is
-                m = self._gate_matrix(step.gate, angles, psi)
+                m = self._gate_matrix(step.gate, angles, psi.dtype, psi.device)
                 psi = apply_on_top(m if m.shape[0] == B > 1 else m[0],
                                    psi if step.gather is None else self._permute(psi, step.gather))
             elif isinstance(step, Diagonal):
-                codes = [self._on(code, psi.device) for code in step.codes]
-                psi = psi * spread_diagonals([self._gate_matrix(g, angles, psi) for g in step.gates], codes)
+                psi = psi * self._diagonal(step, angles, psi.dtype, psi.device)
             elif isinstance(step, Phase):
                 theta = self._read(angles, self._column[step.column])[:, 0]
                 phase = torch.polar(torch.ones_like(theta), theta).to(psi.dtype)
                 psi = torch.where(self._on(step.mask, psi.device)[:, None], psi * phase[None, :], psi)
         return psi
 
-    def _gate_matrix(self, gate, angles: Angles, psi: torch.Tensor) -> torch.Tensor:
-        """A registry gate's matrix in psi's dtype: (B, d, d) when it reads a per-sample angle,
-        else (1, d, d)."""
+    def _gate_matrix(self, gate, angles: Angles, ctype: torch.dtype, device) -> torch.Tensor:
+        """A registry gate's matrix: (B, d, d) when it reads a per-sample angle, else (1, d, d)."""
         kind = gate_kind(gate.name)
         if gate.columns:
             params = torch.broadcast_tensors(*(self._read(angles, self._column[c])[:, 0] for c in gate.columns))
-            return kind.matrix(params, psi.dtype)
-        key = ("dense", kind.name, psi.dtype, str(psi.device))  # a fixed gate's: once per dtype and device
+            return kind.matrix(params, ctype)
+        key = ("dense", kind.name, ctype, str(device))  # a fixed gate's: once per dtype and device
         if key not in self._device_cache:
-            self._device_cache[key] = kind.matrix((), psi.dtype).to(psi.device)
+            self._device_cache[key] = kind.matrix((), ctype).to(device)
         return self._device_cache[key]
+
+    def _diagonal(self, step: Diagonal, angles: Angles, ctype: torch.dtype, device) -> torch.Tensor:
+        """The product of a Diagonal step's gates over the stored amplitudes: (2^n, B) or (2^n, 1)."""
+        return spread_diagonals([self._gate_matrix(g, angles, ctype, device) for g in step.gates],
+                                [self._on(code, device) for code in step.codes])
 
     def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
         dtype, device = angles.inputs.dtype, angles.inputs.device
