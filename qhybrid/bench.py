@@ -282,6 +282,24 @@ def _circuit_keys(args) -> dict:
     return keys
 
 
+def _run_cases(cases: list[tuple], args, circuit: dict, console) -> list[dict]:
+    """Every case's implementations in interleaved rounds, one process each."""
+    results: list[dict] = []
+    for case in cases:
+        impls = args.impls if REFERENCE in args.impls else [REFERENCE, *args.impls]
+        impls = sorted(impls, key=lambda i: i != REFERENCE)
+        runs: dict[str, list[dict]] = {impl: [] for impl in impls}
+        for round_ in range(args.rounds):
+            for impl in impls:
+                if round_ and (IMPLEMENTATIONS[impl][1] == "loop" or any("error" in r for r in runs[impl])):
+                    continue  # the capped loop is timed once; a failure is not retried
+                console.print(f"bench n={case[0]} L={case[1]} B={case[2]} round {round_ + 1}/{args.rounds}: "
+                              f"{impl} ...", highlight=False)
+                runs[impl].append(_spawn(impl, case, args.min_seconds, args.cap_seconds, args.timeout, circuit))
+        results.extend(combine_rounds(runs, impls))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--worker":
@@ -324,19 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     from qhybrid.environment import package_version
 
     console = get_console()
-    results: list[dict] = []
-    for case in cases:
-        impls = args.impls if REFERENCE in args.impls else [REFERENCE, *args.impls]
-        impls = sorted(impls, key=lambda i: i != REFERENCE)
-        runs: dict[str, list[dict]] = {impl: [] for impl in impls}
-        for round_ in range(args.rounds):
-            for impl in impls:
-                if round_ and (IMPLEMENTATIONS[impl][1] == "loop" or any("error" in r for r in runs[impl])):
-                    continue  # the capped loop is timed once; a failure is not retried
-                console.print(f"bench n={case[0]} L={case[1]} B={case[2]} round {round_ + 1}/{args.rounds}: "
-                              f"{impl} ...", highlight=False)
-                runs[impl].append(_spawn(impl, case, args.min_seconds, args.cap_seconds, args.timeout, circuit))
-        results.extend(combine_rounds(runs, impls))
+    results = _run_cases(cases, args, circuit, console)
     meta = {"command": "qhybrid bench " + " ".join(argv), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPU cores, {'CUDA' if torch.cuda.is_available() else 'no GPU'}",
             "torch": torch.__version__, "pennylane": pennylane.__version__,

@@ -9,6 +9,6 @@ from dataclasses import dataclass
 class Gate:
     """One gate. ``columns`` index the angle matrix (empty for fixed gates)."""
 
-    name: str  # RX RY RZ ROT CNOT H CPHASE AMPLITUDE
+    name: str  # a registry gate (qhybrid.quantum.gate_registry) by its name or an alias (ROT, CPHASE); AMPLITUDE
     wires: tuple[int, ...]
     columns: tuple[int, ...] = ()

@@ -4,25 +4,32 @@ It runs the same ``Program`` as the PennyLane executor (qhybrid.quantum.circuit)
 batch is one state tensor (B, 2**n), complex64 or complex128, on the CPU or CUDA, and
 gradients come from autograd with respect to inputs and weights.
 
+Gates are read by their registry names (qhybrid.quantum.gate_registry; an alias such as ROT
+or CPHASE is its gate), so a program gets the same plan whichever it uses.
+
 Cost is the number of tensor operations (small circuits are overhead-bound) and the bytes
 moved (large ones are memory-bound), so the gate list is compiled once into a short plan:
 
 * The single-qubit gates before the first entangling gate (the embedding, and the first
-  ansatz rotations) keep |0...0> a product state: they act on each wire's 2-vector, and the
-  state is built from those by n - 1 outer products.
-* A run of CNOTs is a permutation of basis states. It moves no data: the plan tracks where
-  each logical amplitude is stored (``layout``) and folds permutations into the next
-  gather, the diagonal masks and the final <Z> signs.
+  ansatz rotations; any single-wire registry gate) keep |0...0> a product state: they act
+  on each wire's 2-vector, and the state is built from those by n - 1 outer products.
+* A run of CNOTs and SWAPs is a permutation of basis states, and so is an X beside no other
+  single-qubit gate. It moves no data: the plan tracks where each logical amplitude is
+  stored (``layout``) and folds permutations into the next gather, the diagonal masks and
+  the final <Z> signs.
 * The state is stored basis-major, (2^n, B), so a permutation moves whole rows.
 * Single-qubit gates on neighbouring wires are fused into one 2^k x 2^k block (k <= 4);
   the block's wires are gathered to the top bits (a no-op when they are there already),
-  so applying it is one matrix product G @ S.view(2^k, -1). Every matrix of a call (all layers, all wires) is built by a
-  handful of vectorised operations.
-* Strategy ``fused``: every data-independent run (the ansatz) is applied to the identity
-  once per call, giving its 2^n x 2^n matrix, and the batch is transformed with one
-  matmul. Strategy ``gates``: blocks are applied to the batch; no 2^n x 2^n matrix is
-  built. ``auto`` picks per batch size with ``choose_strategy`` (a cost model calibrated on
-  ``qhybrid bench``, see docs/benchmarks.md).
+  so applying it is one matrix product G @ S.view(2^k, -1). Every matrix of a call (all
+  layers, all wires) is built by a handful of vectorised operations.
+* Diagonal two-qubit gates (CZ, CRZ, IsingZZ, ControlledPhaseShift) in a row are one
+  elementwise product with the product of their diagonals; other two-qubit gates are a
+  Dense step (the gate's matrix on its wires moved to the top bits).
+* Strategy ``fused``: every data-independent run (the ansatz: gates reading only weights,
+  or none) is applied to the identity once per call, giving its 2^n x 2^n matrix, and the
+  batch is transformed with one matmul. Strategy ``gates``: blocks are applied to the
+  batch; no 2^n x 2^n matrix is built. ``auto`` picks per batch size with
+  ``choose_strategy`` (a cost model calibrated on ``qhybrid bench``, see docs/benchmarks.md).
 * Hard-gated CNOTs (H CPhase(pi m) H, m in {0, 1}) are a per-sample choice between the
   state and its permutation; soft-gated ones a per-sample phase on a fixed mask.
 """
@@ -45,15 +52,15 @@ from qhybrid.quantum.native_plan import (
     Block,
     Compiled,
     Dense,
+    Diagonal,
     Fused,
     Gather,
     Phase,
     Select,
-    kron,
     choose_strategy,
     compile_plan,
-    rotation_matrices,
 )
+from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
 
 __all__ = ["NativeExecutor", "choose_strategy", "rotation_matrices"]
 
@@ -80,7 +87,8 @@ class NativeExecutor(nn.Module):
         self.amplitude = program.embedding == "amplitude"
         self.plans = {s: compile_plan(program, s, max_block) for s in ("fused", "gates")}
         gates_plan = self.plans["gates"]
-        self.fixed_blocks = sum(len(v) for (batched, _), v in gates_plan.blocks.items() if not batched)
+        self.fixed_blocks = sum(len(v) for (batched, _), v in gates_plan.blocks.items() if not batched) + \
+            gates_plan.fixed_steps
         self.max_block = max_block
         self._column = {c: self._source_columns([c]) for c in range(program.n_columns)}
         self.prepared = {name: self._prepare(plan) for name, plan in self.plans.items()}
@@ -136,6 +144,7 @@ class NativeExecutor(nn.Module):
             prep["direct"] = (kind, self._source_columns(cols),
                               [self._wire_stage(plan, prep, slots)[1] for slots in plan.followers])
             prep["simple"] = all(isinstance(step, (Gather, Fused)) or (isinstance(step, Block) and not step.batched)
+                                 or (isinstance(step, Diagonal) and not any(g.columns for g in step.gates))
                                  for step in plan.steps)
         elif plan.product is not None:
             prep["product"] = self._wire_stage(plan, prep, plan.product)
@@ -183,14 +192,15 @@ class NativeExecutor(nn.Module):
         parts: dict[bool, list[torch.Tensor]] = {False: [], True: []}
         x = angles.inputs
         for kind, batched, count, where in prep["groups"]:
-            if kind == "H":
+            n_params = gate_kind(kind).n_params
+            if n_params == 0:
                 values = x.new_zeros(angles.batch if batched else 1, count)
             else:
                 values = self._read(angles, where)
                 # a weight rotation in a batched stage (beside an input's) reads one row: every sample's
                 values = values.expand(angles.batch, -1) if batched else values[:1]
-                if kind == "ROT":
-                    values = values.reshape(values.shape[0], count, 3)
+                if n_params > 1:
+                    values = values.reshape(values.shape[0], count, n_params)
             mats = rotation_matrices(kind, values, ctype)
             parts[batched].append(mats if batched else mats[0])
         out = []
@@ -267,8 +277,11 @@ class NativeExecutor(nn.Module):
         for step in plan.steps:
             if isinstance(step, Fused):  # the run's matrix, built on the identity, is one full-width block
                 eye = torch.eye(D, dtype=ctype, device=device)
-                mats.append(self._run(step.plan, eye, None, blocks))
+                mats.append(self._run(step.plan, eye, angles, blocks))
                 ops.append(("block", D, None, None))
+                continue
+            if isinstance(step, Diagonal):  # fixed gates (CZ): a constant diagonal
+                ops.append(("diag", self._diagonal(step, angles, ctype, device), None, None))
                 continue
             index = None if step.gather is None else step.gather if isinstance(step, Block) else step.index
             if isinstance(step, Block):
@@ -304,44 +317,42 @@ class NativeExecutor(nn.Module):
                         m = m.index_select(-1, self._inverse(step.gather, psi.device))
                     else:
                         psi = self._permute(psi, step.gather)
-                if step.batched:  # m: (B, d, d)
-                    psi = torch.einsum("bij,jrb->irb", m, psi.reshape(d, D // d, B)).reshape(D, B)
-                else:
-                    psi = (m @ psi.reshape(d, -1)).reshape(D, B)
+                psi = apply_on_top(m, psi)
             elif isinstance(step, Gather):
                 psi = self._permute(psi, step.index)
             elif isinstance(step, Fused):
                 eye = torch.eye(D, dtype=psi.dtype, device=psi.device)
-                psi = self._run(step.plan, eye, None, blocks) @ psi  # fixed runs read no angles
+                psi = self._run(step.plan, eye, angles, blocks) @ psi  # fixed runs read weights only
             elif isinstance(step, Select):
                 on = (self._read(angles, self._column[step.column]) > math.pi / 2).T
                 psi = torch.where(on, self._permute(psi, step.gather), psi)
-            elif isinstance(step, Dense):
-                psi = self._dense(step, psi, angles)
+            elif isinstance(step, Dense):  # a registry gate's matrix, per sample when an angle is
+                m = self._gate_matrix(step.gate, angles, psi.dtype, psi.device)
+                psi = apply_on_top(m if m.shape[0] == B > 1 else m[0],
+                                   psi if step.gather is None else self._permute(psi, step.gather))
+            elif isinstance(step, Diagonal):
+                psi = psi * self._diagonal(step, angles, psi.dtype, psi.device)
             elif isinstance(step, Phase):
                 theta = self._read(angles, self._column[step.column])[:, 0]
                 phase = torch.polar(torch.ones_like(theta), theta).to(psi.dtype)
                 psi = torch.where(self._on(step.mask, psi.device)[:, None], psi * phase[None, :], psi)
         return psi
 
-    def _dense(self, step: Dense, psi: torch.Tensor, angles: Angles) -> torch.Tensor:
-        """A registry gate's matrix, per sample when an angle is, applied to its wires."""
-        D, B = psi.shape
-        kind = gate_kind(step.gate.name)
-        if step.gate.columns:
-            params = torch.broadcast_tensors(*(self._read(angles, self._column[c])[:, 0] for c in step.gate.columns))
-            m = kind.matrix(params, psi.dtype)
-        else:  # a fixed gate's matrix is built once per dtype and device
-            key = ("dense", kind.name, psi.dtype, str(psi.device))
-            if key not in self._device_cache:
-                self._device_cache[key] = kind.matrix((), psi.dtype).to(psi.device)
-            m = self._device_cache[key]
-        d = m.shape[-1]
-        if step.gather is not None:
-            psi = self._permute(psi, step.gather)
-        if m.shape[0] == B and B > 1:
-            return torch.einsum("bij,jrb->irb", m, psi.reshape(d, D // d, B)).reshape(D, B)
-        return (m[0] @ psi.reshape(d, -1)).reshape(D, B)
+    def _gate_matrix(self, gate, angles: Angles, ctype: torch.dtype, device) -> torch.Tensor:
+        """A registry gate's matrix: (B, d, d) when it reads a per-sample angle, else (1, d, d)."""
+        kind = gate_kind(gate.name)
+        if gate.columns:
+            params = torch.broadcast_tensors(*(self._read(angles, self._column[c])[:, 0] for c in gate.columns))
+            return kind.matrix(params, ctype)
+        key = ("dense", kind.name, ctype, str(device))  # a fixed gate's: once per dtype and device
+        if key not in self._device_cache:
+            self._device_cache[key] = kind.matrix((), ctype).to(device)
+        return self._device_cache[key]
+
+    def _diagonal(self, step: Diagonal, angles: Angles, ctype: torch.dtype, device) -> torch.Tensor:
+        """The product of a Diagonal step's gates over the stored amplitudes: (2^n, B) or (2^n, 1)."""
+        return spread_diagonals([self._gate_matrix(g, angles, ctype, device) for g in step.gates],
+                                [self._on(code, device) for code in step.codes])
 
     def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
         dtype, device = angles.inputs.dtype, angles.inputs.device

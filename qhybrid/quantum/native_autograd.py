@@ -81,9 +81,9 @@ class ProductCircuit(torch.autograd.Function):
     permutations and blocks, and <Z>. Forward and backward run without autograd's
     bookkeeping, which at n = 4 costs as much as the arithmetic.
 
-    ``ops``: ("gather", None, index, inverse) or ("block", d, index, inverse) with index None
-    when the block's matrix already absorbs the permutation; one matrix per block in
-    ``mats``. ``half``: (B, n) half angles; ``N``: (n, 2, 2); ``z``: (2^n, n) signs of Z.
+    ``ops``: ("gather", None, index, inverse), ("block", d, index, inverse) with index None
+    when the block's matrix already absorbs the permutation, or ("diag", d, None, None) for a
+    constant diagonal d (2^n, 1) (fixed gates such as CZ); one matrix per block in ``mats``. ``half``: (B, n) half angles; ``N``: (n, 2, 2); ``z``: (2^n, n) signs of Z.
 
     The product state is built as L (x) R of two halves, each a chain of outer products: the
     full-size work (forward and backward) is one product instead of one per wire.
@@ -106,6 +106,8 @@ class ProductCircuit(torch.autograd.Function):
             if op[0] == "block":
                 inputs.append(psi)
                 psi = (next(blocks) @ psi.reshape(op[1], -1)).reshape(D, B)
+            elif op[0] == "diag":
+                psi = psi * op[1]
         ctx.ops = ops
         ctx.save_for_backward(c, s, N, v, z, psi, *left, *right, *inputs, *mats)
         ctx.counts = (len(left), len(right), len(inputs))
@@ -128,6 +130,8 @@ class ProductCircuit(torch.autograd.Function):
                 gv = g.reshape(d, -1)
                 grad_mats[j] = gv @ inputs[j].reshape(d, -1).mH
                 g = (mats[j].mH @ gv).reshape(D, B)
+            elif op[0] == "diag":
+                g = g * op[1].conj()
             if op[3] is not None:
                 g = g.index_select(0, op[3])
         if left:

@@ -1,78 +1,22 @@
-"""Compiling a Program for the native executor: gate matrices, the stage list, the plan
+"""Compiling a Program for the native executor: the stage list, the plan
 (blocks, permutation gathers, per-sample selections and phases, fused runs) and the cost
 model that picks a strategy. See qhybrid.quantum.native for how a plan runs."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
 
 from qhybrid.quantum.circuit import SOURCE_WEIGHT, Gate, Program
-from qhybrid.quantum.gate_registry import GATES
-from qhybrid.quantum.native_autograd import RotMatrices
+from qhybrid.quantum.gate_registry import gate_kind
+from qhybrid.quantum.native_matrices import basis_bits, cnot_permutation, flip_permutation, permutation, to_top_bits
 
 COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
-ROTATION_KINDS = ("RX", "RY", "RZ", "ROT", "H")
+PERMUTATIONS = ("CNOT", "SWAP")  # folded into the layout: they move no data
+DIAGONAL = ("CZ", "CRZ", "IsingZZ", "ControlledPhaseShift")  # two-wire diagonal gates: elementwise products
 MAX_BLOCK = 4
-
-
-# ----------------------------------------------------------------------------- matrices
-
-
-def rotation_matrices(kind: str, angles: torch.Tensor, ctype: torch.dtype) -> torch.Tensor:
-    """2x2 matrices, PennyLane's conventions: angles (..., k) -> (..., k, 2, 2); ROT takes
-    (..., k, 3) = (phi, theta, omega) and is RZ(omega) RY(theta) RZ(phi)."""
-    if kind == "H":
-        h = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=ctype, device=angles.device) / math.sqrt(2)
-        return h.expand(*angles.shape, 2, 2)
-    if kind == "ROT":
-        return RotMatrices.apply(angles).to(ctype)
-    c, s = torch.cos(angles / 2), torch.sin(angles / 2)
-    zero = torch.zeros_like(c)
-    if kind == "RY":
-        return torch.stack([c, -s, s, c], -1).reshape(*angles.shape, 2, 2).to(ctype)
-    if kind == "RX":
-        parts = (torch.stack([c, zero, zero, c], -1), torch.stack([zero, -s, -s, zero], -1))
-    elif kind == "RZ":
-        parts = (torch.stack([c, zero, zero, c], -1), torch.stack([-s, zero, zero, s], -1))
-    else:
-        raise ValueError(f"no rotation matrix for {kind!r}")
-    return torch.complex(*parts).reshape(*angles.shape, 2, 2).to(ctype)
-
-
-def _bits(n: int) -> torch.Tensor:
-    """(2^n, n): the bit of wire w in basis state i (wire 0 most significant, as PennyLane)."""
-    index = torch.arange(2**n)
-    return (index[:, None] >> torch.arange(n - 1, -1, -1)[None, :]) & 1
-
-
-def cnot_permutation(n: int, control: int, target: int) -> torch.Tensor:
-    """c with (CNOT psi)[i] = psi[c[i]]."""
-    index = torch.arange(2**n)
-    return index ^ (((index >> (n - 1 - control)) & 1) << (n - 1 - target))
-
-
-def _to_top_bits(n: int, wires: list[int]) -> torch.Tensor:
-    """q: logical index -> storage index with ``wires`` (in order) as the top bits and the
-    other wires, in order, below them."""
-    bits = _bits(n)
-    order = list(wires) + [w for w in range(n) if w not in wires]
-    weights = 2 ** torch.arange(n - 1, -1, -1)
-    return (bits[:, order] * weights).sum(1)
-
-
-def kron(mats: torch.Tensor) -> torch.Tensor:
-    """(..., k, 2, 2) -> (..., 2^k, 2^k), the first factor most significant."""
-    k = mats.shape[-3]
-    if k == 1:
-        return mats[..., 0, :, :]
-    letters = "abcdefghijklmnop"
-    rows, cols = letters[:k], letters[k : 2 * k]
-    spec = ",".join(f"...{rows[i]}{cols[i]}" for i in range(k)) + f"->...{rows}{cols}"
-    return torch.einsum(spec, *mats.unbind(-3)).reshape(*mats.shape[:-3], 2**k, 2**k)
 
 
 # --------------------------------------------------------------------------------- plan
@@ -114,6 +58,16 @@ class Phase:
 
 
 @dataclass
+class Diagonal:
+    """Diagonal two-wire registry gates, one after another: S <- prod_g d_g[code_g] * S, d_g a
+    gate's diagonal (per sample or shared) and code_g (2^n,) the index 2 b_first + b_second
+    of each stored amplitude on the gate's wires."""
+
+    codes: list
+    gates: list
+
+
+@dataclass
 class Gather:
     index: torch.Tensor
 
@@ -137,12 +91,30 @@ class Compiled:
     batched_gate: list[bool] = field(default_factory=list)
     blocks: dict = field(default_factory=dict)
     layout: Optional[torch.Tensor] = None  # logical index -> storage index after the last step
+    fixed_steps: int = 0  # data-independent steps other than blocks (Dense, Diagonal) in steps
+
+
+def _canonical(gates: list[Gate]) -> list[Gate]:
+    """Gates under their registry names (ROT -> Rot, CPHASE -> ControlledPhaseShift): the one
+    place the plan reads names, so a program naming gates either way gets the same plan."""
+    return [g if g.name == "AMPLITUDE" or g.name == gate_kind(g.name).name else Gate(gate_kind(g.name).name, g.wires,
+                                                                                      g.columns) for g in gates]
+
+
+def _hard_gated_cnot(program: Program, gates: list[Gate], i: int) -> bool:
+    """H(t) CPhase(pi m) H(t) of hard gating (qhybrid.quantum.circuit)."""
+    return (program.gating == "hard" and gates[i].name == "H" and i + 2 < len(gates)
+            and gates[i + 1].name == "ControlledPhaseShift" and gates[i + 2].name == "H"
+            and gates[i].wires[0] == gates[i + 2].wires[0] == gates[i + 1].wires[1])
 
 
 def _stages(program: Program) -> list[tuple]:
-    """The gate list as stages: ("rot", [gates]) on distinct wires, ("perm", c), ("select",
-    c, column), ("phase", mask, column), ("dense", gate) for any other registry gate."""
-    n, gates = program.n_qubits, program.gates
+    """The gate list as stages: ("rot", [gates]) of single-wire gates on distinct wires,
+    ("perm", c), ("select", c, column), ("phase", mask, column), ("diag", [gates]) of
+    diagonal two-wire gates alike in reading per-sample angles or not, and ("dense", gate)
+    for any other registry gate."""
+    n, gates = program.n_qubits, _canonical(program.gates)
+    weight_cols = {c for c, (src, _) in enumerate(program.columns) if src == SOURCE_WEIGHT}
     stages: list[tuple] = []
     pending: list[Gate] = []
 
@@ -154,38 +126,47 @@ def _stages(program: Program) -> list[tuple]:
     i = 0
     while i < len(gates):
         g = gates[i]
-        if (program.gating == "hard" and g.name == "H" and i + 2 < len(gates) and gates[i + 1].name == "CPHASE"
-                and gates[i + 2].name == "H" and (g.wires[0] == gates[i + 2].wires[0] == gates[i + 1].wires[1])):
+        if _hard_gated_cnot(program, gates, i):
             flush()
             stages.append(("select", cnot_permutation(n, *gates[i + 1].wires), gates[i + 1].columns[0]))
             i += 3
             continue
-        if g.name in ROTATION_KINDS:
+        if g.name == "AMPLITUDE":
+            if i != 0:
+                raise ValueError("amplitude embedding must come first")
+        elif gate_kind(g.name).n_wires == 1:
             if g.wires[0] in {p.wires[0] for p in pending}:
                 flush()
             pending.append(g)
-        elif g.name == "CNOT":
-            flush()
-            c = cnot_permutation(n, *g.wires)
-            if stages and stages[-1][0] == "perm":
-                stages[-1] = ("perm", stages[-1][1][c])
-            else:
-                stages.append(("perm", c))
-        elif g.name == "CPHASE":
-            flush()
-            bits = _bits(n)
-            stages.append(("phase", (bits[:, g.wires[0]] & bits[:, g.wires[1]]).bool(), g.columns[0]))
-        elif g.name == "AMPLITUDE":
-            if i != 0:
-                raise ValueError("amplitude embedding must come first")
-        elif g.name in GATES:
-            flush()
-            stages.append(("dense", g))
         else:
-            raise ValueError(f"the native executor cannot run gate {g.name!r}")
+            flush()
+            stage = _entangling_stage(n, g, weight_cols)
+            last = stages[-1] if stages else ("",)
+            if stage[0] == last[0] == "perm":  # a run of permutations is one
+                stage = ("perm", last[1][stage[1]])
+                stages.pop()
+            elif stage[0] == last[0] == "diag" and _fixed(g, weight_cols) == _fixed(last[1][0], weight_cols):
+                stage = ("diag", last[1] + [g])  # diagonal gates: one product of their diagonals
+                stages.pop()
+            stages.append(stage)
         i += 1
     flush()
     return stages
+
+
+def _fixed(g: Gate, weight_cols: set[int]) -> bool:
+    return set(g.columns) <= weight_cols
+
+
+def _entangling_stage(n: int, g: Gate, weight_cols: set[int]) -> tuple:
+    if g.name in PERMUTATIONS:
+        return ("perm", permutation(n, g))
+    if g.name == "ControlledPhaseShift" and not _fixed(g, weight_cols):  # a gate's per-sample phase (gating)
+        bits = basis_bits(n)
+        return ("phase", (bits[:, g.wires[0]] & bits[:, g.wires[1]]).bool(), g.columns[0])
+    if g.name in DIAGONAL:
+        return ("diag", [g])
+    return ("dense", g)
 
 
 def compile_plan(program: Program, strategy: str, max_block: int = MAX_BLOCK) -> Compiled:
@@ -210,7 +191,22 @@ class _PlanBuilder:
         return len(self.plan.gates) - 1
 
     def is_fixed(self, stage) -> bool:
-        return stage[0] == "perm" or (stage[0] == "rot" and all(set(g.columns) <= self.weight_cols for g in stage[1]))
+        """Whether a stage reads no per-sample angle (a fused run can hold it)."""
+        kind = stage[0]
+        if kind == "rot":
+            return all(set(g.columns) <= self.weight_cols for g in stage[1])
+        if kind in ("dense", "diag"):
+            return all(set(g.columns) <= self.weight_cols for g in (stage[1] if kind == "diag" else [stage[1]]))
+        return kind == "perm"  # a phase stage's angle is per sample (a weight's is a diagonal stage)
+
+    @staticmethod
+    def worth_fusing(run: list) -> bool:
+        """A run with weights, or two steps or more: not permutations alone (CNOT, SWAP, X: free
+        in the layout), nor one fixed step (cheaper on the batch than as a 2^n x 2^n matrix)."""
+        steps = [s for s in run if s[0] != "perm" and not (s[0] == "rot" and all(g.name == "X" for g in s[1]))]
+        has_angles = any(s[0] in ("rot", "diag") and any(g.columns for g in s[1]) or s[0] == "dense" and s[1].columns
+                         for s in steps)
+        return has_angles or len(steps) > 1
 
     def build(self, strategy: str) -> Compiled:
         stages = self.product_start(_stages(self.program))
@@ -221,7 +217,7 @@ class _PlanBuilder:
                 while j < len(stages) and self.is_fixed(stages[j]):
                     j += 1
                 run = stages[i:j]
-                if any(s[0] == "rot" and any(g.columns for g in s[1]) for s in run):
+                if self.worth_fusing(run):
                     if not torch.equal(layout, identity):
                         plan.steps.append(Gather(layout))
                         layout = identity
@@ -234,7 +230,7 @@ class _PlanBuilder:
                     continue
             layout = self.emit([stages[i]], layout, plan.steps, batched_run=None)
             i += 1
-        plan.z = (1 - 2 * _bits(self.n)[torch.argsort(layout)]).to(torch.float64)
+        plan.z = (1 - 2 * basis_bits(self.n)[torch.argsort(layout)]).to(torch.float64)
         plan.layout = layout
         return plan
 
@@ -265,16 +261,27 @@ class _PlanBuilder:
                 out.append(Select(layout[stage[1][inverse]], stage[2]))
             elif kind == "phase":
                 out.append(Phase(stage[1][torch.argsort(layout)], stage[2]))
+            elif kind == "diag":
+                bits = basis_bits(self.n)[torch.argsort(layout)]
+                out.append(Diagonal([2 * bits[:, g.wires[0]] + bits[:, g.wires[1]] for g in stage[1]], stage[1]))
             elif kind == "dense":
-                q = _to_top_bits(self.n, list(stage[1].wires))
+                q = to_top_bits(self.n, list(stage[1].wires))
                 gather = layout[torch.argsort(q)]
                 out.append(Dense(None if torch.equal(gather, self.identity) else gather, stage[1]))
                 layout = q
+            if batched_run is None and kind in ("diag", "dense") and self.is_fixed(stage):
+                self.plan.fixed_steps += 1
         return layout
 
     def emit_rotations(self, stage_gates: list, layout: torch.Tensor, out: list, batched: bool) -> torch.Tensor:
-        """Blocks of up to max_block gates on neighbouring wires, each moved to the top bits."""
+        """Blocks of up to max_block gates on neighbouring wires, each moved to the top bits.
+        An X at either end of a run of neighbours is a permutation, folded into the layout (the
+        stage's gates are on distinct wires, so it commutes with the blocks)."""
         gates = sorted(stage_gates, key=lambda g: g.wires[0])
+        flips = [g for g in gates if g.name == "X" and not self.inside_run(g.wires[0], gates)]
+        if flips:
+            layout = layout[flip_permutation(self.n, [g.wires[0] for g in flips])]
+            gates = [g for g in gates if g not in flips]
         start = 0
         while start < len(gates):
             stop = start + 1
@@ -282,7 +289,7 @@ class _PlanBuilder:
                    and stop - start < self.max_block):
                 stop += 1
             members = gates[start:stop]
-            q = _to_top_bits(self.n, [g.wires[0] for g in members])
+            q = to_top_bits(self.n, [g.wires[0] for g in members])
             gather = layout[torch.argsort(q)]
             slots = tuple(self.slot_of(g, batched) for g in members)
             group = self.plan.blocks.setdefault((batched, len(members)), [])
@@ -292,6 +299,19 @@ class _PlanBuilder:
             layout = q
             start = stop
         return layout
+
+    @staticmethod
+    def inside_run(wire: int, gates: list[Gate]) -> bool:
+        """Whether non-X gates of the stage sit on both sides of ``wire``, neighbours all the way."""
+        wires = {g.wires[0]: g.name for g in gates}
+
+        def reaches(step: int) -> bool:
+            w = wire + step
+            while wires.get(w) == "X":
+                w += step
+            return w in wires
+
+        return reaches(-1) and reaches(1)
 
 
 # ------------------------------------------------------------------------- cost model
