@@ -1,5 +1,6 @@
 """Readouts (model.quantum.observables): random Pauli words with coefficients, sums of them and
-probabilities of wire subsets, on random registry-gate circuits, read by the native executor
+probabilities of wire subsets, on random registry-gate circuits (1-6 qubits, up to 30 gates,
+batches from 1), read by the native executor
 equal PennyLane default.qubit's expval/probs, with input and weight gradients, within 1e-10
 in float64; bad labels are one line."""
 
@@ -43,9 +44,9 @@ def observable_labels(draw, n: int):
 
 @st.composite
 def cases(draw):
-    n = draw(st.integers(1, 4))
+    n = draw(st.integers(1, 6))
     gates, columns = [], []
-    for _ in range(draw(st.integers(1, 14))):
+    for _ in range(draw(st.integers(1, 30))):
         kind = GATES[draw(st.sampled_from(NAMES))]
         if kind.n_wires > n:
             continue
@@ -57,7 +58,7 @@ def cases(draw):
         gates.append(Gate(kind.name, tuple(draw(st.permutations(range(n)))[: kind.n_wires]), tuple(cols)))
     program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n,),
                       observables=parse_observables(draw(observable_labels(n)), n))
-    return program, draw(st.integers(1, 3)), draw(st.integers(0, 2**31 - 1))
+    return program, draw(st.sampled_from([1, 2, 5])), draw(st.integers(0, 2**31 - 1))
 
 
 def _run(run, program, x, w, projection):

@@ -78,6 +78,21 @@ def _size(n: float) -> str:
     return f"{n:.1f} EiB"
 
 
+def _layers(quantum) -> int:
+    """The built-in ansatz's layers; for a circuit of your own, what costs as much state memory:
+    a built-in layer keeps about two state-sized steps of the native plan for the backward pass."""
+    if quantum.circuit is None:
+        return quantum.n_layers
+    # lazy: compiling loads torch, and `qhybrid train --help` imports this module's importers
+    from qhybrid.quantum.native_plan import compile_plan
+    from qhybrid.quantum.programs import program_of
+
+    program = program_of(quantum)
+    if program.opaque:  # runs on PennyLane: one sample's state at a time, layers do not matter there
+        return quantum.n_layers
+    return max(1, -(-len(compile_plan(program, "gates").steps) // 2))
+
+
 def check_fits(quantum, backend: str, dtype: str, batch: int, device: str) -> None:
     """Refuse a circuit whose simulation cannot fit in this machine's memory."""
     if quantum is None:
@@ -85,7 +100,7 @@ def check_fits(quantum, backend: str, dtype: str, batch: int, device: str) -> No
     available = machine_bytes(device)
     if available is None:
         return
-    n, layers = quantum.n_qubits, quantum.n_layers
+    n, layers = quantum.n_qubits, _layers(quantum)
     rows = max(batch, 1)
     need = max(needed_bytes(n, layers, rows, backend, dtype),
                needed_bytes(n, 0, min(rows, eval_chunk(n)), backend, dtype))

@@ -27,11 +27,19 @@ _CACHE: dict[str, Program] = {}
 
 
 def program_of(spec) -> Program:
-    key = json.dumps([spec.circuit, spec.weight_shapes, spec.observables, spec.n_inputs, _builtin_fields(spec)],
-                     sort_keys=True, default=str)
+    key = json.dumps([spec.circuit, _modified(spec.circuit), spec.weight_shapes, spec.observables, spec.n_inputs,
+                      _builtin_fields(spec)], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE[key] = _compile(spec)
     return _CACHE[key]
+
+
+def _modified(circuit: Any) -> Any:
+    """A circuit file's modification time: an edited file (the Python API, one process) is read again."""
+    if not isinstance(circuit, str):
+        return None
+    path = Path(circuit.rpartition(":")[0] if is_python(circuit) else circuit).expanduser()
+    return path.stat().st_mtime_ns if path.is_file() else None
 
 
 def _builtin_fields(spec) -> dict:
