@@ -90,6 +90,11 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
         backend_spec = replace(backend_spec, name="default_qubit", fallbacks=[])
     backend = resolve_backend(backend_spec, q.n_qubits, amplitude=program.embedding == "amplitude",
                               run_seed=spec.seed)
+    if backend.diff_method == "adjoint" and any(o.probs is not None for o in program.observables):
+        raise ConfigError(f"backend={backend.name} differentiates by adjoint, which reads expectation values only, "
+                          "but model.quantum.observables has probs",
+                          "use backend.diff_method=parameter-shift, or backend=auto (the native executor) or "
+                          "default_qubit, or Pauli words only")
     if backend_spec is not spec.backend:  # metrics.json names what ran, and why
         backend = replace(backend, requested=spec.backend.name,
                           fallback_reason=f"the circuit uses {', '.join(program.opaque)} (not in the gate registry)")

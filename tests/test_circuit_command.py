@@ -93,3 +93,9 @@ def test_a_python_circuit_trains_natively_as_default_qubit_does(cli, tmp_path):
         losses.append(fold["curves"]["history"][0]["train_loss"])
     assert backends == ["torch", "default_qubit"]
     assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+
+
+def test_probs_under_adjoint_differentiation_is_one_line(cli, tmp_path):
+    one_line(cli(["train", "model=g6", "data=iris", "backend=lightning_qubit", "model.quantum.observables=[Z0,probs]",
+                  *fast()]), "adjoint", "probs")
+    assert not (tmp_path / "outputs").exists()
