@@ -1,15 +1,20 @@
-"""A hybrid run's circuit files: circuit.json (its resources, qhybrid.quantum.resources) and,
-with the run's figures, circuit.txt and circuit.png (qhybrid.quantum.drawing)."""
+"""A hybrid run's circuit files: circuit.json (its resources, qhybrid.quantum.resources), a copy
+of a circuit given as a file (circuit_source.py or .yaml: the run's weights belong to the circuit
+as it was when it trained, and predict reads the copy, from any directory), and, with the run's
+figures, circuit.txt and circuit.png (qhybrid.quantum.drawing)."""
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 from pathlib import Path
 from typing import Optional
 
 from qhybrid import io
 from qhybrid.errors import first_line
-from qhybrid.quantum.programs import program_of
+from qhybrid.quantum.programs import is_python, program_of
+from qhybrid.registry import import_option_module
 from qhybrid.quantum.resources import resources
 
 log = logging.getLogger("qhybrid")
@@ -30,6 +35,9 @@ def write_run_circuit(out: Path, q, training_rows: int, drawings: bool) -> None:
     """A run folder's circuit.json (resources) and, with its figures, circuit.txt and circuit.png:
     a drawing that fails is a warning, never the run."""
     program, record = circuit_record(q, training_rows)
+    source = _copy_source(out, q.circuit)
+    if source is not None:
+        record["source"] = source
     io.write_json(out / "circuit.json", record)
     if not drawings:
         return
@@ -41,3 +49,33 @@ def write_run_circuit(out: Path, q, training_rows: int, drawings: bool) -> None:
         draw_png(program, out / "circuit.png")
     except Exception as err:  # noqa: BLE001 - a drawing is never worth the run
         log.warning("could not draw the circuit (%s)", first_line(err, 200, typed=True))
+
+
+def _copy_source(out: Path, circuit) -> Optional[dict]:
+    """Copy the file a circuit was given as into the run folder; what predict needs to find it."""
+    if not isinstance(circuit, str):
+        return None  # inline YAML: the run's config holds it
+    if is_python(circuit):
+        module, _, function = circuit.rpartition(":")
+        origin = Path(getattr(import_option_module(module, "model.quantum.circuit"), "__file__", "") or "")
+        name, extra = "circuit_source.py", {"function": function}
+    else:
+        origin, name, extra = Path(circuit).expanduser(), "circuit_source.yaml", {}
+    if not origin.is_file():
+        return None
+    io.write_bytes(out / name, origin.read_bytes())
+    return {"file": name, "given": circuit, **extra}
+
+
+def with_run_circuit(config: dict, run: Path) -> dict:
+    """A run's config with model.quantum.circuit pointing at the run folder's copy of its file."""
+    try:
+        source = json.loads((run / "circuit.json").read_text()).get("source")
+    except (OSError, ValueError):
+        return config
+    if not source or not (run / source["file"]).is_file():
+        return config
+    config = copy.deepcopy(config)
+    path = str(run / source["file"])
+    config["model"]["quantum"]["circuit"] = f"{path}:{source['function']}" if "function" in source else path
+    return config

@@ -44,6 +44,7 @@ class Predictor:
 
     def __init__(self, run: str | Path, checkpoint: str = "best", ensemble: bool = False):
         # lazy: loads torch; `qhybrid predict --help` imports this module
+        from qhybrid.circuit_files import with_run_circuit
         from qhybrid.training.checkpoints import load_checkpoint
 
         if not isinstance(ensemble, (bool, np.bool_)):
@@ -53,7 +54,9 @@ class Predictor:
         first = self.payloads[0]
         self.classes, self.feature_names = list(first["classes"]), list(first["feature_names"])
         self.precision_name = self._resolved_precision()
-        self.models = [self._build(p, self.precision_name) for p in self.payloads]
+        # a circuit given as a file is read from the run folder's copy (qhybrid.circuit_files)
+        self.models = [self._build({**p, "config": with_run_circuit(p["config"], self.run)}, self.precision_name)
+                       for p in self.payloads]
 
     def _resolved_precision(self) -> str:
         """The autocast the run actually trained and scored with (precision=auto is resolved

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sklearn.datasets import load_iris
 
 from helpers import fast, one_line
 from qhybrid.quantum.circuit import Program
@@ -99,3 +100,21 @@ def test_probs_under_adjoint_differentiation_is_one_line(cli, tmp_path):
     one_line(cli(["train", "model=g6", "data=iris", "backend=lightning_qubit", "model.quantum.observables=[Z0,probs]",
                   *fast()]), "adjoint", "probs")
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_run_keeps_its_circuit_file_and_predicts_from_anywhere(cli, tmp_path):
+    (tmp_path / "my_circuit.py").write_text(CIRCUIT)
+    run = tmp_path / "run"
+    result = cli(["train", "model=g6", "data=iris_binary", "model.quantum.n_qubits=2",
+                  "model.quantum.circuit=my_circuit.py:circuit", "model.quantum.weight_shapes={weights:[2,2]}",
+                  f"hydra.run.dir={run}", *fast()])
+    assert result.returncode == 0, result.stderr
+    assert (run / "circuit_source.py").read_text() == CIRCUIT
+    assert json.loads((run / "circuit.json").read_text())["source"]["function"] == "circuit"
+    (tmp_path / "my_circuit.py").write_text("this file changed after the run\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    load_iris(as_frame=True).data.iloc[60:70].to_csv(elsewhere / "new.csv", index=False)
+    predicted = cli(["predict", f"run={run}", "input=new.csv"], cwd=elsewhere)
+    assert predicted.returncode == 0, predicted.stderr
+    assert len((elsewhere / "new_predictions.csv").read_text().splitlines()) == 11
