@@ -21,12 +21,14 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from qhybrid.data.options import DATA
 from qhybrid.data.spec import BuiltinDataSpec, CsvDataSpec, FinanceDataSpec, GenomicsDataSpec  # noqa: F401
+from qhybrid.data.target import valid_task
 from qhybrid.errors import ConfigError, first_line
 from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.backend_options import BACKENDS, is_native
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec  # noqa: F401
 from qhybrid.run_folder import is_run
 from qhybrid.spec_checks import choice
+from qhybrid.tasks import check_task
 from qhybrid.tracking import LOGGERS, LoggerSpec
 from qhybrid.training.baselines import BASELINE_NAMES
 from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
@@ -62,6 +64,7 @@ class RunSpec:
     resume: Optional[str] = None  # an interrupted run's folder: its finished folds are kept
     logger: LoggerSpec = field(default_factory=LoggerSpec)
     plots: bool = True  # the run's figures; false skips them (metrics unchanged)
+    task: str = "auto"  # auto | classification | regression (qhybrid.data.target)
 
 
 def _group_type(schema: type, name: str) -> Optional[type]:
@@ -238,6 +241,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
         plots=_flag("plots", cfg.get("plots", True)),
+        task=valid_task(cfg.get("task", "auto")),
         resume=_resume(cfg.get("resume")),
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
                        cfg.get("logger") or OmegaConf.create({})),
@@ -270,5 +274,7 @@ def validate(cfg: DictConfig) -> RunSpec:
             "data.test_path is a fixed held-out test set, which only cv=holdout uses",
             "add cv=holdout, or drop data.test_path to cross-validate on data.path",
         )
+    if spec.task != "auto":
+        check_task(spec, spec.task, f"task={spec.task}")
     _check_memory(spec)
     return spec

@@ -245,7 +245,7 @@ def _reopen(client, earlier: dict[str, Any], uri: str) -> tuple[Optional[str], f
         log.warning("mlflow: run %s is not in %s (%s); logging to a new run", run_id, uri, _first_line(err))
         return None, frozenset()
     client.update_run(run_id, status="RUNNING")
-    logged = frozenset(m.step for m in client.get_metric_history(run_id, "test/accuracy"))
+    logged = frozenset(m.step for m in client.get_metric_history(run_id, "test/n_test"))
     return run_id, logged
 
 
