@@ -246,6 +246,15 @@ def validate(cfg: DictConfig) -> RunSpec:
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
                        cfg.get("logger") or OmegaConf.create({})),
     )
+    _check_across_groups(spec)
+    if spec.task != "auto":
+        check_task(spec, spec.task, f"task={spec.task}")
+    _check_memory(spec)
+    return spec
+
+
+def _check_across_groups(spec: RunSpec) -> None:
+    """Settings of different groups that cannot go together."""
     if spec.lora.quantum_rank and (spec.model.quantum is None or spec.model.quantum.ansatz == "none"):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
@@ -274,7 +283,3 @@ def validate(cfg: DictConfig) -> RunSpec:
             "data.test_path is a fixed held-out test set, which only cv=holdout uses",
             "add cv=holdout, or drop data.test_path to cross-validate on data.path",
         )
-    if spec.task != "auto":
-        check_task(spec, spec.task, f"task={spec.task}")
-    _check_memory(spec)
-    return spec
