@@ -166,11 +166,12 @@ def score_and_checkpoint(ctx: FoldContext, fold: Fold, arrays: FoldArrays, model
            "best_val_score": result.best_score if result.best_score is not None else float("nan"),
            "train_seconds": result.seconds, **scores}
     if spec.quantization.name == "int8":
-        row["int8"], packed = evaluate_int8(
-            lambda: ctx.make_plain_model(backend), plain, X_test, spec.quantization.latency_repeats,
-            lambda int8_model, X: fold_metrics(arrays.y_test, engine.predict_outputs(int8_model, X, None,
-                                                                                     arrays.target),
-                                               data.n_classes, data.regression))
+        def int8_scores(int8_model, X: torch.Tensor) -> dict[str, Any]:
+            outputs = engine.predict_outputs(int8_model, X, None, arrays.target)
+            return fold_metrics(arrays.y_test, outputs, data.n_classes, data.regression)
+
+        row["int8"], packed = evaluate_int8(lambda: ctx.make_plain_model(backend), plain, X_test,
+                                            spec.quantization.latency_repeats, int8_scores)
         save_checkpoint(checkpoints / f"fold_{fold.index}_int8.pt", state_dict=packed, quantization="int8",
                         **described)
     curves = FoldCurves(arrays.y_test, outputs, result.history, result.best_epoch)
@@ -183,8 +184,12 @@ def _regression_score(spec: RunSpec, arrays: FoldArrays) -> Optional[Callable[[t
     monitor = spec.trainer.early_stopping.monitor
     if arrays.target is None or monitor == "val_loss":
         return None
-    values = lambda logits: arrays.target.inverse(logits[:, 0].to(torch.float64).cpu().numpy())  # noqa: E731
-    return lambda logits: metric_value(monitor.removeprefix("val_"), arrays.y_val, values(logits), 0)
+
+    def score(logits: torch.Tensor) -> float:
+        values = arrays.target.inverse(logits[:, 0].to(torch.float64).cpu().numpy())
+        return metric_value(monitor.removeprefix("val_"), arrays.y_val, values, 0)
+
+    return score
 
 
 def _predictions(data: Dataset, fold: Fold, proba: np.ndarray, threshold: Optional[float]) -> pd.DataFrame:

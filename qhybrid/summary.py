@@ -154,9 +154,12 @@ def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[s
     if not spec.plots:
         return
     curves = [o.curves for o in results.outcomes]
-    loss = resolved_loss(spec.trainer.loss, data.regression)
-    learning = lambda path: plots.plot_learning_curves(  # noqa: E731
-        curves, path, f"{loss.replace('_', '-')} loss" + (" (standardised target)" if data.regression else ""))
+    loss = resolved_loss(spec.trainer.loss, data.regression).replace("_", "-")
+
+    def learning(path: Path) -> Path:
+        return plots.plot_learning_curves(curves, path, f"{loss} loss" + (" (standardised target)"
+                                                                          if data.regression else ""))
+
     if data.regression:
         figures = {"predicted_vs_true.png": lambda path: plot_predicted_vs_true(curves, path),
                    "residuals.png": lambda path: plot_residuals(curves, path), "learning_curves.png": learning}
