@@ -7,12 +7,13 @@ the run's resolved config, so a prediction rebuilds the model exactly as the run
 it: the same autocast for float models, the same int8 layers for INT8 ones. The run folder
 is all it needs: the training data is read only for input=fold_<k>.
 
-A classification run writes the predicted class and one probability per class; a regression run
-writes the predicted value (`prediction`, in the target's units: each fold's standardisation of
-the target undone). Input columns are matched by name; a column the model needs that is missing, one it does
-not know, text, a missing or infinite value is one clear error naming the column and the
-file's line (the run's target column may be present: then the metrics are printed). The
-output never replaces an existing file unless overwrite=true, and never the input.
+A classification run writes the predicted class and one probability per class; a regression
+run writes the predicted value (`prediction`, in the target's units: each fold's
+standardisation of the target undone). Input columns are matched by name; a column the model
+needs that is missing, one it does not know, text, a missing or infinite value is one clear
+error naming the column and the file's line (the run's target column may be present: then the
+metrics are printed). The output never replaces an existing file unless overwrite=true, and
+never the input.
 For a finance run the input is a prices file (as data.prices_csv): the run's indicator
 windows are built from it and every day gets a call for the next one, the last day included.
 """

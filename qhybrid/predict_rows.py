@@ -36,9 +36,8 @@ def fold_test_rows(predictor: Any, fold: int):
         raise DataError(f"fold {fold} names row {rows.max()} but the run's data now has {len(data.X)} rows ({changed})",
                         "predict from a CSV with input=<file>")
     labels = data.y[rows] if data.regression else np.asarray(data.classes, dtype=object)[data.y[rows]]
-    same = (lambda: np.array_equal(recorded.astype(np.float64), labels)) if data.regression else \
-        (lambda: (recorded == labels.astype(str)).all())
-    if recorded is not None and not same():
+    if recorded is not None and not (np.array_equal(recorded.astype(np.float64), labels) if data.regression
+                                     else (recorded == labels.astype(str)).all()):
         raise DataError(f"the labels of fold {fold}'s rows differ from the run's predictions.csv ({changed})",
                         "predict from a CSV with input=<file>")
     table = pd.DataFrame(data.X[rows], columns=data.feature_names, index=pd.Index(rows, name="row"))

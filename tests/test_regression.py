@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import fast, one_line, write_csv
+from helpers import TINY_CIRCUIT, fast, one_line, write_csv
 
 from qhybrid.data import load_dataset
 from qhybrid.data.spec import BuiltinDataSpec
@@ -71,6 +71,53 @@ def test_the_defaults_switch_to_regression_counterparts(compose):
     assert adapted.trainer.early_stopping.monitor == "val_loss" and adapted.baselines == ["ridge", "svr", "mlp"]
     with pytest.raises(ConfigError, match="task='bogus' is not a valid choice"):
         validate(compose(["task=bogus"]))
+
+
+@pytest.mark.parametrize("cv", ["kfold", "walk_forward", "holdout"])
+def test_a_regression_target_is_split_by_each_cv(cv, compose):
+    from qhybrid.fold import fit_and_validation_rows
+    from qhybrid.tasks import for_task
+    from qhybrid.training.cv import make_folds
+
+    spec = validate(compose(["data=diabetes", f"cv={cv}"]))
+    data = load_dataset(spec.data, spec.task)
+    spec = for_task(spec, data)
+    folds = make_folds(spec.cv, data)
+    tested = np.concatenate([f.test for f in folds])
+    assert len(set(tested.tolist())) == len(tested)  # no row tested twice
+    if cv == "kfold":
+        assert len(folds) == 5 and sorted(tested.tolist()) == list(range(442))
+    if cv == "walk_forward":
+        assert all(f.train.max() < f.test.min() for f in folds)
+    if cv == "holdout":
+        assert len(folds) == 1 and len(folds[0].test) == 89
+    for fold in folds:
+        fit, val = fit_and_validation_rows(spec, data, fold)
+        assert len(val) and not set(fit.tolist()) & set(val.tolist()) and set(fit) | set(val) == set(fold.train)
+
+
+def test_a_regression_monitor_reads_the_target_in_its_units(tmp_path, cli):
+    out = tmp_path / "run"
+    result = cli(["train", "data=diabetes", "model=g0", "trainer.loss=huber", "trainer.early_stopping.monitor=val_rmse",
+                  *fast(), f"hydra.run.dir={out}"])
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["early_stopping_mode"] == "min"
+    # the validation RMSE of diabetes (std 77) in its units; standardised values would be about 1
+    assert all(20 < fold["best_val_score"] < 120 for fold in metrics["folds"])
+
+
+def test_a_hybrid_regresses_through_its_circuit(tmp_path, cli):
+    from qhybrid.training.checkpoints import load_checkpoint
+
+    out = tmp_path / "run"
+    result = cli(["train", "data=diabetes", "model=g6", *TINY_CIRCUIT, *fast(), f"hydra.run.dir={out}"])
+    assert result.returncode == 0, result.stderr
+    checkpoint = load_checkpoint(out / "checkpoints" / "fold_0.pt")
+    assert checkpoint["task"] == "regression" and checkpoint["state_dict"]["head.weight"].shape == (1, 2)
+    assert checkpoint["target_scaling"]["scale"] > 10  # diabetes' spread, in its units
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(np.isfinite(stat["mean"]) for stat in metrics["summary"].values())
 
 
 def test_the_target_is_standardised_on_the_fit_rows_only(compose):

@@ -219,10 +219,12 @@ def _check_target_array(data, y: np.ndarray, n_rows: int) -> None:
         return
     if y.dtype != np.float64 or data.classes:
         raise RuntimeError(f"{data.name}: a regression data set needs float64 targets and no classes")
-    if not np.isfinite(y).all():
-        rows = np.flatnonzero(~np.isfinite(y))
-        raise DataError(f"data={data.name}: the regression target is missing or infinite on {counted(len(rows), 'row')} "
-                        f"({listing(rows, 'data row')})", "give every row a finite target value")
+    bad = ~np.isfinite(y) | beyond_float32(y)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(f"data={data.name}: the regression target is missing, infinite or beyond the float32 range on "
+                        f"{counted(len(rows), 'row')} ({listing(rows, 'data row')})",
+                        "give every row a finite target value")
     if y.size and y.min() == y.max():
         raise DataError(f"data={data.name}: the regression target holds a single value ({y[0]:g}) in every row: "
                         "nothing to regress", "set data.target to a column whose values vary")

@@ -33,6 +33,7 @@ TASKS = ("auto", "classification", "regression")
 MANY_CLASSES = 10  # many classes with about one row each: not classes at all
 MANY_VALUES = 20  # more distinct whole numbers than this, with few rows each: a quantity
 ROWS_PER_VALUE = 20
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def valid_task(value) -> str:
@@ -89,30 +90,31 @@ def resolve_task(as_str: np.ndarray, requested: str, source: str, target: Option
     if kind == "identifier":
         raise DataError(f"{source}: {column} looks like an identifier, not a class ({describe_values(as_str)}): "
                         "most classes would have a single row", "set data.target to the column that holds the classes")
-    if kind == "continuous":
-        if requested != "classification" and not np.isfinite(_numbers(as_str)).all():
-            return "regression"  # numbers with a few text cells: regression_values names them
-        if requested == "classification":
-            raise DataError(f"{source}: {column} looks continuous ({describe_values(as_str)}) and task=classification "
-                            "needs classes", "use task=regression (or task=auto) to fit it as a number, set "
-                            "data.target to the column that holds the classes, or bin the values into classes in the "
-                            "file (e.g. with pandas.cut)")
+    if kind != "continuous":
+        return "classification"
+    if requested == "classification":
+        raise DataError(f"{source}: {column} looks continuous ({describe_values(as_str)}) and task=classification "
+                        "needs classes", "use task=regression (or task=auto) to fit it as a number, set "
+                        "data.target to the column that holds the classes, or bin the values into classes in the "
+                        "file (e.g. with pandas.cut)")
+    if np.isfinite(_numbers(as_str)).all():  # (numbers with a few text cells: regression_values names them)
         log.info("task=auto: regression, because %s holds numbers that look continuous (%s)", column,
                  describe_values(as_str))
-        return "regression"
-    return "classification"
+    return "regression"
 
 
 def regression_values(as_str: np.ndarray, source: str, target: Optional[str], rows_text=None) -> np.ndarray:
-    """A regression target as float64: every value a finite number.
-    ``rows_text(rows)`` names rows in the file ('lines 5 and 9'), when there is a file."""
+    """A regression target as float64: every value a finite number within the float32 range
+    (the features' rule: its standardisation's arithmetic stays finite). ``rows_text(rows)``
+    names rows in the file ('lines 5 and 9'), when there is a file."""
     values = _numbers(as_str)
     column = f"data.target={target!r}" if target else "the target column"
-    bad = np.flatnonzero(~np.isfinite(values))
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.abs(values) <= FLOAT32_MAX))  # NaN (text) and too large alike
     if bad.size:
         where = rows_text(bad) if rows_text is not None else f"{bad.size} row(s)"
-        raise DataError(f"{source}: a regression target needs a finite number in every row of {column}, and it holds "
-                        f"{str(as_str[bad[0]])!r} ({bad.size} such row(s): {where})",
+        raise DataError(f"{source}: a regression target needs a finite number (|y| <= {FLOAT32_MAX:.3g}) in every "
+                        f"row of {column}, and it holds {str(as_str[bad[0]])!r} ({bad.size} such row(s): {where})",
                         "correct those values, or use task=classification if the column holds classes")
     return values
 

@@ -59,9 +59,8 @@ def plain_kfold(spec: StratifiedKFoldSpec, data: Dataset) -> list[Fold]:
 
 
 def holdout(spec: HoldoutSpec, data: Dataset) -> list[Fold]:
-    if data.regression:
-        return [_holdout(spec, data)]
-    _require_rows_per_class(data, 2, "cv=holdout")
+    if not data.regression:
+        _require_rows_per_class(data, 2, "cv=holdout")
     return [_holdout(spec, data)]
 
 
@@ -90,7 +89,7 @@ def _require_rows_per_class(data: Dataset, needed: int, split: str) -> None:
 
 def _holdout(spec: HoldoutSpec, data: Dataset) -> Fold:
     """One split, stratified for classes: it needs a test row and a training row of every class
-    (of a regression target, of something)."""
+    (a regression target, unstratified: one of each)."""
     n, k = data.n_samples, max(data.n_classes, 1)
     n_test = int(np.ceil(spec.test_fraction * n))  # as scikit-learn rounds a fraction
     if n_test < k:
