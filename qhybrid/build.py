@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Optional
 
@@ -26,14 +27,15 @@ from qhybrid.quantum.spec import BackendSpec, QuantumSpec
 from qhybrid.schema import RunSpec
 from qhybrid.training.engine import EarlyStopping, FitParts
 from qhybrid.training.finetune import apply_initial_weights, output_layer_name
-from qhybrid.training.spec import SCHEDULERS, TrainerSpec
+from qhybrid.training.spec import LOSSES, SCHEDULERS, TrainerSpec, resolved_loss
 
 log = logging.getLogger("qhybrid")
 
 
-def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optional[ResolvedBackend] = None,
+def build_model(spec: ModelSpec, n_features: int, n_outputs: int, backend: Optional[ResolvedBackend] = None,
                 retry: Optional[RetryPolicy] = None) -> HybridNet:
-    """A model from its spec. A quantum model needs the resolved backend (build_backend)."""
+    """A model from its spec, with ``n_outputs`` outputs (the classes, or 1 for regression). A
+    quantum model needs the resolved backend (build_backend)."""
     quantum = None
     if spec.quantum is not None:
         if backend is None:
@@ -41,7 +43,7 @@ def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optio
         quantum = build_quantum_layer(spec.quantum, backend, retry)
     return build_hybrid_net(
         n_features,
-        n_classes,
+        n_outputs,
         hidden_dims=tuple(spec.hidden_dims),
         activation_threshold=spec.activation_threshold,
         dropout=spec.dropout,
@@ -51,13 +53,13 @@ def build_model(spec: ModelSpec, n_features: int, n_classes: int, backend: Optio
     )
 
 
-def build_run_model(spec: RunSpec, n_features: int, n_classes: int, backend: Optional[ResolvedBackend] = None,
+def build_run_model(spec: RunSpec, n_features: int, n_outputs: int, backend: Optional[ResolvedBackend] = None,
                     retry: Optional[RetryPolicy] = None, initial: Optional[dict] = None) -> tuple[HybridNet, list[str]]:
     """The model a run trains: built from the model spec, started from the ``init_from``
     checkpoint (``initial``, qhybrid.training.finetune.load_initial) when given, then
     adapted (LoRA) and frozen as ``lora`` says. Also returns the names of the tensors
     re-initialised because their shape changed (the output layer)."""
-    model = build_model(spec.model, n_features, n_classes, backend, retry)
+    model = build_model(spec.model, n_features, n_outputs, backend, retry)
     fresh: list[str] = []
     if initial is not None:
         fresh = apply_initial_weights(model, initial, output_layer_name(model))
@@ -127,17 +129,19 @@ def model_inputs(data_spec, n_features: int) -> int:
 
 
 def build_fit_parts(model: nn.Module, spec: TrainerSpec, class_weights: Optional[torch.Tensor] = None,
-                    has_validation: bool = True) -> FitParts:
+                    has_validation: bool = True, regression: bool = False,
+                    score: Optional[Callable[[torch.Tensor], float]] = None) -> FitParts:
     """The optimizer, scheduler, loss and early stopping of one fit: without validation rows
-    it watches the training loss and never stops early."""
+    it watches the training loss and never stops early. ``score``: the monitored validation
+    metric from the validation rows' outputs (qhybrid.training.engine.FitParts)."""
     es = spec.early_stopping
     monitor = es.monitor if has_validation else "train_loss"
     mode = es.resolved_mode if has_validation else "min"
     optimizer = build_optimizer(model, spec)
-    return FitParts(optimizer=optimizer, scheduler=build_scheduler(optimizer, spec, mode),
-                    loss_fn=nn.CrossEntropyLoss(weight=class_weights),
+    loss = LOSSES.get(resolved_loss(spec.loss, regression), key="trainer.loss").build(spec, class_weights)
+    return FitParts(optimizer=optimizer, scheduler=build_scheduler(optimizer, spec, mode), loss_fn=loss,
                     stopper=EarlyStopping(mode, es.patience, es.min_delta, enabled=es.enabled and has_validation),
-                    monitor=monitor)
+                    monitor=monitor, score=score)
 
 
 def build_optimizer(model: nn.Module, spec: TrainerSpec) -> torch.optim.Optimizer:

@@ -1,6 +1,6 @@
-"""One fold of a run, in the order it happens: prepare its arrays (preprocessing fitted on
-its fit rows only), fit the model, score the test rows and save the checkpoint, then fit
-the classical baselines on exactly the same rows."""
+"""One fold of a run, in the order it happens: prepare its arrays (preprocessing, and a
+regression target's standardisation, fitted on its fit rows only), fit the model, score the
+test rows and save the checkpoint, then fit the classical baselines on exactly the same rows."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from qhybrid.build import build_class_weights, build_fit_parts, build_preprocessor
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.resample import smote
+from qhybrid.data.target import TargetScaler
 from qhybrid.models.lora import plain_state_dict
 from qhybrid.schema import RunSpec
 from qhybrid.summary import data_files
@@ -26,7 +27,7 @@ from qhybrid.training import baselines as classical
 from qhybrid.training import engine
 from qhybrid.training.checkpoints import save_checkpoint
 from qhybrid.training.cv import Fold, split_validation
-from qhybrid.training.metrics import compute_metrics, metric_names
+from qhybrid.training.metrics import fold_metrics, metric_names, metric_value
 from qhybrid.training.outcome import FoldOutcome
 from qhybrid.training.plots import FoldCurves
 from qhybrid.training.quantize import evaluate_int8
@@ -46,12 +47,13 @@ class FoldArrays:
     fit_rows: np.ndarray
     val_rows: np.ndarray
     X_fit: np.ndarray  # after the scaler (and SMOTE: synthetic rows appended)
-    y_fit: np.ndarray
+    y_fit: np.ndarray  # what the models fit: labels, or a regression target standardised by ``target``
     X_val: np.ndarray
-    y_val: np.ndarray
+    y_val: np.ndarray  # labels, or regression values in the target's units (as y_test)
     X_test: np.ndarray
     y_test: np.ndarray
     preprocessor: Any
+    target: Optional[TargetScaler] = None  # regression: fitted on the fit rows' targets only
 
 
 @dataclass
@@ -70,7 +72,7 @@ class FoldContext:
 
 
 def fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
-    names = list(metric_names(data.n_classes))
+    names = list(metric_names(data.n_classes, data.regression))
     if spec.decision.threshold != "argmax":
         names += list(THRESHOLD_METRICS)
     if data.meta is not None and "next_return" in data.meta:
@@ -81,7 +83,7 @@ def fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
 def fit_and_validation_rows(spec: RunSpec, data: Dataset, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
     """The rows a fold's model is fitted on and the rows its early stopping watches."""
     seed = fold_seed(spec.seed, fold.index) % (2**31)
-    fit_rows, val_rows = split_validation(fold.train, data.y, spec.trainer.val_fraction, seed=seed,
+    fit_rows, val_rows = split_validation(fold.train, data.stratify_by, spec.trainer.val_fraction, seed=seed,
                                           forward_gap=data.window if data.time_ordered else None)
     if data.fit_mask is not None:  # e.g. finance's dead zone: such rows are validated and tested, not fitted
         fit_rows = fit_rows[data.fit_mask[fit_rows]]
@@ -103,11 +105,14 @@ def prepare_arrays(spec: RunSpec, data: Dataset, fold: Fold) -> FoldArrays:
     # fitted on the rows the model trains on, nothing else
     preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
     X_fit, y_fit = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows]
-    if spec.data.imbalance == "smote":
+    target = TargetScaler.fit(y_fit) if data.regression else None
+    if target is not None:
+        y_fit = target.transform(y_fit)
+    elif spec.data.imbalance == "smote":
         # after the scaler (distances in scaled units), on the fit rows only
         X_fit, y_fit = smote(X_fit, y_fit, spec.data.smote_k_neighbors, fold_seed(spec.seed, fold.index) % (2**31))
     return FoldArrays(fit_rows, val_rows, X_fit, y_fit, preprocessor.transform(data.X[val_rows]), data.y[val_rows],
-                      preprocessor.transform(data.X[fold.test]), data.y[fold.test], preprocessor)
+                      preprocessor.transform(data.X[fold.test]), data.y[fold.test], preprocessor, target)
 
 
 def fit_model(ctx: FoldContext, fold: Fold, arrays: FoldArrays, backend, checkpoint, generator: torch.Generator):
@@ -116,13 +121,19 @@ def fit_model(ctx: FoldContext, fold: Fold, arrays: FoldArrays, backend, checkpo
     def tensor(X: np.ndarray, dtype=torch.float32) -> torch.Tensor:
         return torch.as_tensor(X, dtype=dtype, device=device)
 
+    def targets(y: np.ndarray) -> torch.Tensor:  # class indices, or a (n, 1) column of standardised values
+        return tensor(y, torch.long) if arrays.target is None else tensor(y[:, None])
+
     has_val = len(arrays.val_rows) > 0
-    X_val, y_val = (tensor(arrays.X_val), tensor(arrays.y_val, torch.long)) if has_val else (None, None)
+    y_val_fitted = arrays.y_val if arrays.target is None else arrays.target.transform(arrays.y_val)
+    X_val, y_val = (tensor(arrays.X_val), targets(y_val_fitted)) if has_val else (None, None)
     model = ctx.make_model(backend).to(device)
-    weights = build_class_weights(spec.trainer, arrays.y_fit, ctx.data.n_classes, spec.data.imbalance)
-    parts = build_fit_parts(model, spec.trainer, weights.to(device) if weights is not None else None, has_val)
+    weights = None if ctx.data.regression else \
+        build_class_weights(spec.trainer, arrays.y_fit, ctx.data.n_classes, spec.data.imbalance)
+    parts = build_fit_parts(model, spec.trainer, weights.to(device) if weights is not None else None, has_val,
+                            regression=ctx.data.regression, score=_regression_score(spec, arrays))
     monitor = spec.trainer.early_stopping.monitor
-    result = engine.fit(model, tensor(arrays.X_fit), tensor(arrays.y_fit, torch.long), X_val, y_val, spec.trainer,
+    result = engine.fit(model, tensor(arrays.X_fit), targets(arrays.y_fit), X_val, y_val, spec.trainer,
                         parts, n_classes=ctx.data.n_classes, generator=generator,
                         on_epoch=lambda epoch, logs: ctx.progress.epoch(fold.index, epoch, logs, monitor),
                         precision=ctx.precision, checkpoint=checkpoint)
@@ -138,13 +149,15 @@ def score_and_checkpoint(ctx: FoldContext, fold: Fold, arrays: FoldArrays, model
     shipped.load_state_dict(plain)
     X_test = torch.as_tensor(arrays.X_test, dtype=torch.float32, device=device)
     X_val = torch.as_tensor(arrays.X_val, dtype=torch.float32, device=device)
-    proba = engine.predict_proba(shipped, X_test, precision)
-    scores, threshold, daily = score(spec, data, fold, proba, lambda: engine.predict_proba(shipped, X_val, precision),
+    outputs = engine.predict_outputs(shipped, X_test, precision, arrays.target)
+    scores, threshold, daily = score(spec, data, fold, outputs,
+                                     lambda: engine.predict_outputs(shipped, X_val, precision, arrays.target),
                                      arrays.y_val)
     described = dict(model_spec=OmegaConf.to_container(OmegaConf.structured(spec.model)),
                      preprocessor=arrays.preprocessor, classes=data.classes, feature_names=data.feature_names,
                      config=ctx.config, fold=fold.index, best_epoch=result.best_epoch, decision_threshold=threshold,
-                     data_files=data_files(spec.data))
+                     data_files=data_files(spec.data), task=data.task,
+                     target_scaling=arrays.target.state_dict() if arrays.target is not None else None)
     checkpoints = ctx.out / "checkpoints"
     save_checkpoint(checkpoints / f"fold_{fold.index}.pt", state_dict=plain, **described)
     row = {"fold": fold.index, "n_train": len(arrays.fit_rows), "n_synthetic": len(arrays.y_fit) - len(arrays.fit_rows),
@@ -153,16 +166,36 @@ def score_and_checkpoint(ctx: FoldContext, fold: Fold, arrays: FoldArrays, model
            "best_val_score": result.best_score if result.best_score is not None else float("nan"),
            "train_seconds": result.seconds, **scores}
     if spec.quantization.name == "int8":
-        row["int8"], packed = evaluate_int8(lambda: ctx.make_plain_model(backend), plain, X_test, arrays.y_test,
-                                            data.n_classes, spec.quantization.latency_repeats)
+        def int8_scores(int8_model, X: torch.Tensor) -> dict[str, Any]:
+            outputs = engine.predict_outputs(int8_model, X, None, arrays.target)
+            return fold_metrics(arrays.y_test, outputs, data.n_classes, data.regression)
+
+        row["int8"], packed = evaluate_int8(lambda: ctx.make_plain_model(backend), plain, X_test,
+                                            spec.quantization.latency_repeats, int8_scores)
         save_checkpoint(checkpoints / f"fold_{fold.index}_int8.pt", state_dict=packed, quantization="int8",
                         **described)
-    curves = FoldCurves(arrays.y_test, proba, result.history, result.best_epoch)
-    return row, curves, _predictions(data, fold, proba, threshold), daily
+    curves = FoldCurves(arrays.y_test, outputs, result.history, result.best_epoch)
+    return row, curves, _predictions(data, fold, outputs, threshold), daily
+
+
+def _regression_score(spec: RunSpec, arrays: FoldArrays) -> Optional[Callable[[torch.Tensor], float]]:
+    """A regression run's monitored validation metric (val_r2, val_rmse, val_mae) in the
+    target's units; None otherwise (the engine scores classes itself)."""
+    monitor = spec.trainer.early_stopping.monitor
+    if arrays.target is None or monitor == "val_loss":
+        return None
+
+    def score(logits: torch.Tensor) -> float:
+        values = arrays.target.inverse(logits[:, 0].to(torch.float64).cpu().numpy())
+        return metric_value(monitor.removeprefix("val_"), arrays.y_val, values, 0)
+
+    return score
 
 
 def _predictions(data: Dataset, fold: Fold, proba: np.ndarray, threshold: Optional[float]) -> pd.DataFrame:
-    """The fold's rows of predictions.csv."""
+    """The fold's rows of predictions.csv (a regression's: true and predicted values)."""
+    if data.regression:
+        return pd.DataFrame({"row": fold.test, "fold": fold.index, "y_true": data.y[fold.test], "y_pred": proba})
     labels = np.asarray(data.classes, dtype=object)
     table = pd.DataFrame({"row": fold.test, "fold": fold.index, "y_true": labels[data.y[fold.test]],
                           "y_pred": labels[proba.argmax(axis=1)]})
@@ -177,9 +210,10 @@ def _predictions(data: Dataset, fold: Fold, proba: np.ndarray, threshold: Option
 def score(spec: RunSpec, data: Dataset, fold: Fold, proba: np.ndarray, val_proba: Callable[[], np.ndarray],
           y_val: np.ndarray) -> tuple[dict[str, Any], Optional[float], Optional[pd.DataFrame]]:
     """A model's test metrics (the hybrid's and every baseline's, by the same code): the
-    standard ones, at the validation-chosen threshold when asked for, and finance's."""
+    standard ones, at the validation-chosen threshold when asked for, and finance's. ``proba``:
+    a regression's predicted values."""
     y_test = data.y[fold.test]
-    scores = compute_metrics(y_test, proba, data.n_classes)
+    scores = fold_metrics(y_test, proba, data.n_classes, data.regression)
     threshold = None
     if spec.decision.threshold == "target_sensitivity":
         # chosen on the validation rows; the test rows only report it
@@ -204,10 +238,15 @@ def fit_baseline(spec: RunSpec, data: Dataset, fold: Fold, arrays: FoldArrays, n
     validation and test rows: (its fold row, its curves, or None where it could not fit)."""
     started = time.perf_counter()
     sizes = {"fold": fold.index, "n_train": len(arrays.fit_rows), "n_test": len(fold.test)}
+    seed = fold_seed(spec.seed, fold.index) % (2**31)
+    evaluated = [arrays.X_test, arrays.X_val]
     try:
-        (base_test, base_val), n_parameters = classical.fit_predict(
-            name, arrays.X_fit, arrays.y_fit, [arrays.X_test, arrays.X_val], data.n_classes,
-            fold_seed(spec.seed, fold.index) % (2**31), balanced=_balanced(spec))
+        if arrays.target is None:
+            (base_test, base_val), n_parameters = classical.fit_predict(
+                name, arrays.X_fit, arrays.y_fit, evaluated, data.n_classes, seed, balanced=_balanced(spec))
+        else:  # fitted on the standardised target, like the hybrid; scored in the target's units
+            fitted, n_parameters = classical.fit_predict_values(name, arrays.X_fit, arrays.y_fit, evaluated, seed)
+            base_test, base_val = (arrays.target.inverse(values) for values in fitted)
     except classical.BaselineError as err:
         log.warning("fold %d: %s; its metrics are undefined on this fold", fold.index, err)
         return {**sizes, **dict.fromkeys(fold_metric_names(spec, data), float("nan"))}, None

@@ -7,10 +7,13 @@ the run's resolved config, so a prediction rebuilds the model exactly as the run
 it: the same autocast for float models, the same int8 layers for INT8 ones. The run folder
 is all it needs: the training data is read only for input=fold_<k>.
 
-Input columns are matched by name; a column the model needs that is missing, one it does
-not know, text, a missing or infinite value is one clear error naming the column and the
-file's line (the run's target column may be present: then the metrics are printed). The
-output never replaces an existing file unless overwrite=true, and never the input.
+A classification run writes the predicted class and one probability per class; a regression
+run writes the predicted value (`prediction`, in the target's units: each fold's
+standardisation of the target undone). Input columns are matched by name; a column the model
+needs that is missing, one it does not know, text, a missing or infinite value is one clear
+error naming the column and the file's line (the run's target column may be present: then the
+metrics are printed). The output never replaces an existing file unless overwrite=true, and
+never the input.
 For a finance run the input is a prices file (as data.prices_csv): the run's indicator
 windows are built from it and every day gets a call for the next one, the last day included.
 """
@@ -36,7 +39,8 @@ FOLD_FILE = re.compile(r"fold_(\d+)(_int8)?\.pt")
 
 
 class Predictor:
-    """One or more fold models of a run (their probabilities averaged).
+    """One or more fold models of a run (their probabilities, or a regression's predicted values,
+    averaged).
 
     ``predict``, ``predict_proba`` and ``frame`` take a DataFrame (columns by name) or a 2-D
     array-like (the run's feature order), checked as ``qhybrid predict`` checks a CSV file
@@ -53,6 +57,7 @@ class Predictor:
         self.payloads = [load_checkpoint(p) for p in checkpoint_paths(self.run, checkpoint, bool(ensemble))]
         first = self.payloads[0]
         self.classes, self.feature_names = list(first["classes"]), list(first["feature_names"])
+        self.regression = first.get("task") == "regression"  # older checkpoints: classification
         self.precision_name = self._resolved_precision()
         # a circuit given as a file is read from the run folder's copy (qhybrid.circuit_files)
         self.models = [self._build({**p, "config": with_run_circuit(p["config"], self.run)}, self.precision_name)
@@ -73,12 +78,14 @@ class Predictor:
         # lazy: these load torch, and `qhybrid predict --help` imports this module
         from qhybrid.build import build_backend, build_model
         from qhybrid.data.preprocess import FoldPreprocessor
+        from qhybrid.data.target import TargetScaler
         from qhybrid.training.precision import resolve_precision
         from qhybrid.training.quantize import load_int8_state_dict, unpack
 
         spec = model_spec(payload["config"])
         inputs = payload.get("n_model_inputs", payload["n_features"])
-        model = build_model(spec.model, inputs, len(payload["classes"]), build_backend(spec))
+        regression = payload.get("task") == "regression"
+        model = build_model(spec.model, inputs, 1 if regression else len(payload["classes"]), build_backend(spec))
         precision = None
         try:
             if payload.get("quantization", "none") == "int8":
@@ -87,26 +94,36 @@ class Predictor:
                 model.load_state_dict(payload["state_dict"])
                 precision = resolve_precision(precision_name, "cpu")
             preprocessor = FoldPreprocessor.from_state_dict(payload["preprocessing"])
+            target = TargetScaler.from_state_dict(payload["target_scaling"]) if regression else None
         except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
             # a checkpoint edited or written by something else: its parts do not fit together
             raise QHybridError(f"the checkpoint of fold {payload.get('fold')} does not fit the model its config "
                                f"describes ({first_line(err, 120)})", "re-run training to write it again") from None
         model.eval()
-        return model, preprocessor, precision
+        return model, preprocessor, precision, target
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, (rows, classes), averaged over the models."""
+        if self.regression:
+            raise QHybridError(f"{self.run} is a regression run: it predicts values, not class probabilities",
+                               "use predict(X)")
         return self._scored(X)[0]
 
     def predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)[self.predict_proba(X).argmax(axis=1)]
+        """The predicted class of each row, or a regression run's predicted value (float64, in
+        the target's units)."""
+        outputs = self._scored(X)[0]
+        return outputs if self.regression else np.asarray(self.classes, dtype=object)[outputs.argmax(axis=1)]
 
     def frame(self, table: Any, rows=None):
-        """Predicted class and per-class probabilities, one row per input row (a DataFrame
-        keeps its index). ``rows``: how errors name rows (qhybrid.inputs.RowNames)."""
+        """Predicted class and per-class probabilities (a regression run: the predicted value),
+        one row per input row (a DataFrame keeps its index). ``rows``: how errors name rows
+        (qhybrid.inputs.RowNames)."""
         import pandas as pd  # lazy: `qhybrid predict --help` imports this module
 
         proba, index = self._scored(table, rows)
+        if self.regression:
+            return pd.DataFrame({"prediction": proba}, index=index)
         labels = np.asarray(self.classes, dtype=object)
         out = pd.DataFrame({"prediction": labels[proba.argmax(axis=1)]}, index=index)
         for i, name in enumerate(self.classes):
@@ -116,13 +133,14 @@ class Predictor:
         return out
 
     def _scored(self, X: Any, rows=None):
-        """(probabilities, the rows' index): the input checked once, then every model."""
+        """(probabilities or predicted values, the rows' index): the input checked once, then
+        every model."""
         # lazy: `qhybrid predict --help` imports this module (no pandas or torch there)
         import pandas as pd
         import torch
 
         from qhybrid.inputs import ARRAY_ROWS, DATAFRAME_ROWS, feature_matrix
-        from qhybrid.training.engine import predict_proba
+        from qhybrid.training.engine import predict_outputs
 
         is_frame = isinstance(X, pd.DataFrame)
         rows = rows or (DATAFRAME_ROWS if is_frame else ARRAY_ROWS)
@@ -130,22 +148,23 @@ class Predictor:
                                 allow_missing=self.imputes, rows=rows)
         index = X.index if is_frame else pd.RangeIndex(len(values))
         probas = []
-        for model, preprocessor, precision in self.models:
+        for model, preprocessor, precision, target in self.models:
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by row
                 scaled = preprocessor.transform(values).astype(np.float32)
             _refuse_rows(~np.isfinite(scaled).all(axis=1), index, rows,
                          "values so far outside the training range in {rows} that the run's scaling takes them "
                          "beyond float32", "check the units of the input columns against the training data")
-            probas.append(predict_proba(model, torch.from_numpy(scaled), precision))
+            probas.append(predict_outputs(model, torch.from_numpy(scaled), precision, target))
         proba = np.mean(probas, axis=0)
-        _refuse_rows(~np.isfinite(proba).all(axis=1), index, rows, "the model's output overflows for {rows}",
+        _refuse_rows(~np.isfinite(proba.reshape(len(proba), -1)).all(axis=1), index, rows,
+                     "the model's output overflows for {rows}",
                      "check those rows' values against the training data's range")
         return proba, index
 
     @property
     def imputes(self) -> bool:
         """The run fills missing values with each fold's medians (data.nan_policy=impute)."""
-        return all("fill" in preprocessor.params for _, preprocessor, _ in self.models)
+        return all("fill" in preprocessor.params for _, preprocessor, _, _ in self.models)
 
     @property
     def decision_threshold(self) -> Optional[float]:
@@ -291,8 +310,19 @@ def _print_metrics(predictor: Predictor, table, result) -> None:
     if target not in table.columns:
         return
     # lazy: loads sklearn; `qhybrid predict --help` imports this module
-    from qhybrid.training.metrics import compute_metrics
+    from qhybrid.training.metrics import compute_metrics, regression_metrics
 
+    if predictor.regression:
+        import pandas as pd  # lazy: as above
+
+        values = pd.to_numeric(table[target], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(values).all():
+            print(f"qhybrid: warning: no metrics: column {target!r} holds text, missing or infinite values "
+                  f"({int((~np.isfinite(values)).sum())} rows)", file=sys.stderr)
+            return
+        scores = regression_metrics(values, result["prediction"].to_numpy(dtype=np.float64))
+        print(json.dumps(scores, sort_keys=True))
+        return
     index = {name: i for i, name in enumerate(predictor.classes)}
     labels = table[target].astype("string").str.strip()  # read as training reads labels
     unknown = sorted(set(labels[~labels.isin(list(index))].fillna("<empty>")))

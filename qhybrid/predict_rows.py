@@ -29,13 +29,15 @@ def fold_test_rows(predictor: Any, fold: int):
     _check_unchanged(predictor.run, fold)
     config = OmegaConf.create(_with_recorded_files(predictor.payloads[0], fold))
     config.init_from, config.resume = None, None
-    data = load_dataset(validate(config).data)
+    spec = validate(config)
+    data = load_dataset(spec.data, spec.task)
     changed = "the data changed since training"
     if rows.max() >= len(data.X):
         raise DataError(f"fold {fold} names row {rows.max()} but the run's data now has {len(data.X)} rows ({changed})",
                         "predict from a CSV with input=<file>")
-    labels = np.asarray(data.classes, dtype=object)[data.y[rows]]
-    if recorded is not None and not (recorded == labels.astype(str)).all():
+    labels = data.y[rows] if data.regression else np.asarray(data.classes, dtype=object)[data.y[rows]]
+    if recorded is not None and not (np.array_equal(recorded.astype(np.float64), labels) if data.regression
+                                     else (recorded == labels.astype(str)).all()):
         raise DataError(f"the labels of fold {fold}'s rows differ from the run's predictions.csv ({changed})",
                         "predict from a CSV with input=<file>")
     table = pd.DataFrame(data.X[rows], columns=data.feature_names, index=pd.Index(rows, name="row"))

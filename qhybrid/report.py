@@ -1,7 +1,9 @@
 """`qhybrid report <run or sweep folder> [metrics=roc_auc,accuracy,f1] [sort=<metric>]`.
 
 One table for a run or a whole sweep: each run's overrides, its data set, the backend it
-used, mean ± std of the chosen metrics over its folds, training time and parameter counts,
+used, mean ± std of the chosen metrics over its folds (by default the runs' own: roc_auc,
+accuracy, f1 for classification, r2, rmse, mae for regression, both for a mixed sweep),
+training time and parameter counts,
 with its classical baselines as rows of their own right below it. Runs are compared only
 with runs on the same data set: per data set, the best run by the first metric (or sort=)
 is marked when that data set has at least two runs with a value of it, and the report says
@@ -33,10 +35,11 @@ from qhybrid.training.metrics import METRICS
 
 USAGE = "usage: qhybrid report <run or sweep folder> [metrics=roc_auc,accuracy,f1] [sort=<metric>]"
 DEFAULT_METRICS = ("roc_auc", "accuracy", "f1")
+REGRESSION_DEFAULTS = ("r2", "rmse", "mae")
 
 
-def _parse(args: list[str]) -> tuple[Path, list[str], Optional[str]]:
-    folder, metrics, sort = None, list(DEFAULT_METRICS), None
+def _parse(args: list[str]) -> tuple[Path, Optional[list[str]], Optional[str]]:
+    folder, metrics, sort = None, None, None
     for arg in args:
         key, sep, value = arg.partition("=")
         if sep and key == "metrics":
@@ -57,10 +60,18 @@ def _parse(args: list[str]) -> tuple[Path, list[str], Optional[str]]:
         raise QHybridError(f"{folder.resolve()} is a file, not a folder", "give the run or sweep folder that holds it")
     if not folder.is_dir():
         raise QHybridError(f"no such folder: {folder.resolve()}", "give a run folder or a sweep folder under outputs/")
-    for name in metrics + ([sort] if sort else []):
+    for name in (metrics or []) + ([sort] if sort else []):
         if name not in METRICS:
             raise QHybridError(f"metric {name!r} is not one qhybrid computes", f"use some of {', '.join(METRICS)}")
     return folder, metrics, sort
+
+
+def _default_metrics(records: list[RunRecord]) -> list[str]:
+    """The metrics of the runs' tasks: a regression run has no roc_auc, a classifier no r2."""
+    tasks = {str(r.metrics.get("task")) for r in records if r.metrics is not None}
+    regression = "regression" in tasks
+    classes = bool(tasks - {"regression"}) or not regression
+    return [*(DEFAULT_METRICS if classes else ()), *(REGRESSION_DEFAULTS if regression else ())]
 
 
 def _usable(root: Path, records: list[RunRecord]) -> list[RunRecord]:
@@ -143,11 +154,12 @@ def main(args: list[str]) -> int:
         print(USAGE + "\n\n" + __doc__.split("\n\n", 1)[1])
         return 0
     root, metrics, sort = _parse(args)
+    records = find_runs(root)
+    usable = _usable(root, records)
+    metrics = metrics or _default_metrics(usable)
     key = sort or metrics[0]
     if key not in metrics:
         metrics.append(key)  # the column the best runs are chosen by is shown
-    records = find_runs(root)
-    usable = _usable(root, records)
     skipped = [r for r in records if r.skipped is not None]
     for record in skipped:
         _warn(f"skipped {record.skipped}")

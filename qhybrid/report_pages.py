@@ -18,7 +18,7 @@ import numpy as np
 from qhybrid.errors import first_line
 from qhybrid.report_runs import IMAGES, PNG_SIGNATURE, RunRecord
 from qhybrid.report_table import by_data, display, headers
-from qhybrid.training.metrics import lower_is_better
+from qhybrid.training.metrics import REGISTRY, lower_is_better
 
 
 def csv_text(rows: list[dict[str, Any]], failures: list[RunRecord], metrics: list[str]) -> str:
@@ -79,12 +79,12 @@ def _plotted(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
 
 
 def _error_bars(shown: list[dict[str, Any]], metric: str):
-    """Means and asymmetric ± std bars within the metric's range: [0, 1], or [0, inf) for a loss."""
+    """Means and asymmetric ± std bars within the metric's range: [0, 1], [0, inf) for a loss or
+    an error, (-inf, 1] for R²."""
     means = np.array([r[f"{metric}_mean"] for r in shown], dtype=float)
     stds = np.array([r[f"{metric}_std"] or 0.0 for r in shown], dtype=float)
-    low, high = np.clip(means - stds, 0.0, None), means + stds
-    if not lower_is_better(metric):
-        high = np.clip(high, 0.0, 1.0)
+    lowest, highest = REGISTRY[metric].bounds
+    low, high = np.clip(means - stds, lowest, highest), np.clip(means + stds, lowest, highest)
     # a hand-edited mean outside [0, 1] keeps its bar, with no bar past the bound
     return means, np.maximum(np.vstack([means - low, high - means]), 0.0), np.maximum(high, means)
 
@@ -113,7 +113,8 @@ def comparison_plot(rows: list[dict[str, Any]], metric: str) -> bytes:
                 if shown[k]["data"] != shown[k - 1]["data"]:
                     ax.axvline(k - 0.5, color="#444", lw=0.8, ls=":")
             top = float(high.max()) * 1.1 if lower_is_better(metric) else max(1.08, float(high.max()) + 0.05)
-            ax.set_ylim(min(0.0, float(means.min()) * 1.1), max(top, 1e-3))  # bars start at 0: small looks small
+            bottom = float((means - yerr[0]).min())  # below 0 only for a negative R²
+            ax.set_ylim(min(0.0, bottom * 1.1), max(top, 1e-3))  # bars start at 0: small looks small
         else:
             ax.text(0.5, 0.5, f"no run has a value of {metric}", ha="center", va="center", transform=ax.transAxes)
         legend = [Patch(color="#00798c", label="hybrid run"), Patch(color="#9aa5b1", label="classical baseline")]

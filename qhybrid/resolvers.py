@@ -14,7 +14,7 @@ from qhybrid.registry import help_text
 from qhybrid.tracking import LOGGERS
 from qhybrid.training.baselines import BASELINES
 from qhybrid.training.cv_spec import CV
-from qhybrid.training.spec import SCHEDULERS
+from qhybrid.training.spec import LOSSES, SCHEDULERS
 
 
 def _uid() -> str:
@@ -57,7 +57,7 @@ def groups_help() -> str:
 def options_help() -> str:
     """``${qh_options:}`` in ``qhybrid train --help``: the registered options of each group
     with a line about each (qhybrid.registry), so the help lists what the code runs."""
-    registries = [DATA, CV, BACKENDS, ANSATZE, BASELINES, SCHEDULERS, LOGGERS]
+    registries = [DATA, CV, BACKENDS, ANSATZE, BASELINES, LOSSES, SCHEDULERS, LOGGERS]
     key = ("options", *(len(registry.names()) for registry in registries))  # a user's module may add one
     if key not in _HELP_CACHE:
         _HELP_CACHE[key] = help_text(registries)

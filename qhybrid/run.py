@@ -34,12 +34,13 @@ from qhybrid.fold import FoldContext, fit_and_validation_rows, fold_metric_names
 from qhybrid.models.lora import parameter_counts
 from qhybrid.schema import RunSpec, validate
 from qhybrid.summary import FoldResults, metrics_record, print_run_summary, write_artefacts
+from qhybrid.tasks import for_task
 from qhybrid.tracking import Session
 from qhybrid.training import resume
 from qhybrid.training.cv import Fold, make_folds
 from qhybrid.training.epoch_state import EpochCheckpoint
 from qhybrid.training.finetune import load_initial
-from qhybrid.training.metrics import BINARY_ONLY_MONITORS
+from qhybrid.training.metrics import REGRESSION_METRICS
 from qhybrid.training.precision import resolve_precision
 from qhybrid.training.seeding import seed_everything
 
@@ -58,7 +59,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     config = OmegaConf.to_container(cfg, resolve=True)
     out = open_run_folder(spec, config, Path(output_dir))
     backend = build_backend(spec)  # a missing plugin or GPU is found before any data is read
-    data, folds = prepare_data(spec)
+    spec, data, folds = prepare_data(spec)
     if spec.resume is not None:  # nothing can refuse the resume any more: only now is the folder written
         run_folder.take_over(out)
         resume.remove_stale_temp_files(out)
@@ -97,12 +98,14 @@ def open_run_folder(spec: RunSpec, config: dict, output_dir: Path) -> Path:
 # ------------------------------------------------------------ 2. the data and its folds
 
 
-def prepare_data(spec: RunSpec) -> tuple[Dataset, list[Fold]]:
-    data = load_dataset(spec.data)
-    _check_against_data(spec, data)
+def prepare_data(spec: RunSpec) -> tuple[RunSpec, Dataset, list[Fold]]:
+    """The data, the run's spec for its task (qhybrid.tasks: a regression target switches the
+    classification defaults) and the folds."""
+    data = load_dataset(spec.data, spec.task)
+    spec = for_task(spec, data)
     folds = make_folds(spec.cv, data)
     _check_learnable(spec, data, folds)
-    return data, folds
+    return spec, data, folds
 
 
 # -------------------------------------------------------------------------- 3. the model
@@ -132,9 +135,10 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
         _check_features(initial, data)
     n_inputs = model_inputs(spec.data, data.n_features)  # PCA components, or the features
     retry = build_retry(spec.backend)
-    probe, fresh = build_run_model(spec, n_inputs, data.n_classes, backend, retry, initial)
+    probe, fresh = build_run_model(spec, n_inputs, data.n_outputs, backend, retry, initial)
     for name in fresh:
-        log.info("init_from: %s has another shape here (another number of classes): re-initialised", name)
+        log.info("init_from: %s has another shape here (another number of outputs: classes, or a regression's "
+                 "one): re-initialised", name)
     counts = parameter_counts(probe)
     log.info(_describe(spec, data, n_folds, device, counts["total"]))
     log.info("parameters: %d total, %d trainable%s; precision %s", counts["total"], counts["trainable"],
@@ -146,9 +150,9 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
         log.info("quantum readout: %s -> %d outputs into the head", describe(observables), output_width(observables))
     log.info("run folder: %s", out)
     return ModelSetup(device, precision, counts, backend, backend_record,
-                      lambda fold_backend: build_run_model(spec, n_inputs, data.n_classes, fold_backend, retry,
+                      lambda fold_backend: build_run_model(spec, n_inputs, data.n_outputs, fold_backend, retry,
                                                            initial)[0],
-                      lambda fold_backend: build_model(spec.model, n_inputs, data.n_classes, fold_backend, retry))
+                      lambda fold_backend: build_model(spec.model, n_inputs, data.n_outputs, fold_backend, retry))
 
 
 # -------------------------------------------------------------------------- 4. the folds
@@ -158,6 +162,7 @@ def run_folds(spec: RunSpec, data: Dataset, folds: list[Fold], config: dict, set
               tracker) -> FoldResults:
     """Each fold in turn; a resumed run keeps the folds it had finished."""
     results = FoldResults(fold_metric_names(spec, data), list(spec.baselines))
+    shown = REGRESSION_METRICS if data.regression else ("accuracy", "roc_auc", "f1")
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         ctx = FoldContext(spec, data, config, setup.device, setup.precision, out, progress, setup.make_model,
                           setup.make_plain_model)
@@ -173,7 +178,7 @@ def run_folds(spec: RunSpec, data: Dataset, folds: list[Fold], config: dict, set
             results.add(outcome, out)
             row = outcome.row
             log.info("fold %d/%d: %s (best epoch %d, %.2fs)", fold.index + 1, len(folds),
-                     " ".join(f"{m}={row[m]:.4f}" for m in ("accuracy", "roc_auc", "f1")),
+                     " ".join(f"{m}={row[m]:.4f}" for m in shown),
                      row["best_epoch"], row["train_seconds"])
     return results
 
@@ -202,19 +207,11 @@ def _train_fold(ctx: FoldContext, fold: Fold, n_folds: int, backend):
 # ------------------------------------------------------------------------------ checks
 
 
-def _check_against_data(spec: RunSpec, data: Dataset) -> None:
-    monitor = spec.trainer.early_stopping.monitor
-    if data.task != "binary" and monitor in BINARY_ONLY_MONITORS:
-        raise ConfigError(f"trainer.early_stopping.monitor={monitor} is defined for binary tasks only, "
-                          f"but {data.name} has {data.n_classes} classes", "monitor val_loss or val_roc_auc")
-    if data.task != "binary" and spec.decision.threshold != "argmax":
-        raise ConfigError(f"decision.threshold={spec.decision.threshold} is defined for binary tasks only, but "
-                          f"{data.name} has {data.n_classes} classes", "use decision.threshold=argmax")
-
-
 def _check_learnable(spec: RunSpec, data: Dataset, folds: list[Fold]) -> None:
     """Every fold fits on rows of every class: a model that never saw a class cannot predict
     it, and its scores would be reported as if it could (found before the first fold trains)."""
+    if data.regression:
+        return
     for fold in folds:
         fit_rows, _ = fit_and_validation_rows(spec, data, fold)
         absent = [c for i, c in enumerate(data.classes) if not np.any(data.y[fit_rows] == i)]
@@ -259,7 +256,9 @@ def resolve_device(name: str) -> str:
 
 
 def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params: int) -> str:
+    target = (f"a regression target (mean {data.y.mean():.4g}, std {data.y.std(ddof=1):.4g})" if data.regression
+              else f"{data.n_classes} classes ({', '.join(data.classes)})")
     return (f"data={data.name}: {data.n_samples} samples, {data.n_features} features, "
-            f"{data.n_classes} classes ({', '.join(data.classes)}) | model={spec.model.name} "
+            f"{target} | model={spec.model.name} "
             f"({n_params} parameters) | cv={spec.cv.name} ({n_folds} fold{'s' if n_folds != 1 else ''}) "
             f"| device={device} | seed={spec.seed}")

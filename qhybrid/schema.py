@@ -21,12 +21,14 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from qhybrid.data.options import DATA
 from qhybrid.data.spec import BuiltinDataSpec, CsvDataSpec, FinanceDataSpec, GenomicsDataSpec  # noqa: F401
+from qhybrid.data.target import valid_task
 from qhybrid.errors import ConfigError, first_line
 from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.backend_options import BACKENDS, is_native
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec  # noqa: F401
 from qhybrid.run_folder import is_run
 from qhybrid.spec_checks import choice
+from qhybrid.tasks import check_task
 from qhybrid.tracking import LOGGERS, LoggerSpec
 from qhybrid.training.baselines import BASELINE_NAMES
 from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
@@ -62,6 +64,7 @@ class RunSpec:
     resume: Optional[str] = None  # an interrupted run's folder: its finished folds are kept
     logger: LoggerSpec = field(default_factory=LoggerSpec)
     plots: bool = True  # the run's figures; false skips them (metrics unchanged)
+    task: str = "auto"  # auto | classification | regression (qhybrid.data.target)
 
 
 def _group_type(schema: type, name: str) -> Optional[type]:
@@ -238,16 +241,28 @@ def validate(cfg: DictConfig) -> RunSpec:
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
         plots=_flag("plots", cfg.get("plots", True)),
+        task=valid_task(cfg.get("task", "auto")),
         resume=_resume(cfg.get("resume")),
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
                        cfg.get("logger") or OmegaConf.create({})),
     )
-    if spec.lora.quantum_rank and (spec.model.quantum is None or (spec.model.quantum.ansatz == "none"
-                                                                   and spec.model.quantum.circuit is None)):
+    _check_across_groups(spec)
+    if spec.task != "auto":
+        check_task(spec, spec.task, f"task={spec.task}")
+    _check_memory(spec)
+    return spec
+
+
+def _check_across_groups(spec: RunSpec) -> None:
+    """Settings of different groups that cannot go together."""
+    # lazy: compiling loads torch, and `qhybrid train --help` imports this module
+    from qhybrid.quantum.programs import program_of
+
+    if spec.lora.quantum_rank and (spec.model.quantum is None or program_of(spec.model.quantum).weight_shape is None):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
     q = spec.model.quantum
-    if q is not None and q.embedding == "amplitude" and q.circuit is None and spec.backend.diff_method in ("adjoint", "parameter-shift") \
+    if q is not None and program_of(q).embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
             and not is_native(spec.backend.name):
         raise ConfigError(
             f"amplitude embedding cannot be differentiated with backend.diff_method={spec.backend.diff_method} "
@@ -271,5 +286,3 @@ def validate(cfg: DictConfig) -> RunSpec:
             "data.test_path is a fixed held-out test set, which only cv=holdout uses",
             "add cv=holdout, or drop data.test_path to cross-validate on data.path",
         )
-    _check_memory(spec)
-    return spec

@@ -19,7 +19,9 @@ from qhybrid.errors import first_line
 from qhybrid.training import plots
 from qhybrid.training.metrics import summarize
 from qhybrid.training.outcome import FoldOutcome
+from qhybrid.training.plots_regression import plot_predicted_vs_true, plot_residuals
 from qhybrid.training.quantize import int8_summary
+from qhybrid.training.spec import resolved_loss
 from qhybrid.training.trading import NOTE as TRADING_NOTE
 
 log = logging.getLogger("qhybrid")
@@ -108,9 +110,9 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
                                                        for r in results.baseline_rows(name)]))}
                  for name in spec.baselines}
     metrics = {
-        "summary": summarize(rows, names), "folds": rows, "task": data.task, "data": data_record(spec.data),
-        "classes": data.classes, "n_samples": data.n_samples, "n_features": data.n_features,
-        "feature_names": data.feature_names, "confusion_matrix": results.confusion().tolist(),
+        "summary": summarize(rows, names), "folds": rows, "task": data.task, "task_requested": spec.task,
+        "data": data_record(spec.data), "classes": data.classes, "n_samples": data.n_samples,
+        "n_features": data.n_features, "feature_names": data.feature_names, **_target_record(data, results),
         "model": {"name": spec.model.name, "n_parameters": counts["total"],
                   "n_trainable_parameters": counts["trainable"]},
         "parameters": counts,
@@ -134,6 +136,16 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
     return metrics
 
 
+def _target_record(data, results: FoldResults) -> dict[str, Any]:
+    """A regression target's spread (an RMSE is read against its std), or the classes' summed
+    confusion matrix."""
+    if data.regression:
+        y = data.y
+        return {"target": {"mean": float(y.mean()), "std": float(y.std(ddof=1)), "min": float(y.min()),
+                           "max": float(y.max())}}
+    return {"confusion_matrix": results.confusion().tolist()}
+
+
 def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[str, Any]) -> None:
     """predictions.csv, metrics.json, then the figures (unless plots=false): a figure that cannot be
     drawn loses no number."""
@@ -141,9 +153,22 @@ def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[s
     io.write_json(out / "metrics.json", metrics)
     if not spec.plots:
         return
-    trading = (results.trading, spec.data.strategy) if results.trading is not None else None
-    _write_plots(out, [o.curves for o in results.outcomes], data.classes, results.confusion(), len(results.rows),
-                 results.baseline_curves(), trading)
+    curves = [o.curves for o in results.outcomes]
+    loss = resolved_loss(spec.trainer.loss, data.regression).replace("_", "-")
+
+    def learning(path: Path) -> Path:
+        return plots.plot_learning_curves(curves, path, f"{loss} loss" + (" (standardised target)"
+                                                                          if data.regression else ""))
+
+    if data.regression:
+        figures = {"predicted_vs_true.png": lambda path: plot_predicted_vs_true(curves, path),
+                   "residuals.png": lambda path: plot_residuals(curves, path), "learning_curves.png": learning}
+    else:
+        trading = (results.trading, spec.data.strategy) if results.trading is not None else None
+        figures = _class_figures(curves, data.classes, results.confusion(), len(results.rows),
+                                 results.baseline_curves(), trading)
+        figures["learning_curves.png"] = learning
+    _write_plots(out, figures)
 
 
 def print_run_summary(spec, data, metrics: dict[str, Any], out: Path) -> None:
@@ -155,15 +180,18 @@ def print_run_summary(spec, data, metrics: dict[str, Any], out: Path) -> None:
                               **{name: b["n_parameters"] for name, b in baselines.items()}})
 
 
-def _write_plots(out: Path, curves, classes: list[str], confusion: np.ndarray, n_folds: int,
-                 baselines: dict[str, list], trading: Optional[tuple[list, str]]) -> None:
-    """Every figure of the run; one that fails is a warning (its numbers are in metrics.json)."""
+def _class_figures(curves, classes: list[str], confusion: np.ndarray, n_folds: int, baselines: dict[str, list],
+                   trading: Optional[tuple[list, str]]) -> dict[str, Any]:
     figures = {"roc.png": lambda path: plots.plot_roc(curves, classes, path, baselines),
                "pr.png": lambda path: plots.plot_pr(curves, classes, path, baselines),
-               "confusion_matrix.png": lambda path: plots.plot_confusion(confusion, classes, path, n_folds),
-               "learning_curves.png": lambda path: plots.plot_learning_curves(curves, path)}
+               "confusion_matrix.png": lambda path: plots.plot_confusion(confusion, classes, path, n_folds)}
     if trading is not None:
         figures["trading_returns.png"] = lambda path: plots.plot_trading(*trading, path)
+    return figures
+
+
+def _write_plots(out: Path, figures: dict[str, Any]) -> None:
+    """Every figure of the run; one that fails is a warning (its numbers are in metrics.json)."""
     for name, draw in figures.items():
         try:
             draw(out / name)

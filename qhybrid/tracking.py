@@ -245,7 +245,8 @@ def _reopen(client, earlier: dict[str, Any], uri: str) -> tuple[Optional[str], f
         log.warning("mlflow: run %s is not in %s (%s); logging to a new run", run_id, uri, _first_line(err))
         return None, frozenset()
     client.update_run(run_id, status="RUNNING")
-    logged = frozenset(m.step for m in client.get_metric_history(run_id, "test/accuracy"))
+    # a fold is logged once its test metrics are: accuracy for classes, r2 for regression
+    logged = frozenset(m.step for key in ("test/accuracy", "test/r2") for m in client.get_metric_history(run_id, key))
     return run_id, logged
 
 

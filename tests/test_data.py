@@ -104,7 +104,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
                            "column(s) 'a' hold values a float32 network cannot use"),
         "repeated_column": ([f"data.path={_write(tmp / 'dup.csv', good.replace('a,b,label', 'a,a,label'))}",
                              "data.target=label"], "repeats column name(s) in its header: 'a' (columns 1, 2)"),
-        "continuous_target": ([f"data.path={_write(tmp / 'reg.csv', regression)}", "data.target=label"],
+        "continuous_target": ([f"data.path={_write(tmp / 'reg.csv', regression)}", "data.target=label",
+                               "task=classification"],
                               "data.target='label' looks continuous (30 distinct values in 30 rows"),
     }
 

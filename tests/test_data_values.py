@@ -37,14 +37,14 @@ def _file(tmp_path: Path, content, name: str = "d.csv") -> Path:
     return path
 
 
-def _load(path: Path, **keys) -> Dataset:
+def _load(path: Path, task: str = "auto", **keys) -> Dataset:
     keys.setdefault("target", "y")
-    return load_dataset(CsvDataSpec(path=str(path), **keys))
+    return load_dataset(CsvDataSpec(path=str(path), **keys), task)
 
 
-def _refused(path: Path, **keys) -> str:
+def _refused(path: Path, task: str = "auto", **keys) -> str:
     with pytest.raises(DataError) as info:
-        _load(path, **keys)
+        _load(path, task, **keys)
     message = info.value.message
     assert "\n" not in message and "Fix: " in message
     return message
@@ -269,16 +269,17 @@ class TestLabels:
     def test_an_infinite_label_is_refused(self, tmp_path):
         assert "'inf' on line 3" in _refused(_file(tmp_path, "a,y\n1,2\n2,inf\n"))
 
-    def test_a_continuous_target_says_so(self, tmp_path):
+    def test_a_continuous_target_for_classification_says_so(self, tmp_path):
         rng = np.random.default_rng(0)
         values = rng.normal(size=40).round(3)
         table = pd.DataFrame({"a": range(40), "y": values})
         table.to_csv(tmp_path / "r.csv", index=False)
-        message = _refused(tmp_path / "r.csv")
+        message = _refused(tmp_path / "r.csv", task="classification")
         distinct = len(set(values.tolist()))
         assert f"data.target='y' looks continuous ({distinct} distinct values in 40 rows, e.g. " in message
-        assert "qhybrid trains classifiers" in message and "bin the values" in message
-        assert "n_splits" not in message
+        assert "task=classification needs classes" in message and "task=regression" in message
+        assert "bin the values" in message and "n_splits" not in message
+        assert _load(tmp_path / "r.csv").regression  # task=auto: the same column is a regression target
 
     def test_an_identifier_as_target_says_so(self, tmp_path):
         path = _file(tmp_path, "a,y\n" + "".join(f"{i},id{i}\n" for i in range(30)))

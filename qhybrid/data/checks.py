@@ -180,8 +180,8 @@ def read_labels(table: Table, target: str) -> tuple[np.ndarray, np.ndarray]:
     infinite = np.flatnonzero(np.isinf(numbers))
     if infinite.size:
         raise DataError(f"{table.where}: the label column {target!r} holds {text.iloc[infinite[0]]!r} on "
-                        f"{table.rows_text(infinite)}: a label is a class, not an infinite number",
-                        "correct those labels, or drop those rows")
+                        f"{table.rows_text(infinite)}: a target is a class or a finite number, not an infinite one",
+                        "correct those values, or drop those rows")
     labels = text.to_numpy(dtype=object, na_value=None)
     if raw.nunique() > text.nunique():
         log.warning("%s: labels that differ only in surrounding spaces are taken as one class", table.where)
@@ -193,14 +193,13 @@ def read_labels(table: Table, target: str) -> tuple[np.ndarray, np.ndarray]:
 
 def check_dataset(data, allow_nan: bool) -> None:
     """The last check before a model sees the data, whatever the loader: X is 2-D float64 and
-    finite within the float32 range (NaN only when the loader imputes), y indexes the classes."""
+    finite within the float32 range (NaN only when the loader imputes), y indexes the classes
+    (or, for regression, holds finite float64 values that vary)."""
     X = data.X
     if X.ndim != 2 or X.dtype != np.float64 or X.shape[1] != len(data.feature_names):
         raise RuntimeError(f"{data.name}: the loader built X with shape {X.shape} and dtype {X.dtype} for "
                            f"{len(data.feature_names)} feature names")
-    y = np.asarray(data.y)
-    if y.shape != (X.shape[0],) or y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= data.n_classes)):
-        raise RuntimeError(f"{data.name}: the loader built labels that do not index its {data.n_classes} classes")
+    _check_target_array(data, np.asarray(data.y), X.shape[0])
     bad = beyond_float32(X) | (np.isnan(X) if not allow_nan else False)
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
@@ -209,3 +208,23 @@ def check_dataset(data, allow_nan: bool) -> None:
         raise DataError(f"data={data.name}: the assembled features hold {what} in column(s) {_quoted(columns)} on "
                         f"{counted(len(rows), 'row')} ({listing(rows, 'data row')})",
                         "correct those values in the input" + (", or " + POLICY_FIX if data.name == "csv" else ""))
+
+
+def _check_target_array(data, y: np.ndarray, n_rows: int) -> None:
+    if y.shape != (n_rows,):
+        raise RuntimeError(f"{data.name}: the loader built {y.shape} targets for {n_rows} rows")
+    if not data.regression:
+        if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= data.n_classes)):
+            raise RuntimeError(f"{data.name}: the loader built labels that do not index its {data.n_classes} classes")
+        return
+    if y.dtype != np.float64 or data.classes:
+        raise RuntimeError(f"{data.name}: a regression data set needs float64 targets and no classes")
+    bad = ~np.isfinite(y) | beyond_float32(y)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(f"data={data.name}: the regression target is missing, infinite or beyond the float32 range on "
+                        f"{counted(len(rows), 'row')} ({listing(rows, 'data row')})",
+                        "give every row a finite target value")
+    if y.size and y.min() == y.max():
+        raise DataError(f"data={data.name}: the regression target holds a single value ({y[0]:g}) in every row: "
+                        "nothing to regress", "set data.target to a column whose values vary")

@@ -17,6 +17,7 @@ import qhybrid.data.checks as checks
 from qhybrid.data.dataset import Dataset, check_target, encode_labels
 from qhybrid.data.dataset import shown_names as _shown
 from qhybrid.data.table import Table, read_table, separator, unnamed_to_ignore
+from qhybrid.data.target import regression_values
 from qhybrid.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -87,16 +88,24 @@ def _select_columns(table: Table, spec) -> list[str]:
     return features
 
 
-def _clean_part(table: Table, features: list[str], spec) -> tuple[np.ndarray, np.ndarray]:
-    """(float64 features, string labels) of one file's usable rows, data.nan_policy applied."""
+def _clean_part(table: Table, features: list[str], spec, task: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """(float64 features, labels as strings or regression values as float64, the task) of one
+    file's usable rows, data.nan_policy applied. ``task``: auto, or the task already resolved
+    on the training file."""
     labels, no_label = checks.read_labels(table, spec.target)
-    check_target(labels[~no_label], table.where, spec.target)
+    task = check_target(labels[~no_label], table.where, spec.target, task)
+    if task == "regression":
+        present = np.flatnonzero(~no_label)
+        values = np.full(len(labels), np.nan)
+        values[present] = regression_values(labels[present], table.where, spec.target,
+                                            lambda rows: table.rows_text(present[rows]))
+        labels = values
     X = checks.numeric_features(table, features)
     checks.refuse_empty_columns(table, X, features)
     X, keep = checks.apply_nan_policy(table, X, no_label, features, spec.target, spec.nan_policy)
     checks.refuse_empty_columns(table, X, features)  # impute: a column of out-of-range values only
     table.frame = table.frame[keep]  # its index keeps each row's place in the file, for messages
-    return X, labels[keep]
+    return X, labels[keep], task
 
 
 def _same_columns(test: Table, train: Table) -> None:
@@ -133,7 +142,9 @@ def _refuse_shared_rows(X: np.ndarray, labels: np.ndarray, X_test: np.ndarray, l
                     test.where, int(shared.sum()), test.rows_text(np.flatnonzero(shared)))
 
 
-def load_csv(spec) -> Dataset:
+def load_csv(spec, task: str = "auto") -> Dataset:
+    """The CSV file as a data set; its target holds classes or (task=regression, or task=auto
+    with a continuous column: qhybrid.data.target) the values to regress."""
     table = _read(spec, spec.path, "data.path")
     features = _select_columns(table, spec)
     if spec.time_column is not None:
@@ -142,7 +153,7 @@ def load_csv(spec) -> Dataset:
                             "drop data.test_path (the last folds are the latest rows), or data.time_column")
         # the index keeps each row's place in the file, for messages
         table.frame = table.frame.iloc[_time_order(table, spec.time_column)]
-    X, labels = _clean_part(table, features, spec)
+    X, labels, task = _clean_part(table, features, spec, task)
     fixed_test = None
     if spec.test_path:
         if Path(spec.test_path).expanduser().resolve() == Path(spec.path).expanduser().resolve():
@@ -151,8 +162,8 @@ def load_csv(spec) -> Dataset:
                             "without data.test_path")
         test = _read(spec, spec.test_path, "data.test_path")
         _same_columns(test, table)
-        X_test, labels_test = _clean_part(test, features, spec)
-        unseen = sorted(set(labels_test.tolist()) - set(labels.tolist()))
+        X_test, labels_test, _ = _clean_part(test, features, spec, task)
+        unseen = [] if task == "regression" else sorted(set(labels_test.tolist()) - set(labels.tolist()))
         if unseen:
             raise DataError(
                 f"data.test_path={test.path} has labels that data.path never shows: {_shown(unseen)}",
@@ -162,6 +173,9 @@ def load_csv(spec) -> Dataset:
         fixed_test = np.arange(len(X), len(X) + len(X_test))
         X, labels = np.vstack([X, X_test]), np.concatenate([labels, labels_test])
     checks.warn_constant_columns(X, features, table.where)
-    y, classes = encode_labels(labels, spec.positive_class, source=table.where, target=spec.target)
+    if task == "regression":
+        y, classes = labels.astype(np.float64), []
+    else:
+        y, classes = encode_labels(labels, spec.positive_class, source=table.where, target=spec.target)
     return Dataset(name="csv", X=X, y=y, classes=classes, feature_names=features, fixed_test=fixed_test,
-                   time_ordered=spec.time_column is not None)
+                   time_ordered=spec.time_column is not None, regression=task == "regression")

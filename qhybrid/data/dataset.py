@@ -9,16 +9,18 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from qhybrid.data.target import resolve_task
 from qhybrid.errors import DataError
 
 
 @dataclass
 class Dataset:
-    """Features, encoded labels and what is needed to read them back.
+    """Features, encoded labels (or a regression target) and what is needed to read them back.
 
     ``X`` is float64 and may hold NaN only when the loader was told to impute (the imputer
-    is fitted per fold). ``y`` holds class indices into ``classes``. Rows listed in
-    ``fixed_test`` form a held-out test set given by the user (data.test_path).
+    is fitted per fold). ``y`` holds class indices into ``classes``, or for a regression
+    data set (``regression``; ``classes`` empty) the target's values as float64. Rows listed
+    in ``fixed_test`` form a held-out test set given by the user (data.test_path).
     """
 
     name: str
@@ -36,6 +38,7 @@ class Dataset:
     meta: Optional[pd.DataFrame] = None
     # rows usable for fitting (None: all); the others are still validated and tested
     fit_mask: Optional[np.ndarray] = None
+    regression: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -50,8 +53,20 @@ class Dataset:
         return len(self.classes)
 
     @property
+    def n_outputs(self) -> int:
+        """The model's outputs: one per class, or the single value of a regression."""
+        return 1 if self.regression else self.n_classes
+
+    @property
     def task(self) -> str:
+        if self.regression:
+            return "regression"
         return "binary" if self.n_classes == 2 else "multiclass"
+
+    @property
+    def stratify_by(self) -> Optional[np.ndarray]:
+        """The labels a split keeps in proportion; None for a regression target (no classes)."""
+        return None if self.regression else self.y
 
 
 def existing_file(value: str, key: str) -> Path:
@@ -92,7 +107,7 @@ def encode_labels(labels: np.ndarray, positive_class: Optional[str], source: str
             f"{source}: the label column has a single class ({only!r}); a classifier needs at least two",
             "check data.target, or the rows you selected",
         )
-    _refuse_non_classes(as_str, classes, source, target)
+    _refuse_non_classes(as_str, source, target)
     _refuse_same_number_twice(classes, source, target)
     if positive_class is not None:
         positive_class = str(positive_class)
@@ -124,40 +139,17 @@ def _refuse_same_number_twice(classes: list[str], source: str, target: Optional[
                         "write each class the same way in every row")
 
 
-# many classes with about one row each: not classes at all
-MANY_CLASSES = 10
-
-
-def check_target(labels: np.ndarray, source: str, target: Optional[str]) -> None:
+def check_target(labels: np.ndarray, source: str, target: Optional[str], task: str = "classification") -> str:
     """The label column alone, before the features are read: a continuous or identifier
-    column chosen as the target is the first thing to say."""
-    as_str = label_strings(labels)
-    _refuse_non_classes(as_str, sorted(set(as_str.tolist()), key=_natural_key), source, target)
+    column chosen as the target is the first thing to say. Returns the task it is trained
+    for (qhybrid.data.target.resolve_task)."""
+    return resolve_task(label_strings(labels), task, source, target)
 
 
-def _refuse_non_classes(as_str: np.ndarray, classes: list[str], source: str, target: Optional[str]) -> None:
-    """A continuous target (regression by mistake) or an identifier column as the target: one
-    line saying so, not a cross-validation error about classes with one row.
-
-    Numeric labels look continuous when some are not whole numbers and there are more than
-    MANY_CLASSES of them or more than one per two rows; any labels do when there are more than
-    MANY_CLASSES distinct values and more than one per two rows."""
-    n_rows, n_distinct = len(as_str), len(classes)
-    numbers = pd.to_numeric(pd.Series(classes, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
-    numeric = bool(np.isfinite(numbers).all())
-    many = n_distinct > n_rows / 2
-    fractional = numeric and bool((numbers != np.round(numbers)).any())
-    if not ((fractional and (many or n_distinct > MANY_CLASSES)) or (many and n_distinct > MANY_CLASSES)):
-        return
-    examples = ", ".join(pd.unique(as_str)[:3].tolist())
-    column = f"data.target={target!r}" if target else "the label column"
-    counted = f"{n_distinct} distinct values in {n_rows} rows, e.g. {examples}"
-    if numeric:
-        raise DataError(f"{source}: {column} looks continuous ({counted}); qhybrid trains classifiers",
-                        "set data.target to the column that holds the classes, or bin the values into classes in "
-                        "the file (e.g. with pandas.cut)")
-    raise DataError(f"{source}: {column} looks like an identifier, not a class ({counted}): most classes would "
-                    "have a single row", "set data.target to the column that holds the classes")
+def _refuse_non_classes(as_str: np.ndarray, source: str, target: Optional[str]) -> None:
+    """A continuous target or an identifier column encoded as classes: one line saying so, not
+    a cross-validation error about classes with one row."""
+    resolve_task(as_str, "classification", source, target)
 
 
 def _natural_key(label: str) -> tuple:

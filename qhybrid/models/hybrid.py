@@ -47,7 +47,7 @@ class Scale(nn.Module):
 
 def build_hybrid_net(
     n_features: int,
-    n_classes: int,
+    n_outputs: int,
     *,
     hidden_dims: Sequence[int] = (16,),
     activation_threshold: float = 0.1,
@@ -58,14 +58,15 @@ def build_hybrid_net(
 ) -> HybridNet:
     """Classical hidden blocks [Linear -> Tanh -> HardThreshold -> Dropout] ..., then
 
-    * without ``quantum`` (g0): Linear(-> n_classes) on the last hidden layer;
+    * without ``quantum`` (g0): Linear(-> n_outputs) on the last hidden layer;
     * with ``quantum``: Linear(-> quantum.n_inputs) -> Tanh -> Dropout -> x angle_scale ->
-      quantum layer -> Linear(quantum.n_outputs -> n_classes).
+      quantum layer -> Linear(quantum.n_outputs -> n_outputs).
 
-    The head outputs logits (one per class).
+    The head outputs one logit per class (n_outputs = the classes), or a regression's single
+    value (n_outputs = 1, in the standardised target's units).
     """
-    if n_features < 1 or n_classes < 2:
-        raise ValueError(f"need n_features >= 1 and n_classes >= 2, got {n_features} and {n_classes}")
+    if n_features < 1 or n_outputs < 1:
+        raise ValueError(f"need n_features >= 1 and n_outputs >= 1, got {n_features} and {n_outputs}")
     blocks: list[nn.Module] = []
     width = n_features
     for hidden in hidden_dims:
@@ -78,6 +79,6 @@ def build_hybrid_net(
         init_linear(project, init, nonlinearity="tanh")
         blocks += [project, nn.Tanh(), nn.Dropout(dropout), Scale(angle_scale)]
         width = quantum.n_outputs
-    head = nn.Linear(width, n_classes)
+    head = nn.Linear(width, n_outputs)
     init_linear(head, init, nonlinearity="linear")
     return HybridNet(encoder=nn.Sequential(*blocks), head=head, quantum=quantum)

@@ -79,18 +79,16 @@ def _size(n: float) -> str:
 
 
 def _layers(quantum) -> int:
-    """The built-in ansatz's layers; for a circuit of your own, what costs as much state memory:
-    a built-in layer keeps about two state-sized steps of the native plan for the backward pass."""
+    """The built-in ansatz's layers; for a circuit of your own, as many as it has n_qubits of depth
+    (a built-in layer's depth), an estimate of the state-sized buffers its backward pass keeps."""
     if quantum.circuit is None:
         return quantum.n_layers
     # lazy: compiling loads torch, and `qhybrid train --help` imports this module's importers
-    from qhybrid.quantum.native_plan import compile_plan
     from qhybrid.quantum.programs import program_of
+    from qhybrid.quantum.resources import depth
 
-    program = program_of(quantum)
-    if program.opaque:  # runs on PennyLane: one sample's state at a time, layers do not matter there
-        return quantum.n_layers
-    return max(1, -(-len(compile_plan(program, "gates").steps) // 2))
+    program = program_of(quantum)  # no native plan here: its index tensors are 2^n-sized
+    return max(1, -(-depth(program) // max(2, program.n_qubits)))
 
 
 def check_fits(quantum, backend: str, dtype: str, batch: int, device: str) -> None:

@@ -94,7 +94,8 @@ class PennyLaneExecutor(nn.Module):
         self.backend = backend
         self.dtype = DTYPES[backend.dtype]
         self.shift_columns = list(shift_columns)
-        self.shift_terms = shift_terms(program, self.shift_columns)
+        # only the parameter shift needs the registry's rules (an operation outside it has none)
+        self.shift_terms = shift_terms(program, self.shift_columns) if backend.diff_method == "parameter-shift" else None
         self.retry = retry or RetryPolicy()
         through_qnode = backend.diff_method in ("backprop", "adjoint")
         self.qnode = build_qnode(program, backend.device, backend.diff_method if through_qnode else None,

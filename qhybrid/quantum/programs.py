@@ -27,7 +27,9 @@ _CACHE: dict[str, Program] = {}
 
 
 def program_of(spec) -> Program:
-    key = json.dumps([spec.circuit, _modified(spec.circuit), spec.weight_shapes, spec.observables, spec.n_inputs,
+    # weight_shapes' order is the flat weights' order: keep it in the key (sort_keys would not)
+    shapes = list((spec.weight_shapes or {}).items())
+    key = json.dumps([spec.circuit, _modified(spec.circuit), shapes, spec.observables, spec.n_inputs,
                       _builtin_fields(spec)], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE[key] = _compile(spec)

@@ -35,10 +35,14 @@ def save_checkpoint(
     quantization: str = "none",
     decision_threshold: float | None = None,
     data_files: dict[str, str] | None = None,
+    task: str | None = None,
+    target_scaling: dict[str, float] | None = None,
 ) -> Path:
     """``data_files``: the absolute paths of the data files the run read, by config key
     ({"data.path": "/abs/train.csv", ...}), so ``qhybrid predict input=fold_<k>`` finds them
-    from any folder."""
+    from any folder. ``task``: binary, multiclass or regression; a regression checkpoint has no
+    classes, one output, and ``target_scaling`` (the fold's TargetScaler) turns that output into
+    the target's units."""
     payload = {
         "format_version": FORMAT_VERSION,
         "quantization": quantization,
@@ -58,6 +62,10 @@ def save_checkpoint(
         payload["decision_threshold"] = float(decision_threshold)
     if data_files is not None:
         payload["data_files"] = {str(k): str(v) for k, v in data_files.items()}
+    if task is not None:
+        payload["task"] = task
+    if target_scaling is not None:
+        payload["target_scaling"] = {str(k): float(v) for k, v in target_scaling.items()}
     payload = digest.sign(payload)
     return save_torch(path, payload)
 

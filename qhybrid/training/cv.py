@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
 from qhybrid.data.dataset import Dataset, shown_names
 from qhybrid.errors import ConfigError, DataError, first_line
@@ -42,14 +42,25 @@ def make_folds(spec, data: Dataset) -> list[Fold]:
 
 
 def kfold(spec: StratifiedKFoldSpec, data: Dataset) -> list[Fold]:
+    if data.regression:  # no classes to stratify by (the run says so when it adapts cv to the task)
+        return plain_kfold(spec, data)
     _require_rows_per_class(data, spec.n_splits, f"cv.n_splits={spec.n_splits}")
     splitter = StratifiedKFold(n_splits=spec.n_splits, shuffle=spec.shuffle,
                                random_state=spec.seed if spec.shuffle else None)
     return [Fold(k, tr, te) for k, (tr, te) in enumerate(splitter.split(np.zeros(data.n_samples), data.y))]
 
 
+def plain_kfold(spec: StratifiedKFoldSpec, data: Dataset) -> list[Fold]:
+    if data.n_samples < spec.n_splits:
+        raise DataError(f"cv.n_splits={spec.n_splits} needs at least one row per fold and data={data.name} has "
+                        f"{data.n_samples}", f"lower cv.n_splits to at most {data.n_samples}")
+    splitter = KFold(n_splits=spec.n_splits, shuffle=spec.shuffle, random_state=spec.seed if spec.shuffle else None)
+    return [Fold(k, tr, te) for k, (tr, te) in enumerate(splitter.split(np.zeros(data.n_samples)))]
+
+
 def holdout(spec: HoldoutSpec, data: Dataset) -> list[Fold]:
-    _require_rows_per_class(data, 2, "cv=holdout")
+    if not data.regression:
+        _require_rows_per_class(data, 2, "cv=holdout")
     return [_holdout(spec, data)]
 
 
@@ -77,8 +88,9 @@ def _require_rows_per_class(data: Dataset, needed: int, split: str) -> None:
 
 
 def _holdout(spec: HoldoutSpec, data: Dataset) -> Fold:
-    """One stratified split; it needs a test row and a training row of every class."""
-    n, k = data.n_samples, data.n_classes
+    """One split, stratified for classes: it needs a test row and a training row of every class
+    (a regression target, unstratified: one of each)."""
+    n, k = data.n_samples, max(data.n_classes, 1)
     n_test = int(np.ceil(spec.test_fraction * n))  # as scikit-learn rounds a fraction
     if n_test < k:
         raise DataError(f"cv.test_fraction={spec.test_fraction} gives a test part of {n_test} of {n} rows, fewer than "
@@ -89,7 +101,7 @@ def _holdout(spec: HoldoutSpec, data: Dataset) -> Fold:
                         f"than the {k} classes",
                         f"lower cv.test_fraction to at most {np.floor(100 * (n - k) / n) / 100:.2f}")
     try:
-        train, test = train_test_split(np.arange(n), test_size=spec.test_fraction, stratify=data.y,
+        train, test = train_test_split(np.arange(n), test_size=spec.test_fraction, stratify=data.stratify_by,
                                        random_state=spec.seed)
     except ValueError as err:
         raise DataError(f"cv.test_fraction={spec.test_fraction} cannot give a stratified split of {n} samples "
@@ -105,6 +117,8 @@ def _forward_splits(spec: WalkForwardSpec, n_splits: int, data: Dataset) -> list
 
 def _lacking(splits, data: Dataset) -> tuple[int, list[str]] | None:
     """The first fold whose training part misses a class, and the classes it misses."""
+    if data.regression:
+        return None
     for k, (train, _) in enumerate(splits):
         present = np.bincount(data.y[train], minlength=data.n_classes) > 0
         if not present.all():
@@ -154,10 +168,11 @@ def _require_classes(y: np.ndarray, classes: list[str], where: str) -> None:
                         "every class must appear in the training data")
 
 
-def split_validation(train: np.ndarray, y: np.ndarray, fraction: float, seed: int,
+def split_validation(train: np.ndarray, y: np.ndarray | None, fraction: float, seed: int,
                      forward_gap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A fold's training rows as (fit rows, validation rows): stratified at random, or for
-    a time series (``forward_gap`` given) the last rows, ``forward_gap`` rows after the fit rows."""
+    """A fold's training rows as (fit rows, validation rows): stratified by ``y`` at random (at
+    random only when ``y`` is None: a regression target), or for a time series (``forward_gap``
+    given) the last rows, ``forward_gap`` rows after the fit rows."""
     if fraction == 0:
         return train, np.empty(0, dtype=np.int64)
     if forward_gap is not None:
@@ -169,9 +184,9 @@ def split_validation(train: np.ndarray, y: np.ndarray, fraction: float, seed: in
                             f"after a gap of {forward_gap}", "use more data, fewer folds, or trainer.val_fraction=0 "
                             "with trainer.early_stopping.enabled=false")
         return train[:n_fit], train[-n_val:]
-    labels = y[train]
+    labels = y[train] if y is not None else np.zeros(len(train), dtype=np.int64)
     counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
+    stratify = labels if y is not None and counts[counts > 0].min() >= 2 else None
     n_val = int(np.ceil(fraction * len(train)))
     n_classes_present = int((counts > 0).sum())
     if stratify is not None and n_val < n_classes_present:

@@ -27,6 +27,14 @@ class StratifiedKFoldSpec:
 
 
 @dataclass
+class KFoldSpec(StratifiedKFoldSpec):
+    """Plain k-fold: folds drawn without regard to the target (regression targets have no
+    classes to stratify by)."""
+
+    name: str = "kfold"
+
+
+@dataclass
 class HoldoutSpec:
     name: str = "holdout"
     test_fraction: float = 0.2
@@ -63,6 +71,9 @@ class WalkForwardSpec:
 CV = Registry("cv", "cv strategy")
 CV.add("stratified_kfold", StratifiedKFoldSpec, "qhybrid.training.cv:kfold",
        "k folds, each class in proportion in every fold (scikit-learn's StratifiedKFold)", forward=False)
-CV.add("holdout", HoldoutSpec, "qhybrid.training.cv:holdout", "one stratified train/test split", forward=False)
+CV.add("kfold", KFoldSpec, "qhybrid.training.cv:plain_kfold",
+       "k folds drawn without regard to the target (scikit-learn's KFold): regression", forward=False)
+CV.add("holdout", HoldoutSpec, "qhybrid.training.cv:holdout",
+       "one train/test split (stratified for classes)", forward=False)
 CV.add("walk_forward", WalkForwardSpec, "qhybrid.training.cv:walk_forward",
        "expanding windows forward in time, a gap before each test part (time series)", forward=True)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from qhybrid.data.target import TargetScaler
 from qhybrid.errors import QHybridError
 from qhybrid.quantum.memory import eval_chunk
 from qhybrid.training.spec import TrainerSpec
@@ -116,16 +117,35 @@ def predict_logits(model: nn.Module, X: torch.Tensor, chunk: Optional[int] = Non
     return logits
 
 
-def predict_proba(model: nn.Module, X: torch.Tensor, precision: Optional[Precision] = None) -> np.ndarray:
+def probabilities(logits: torch.Tensor) -> np.ndarray:
     """Class probabilities as float64 numpy (softmax taken in float64)."""
-    return torch.softmax(predict_logits(model, X, precision=precision).to(torch.float64), dim=1).cpu().numpy()
+    return torch.softmax(logits.to(torch.float64), dim=1).cpu().numpy()
+
+
+def predict_proba(model: nn.Module, X: torch.Tensor, precision: Optional[Precision] = None) -> np.ndarray:
+    return probabilities(predict_logits(model, X, precision=precision))
+
+
+def predict_values(model: nn.Module, X: torch.Tensor, precision: Optional[Precision] = None) -> np.ndarray:
+    """A regression model's single output per row as float64 numpy (n,), in the units it was
+    trained in (the standardised target: qhybrid.data.target.TargetScaler.inverse reads it)."""
+    return predict_logits(model, X, precision=precision)[:, 0].to(torch.float64).cpu().numpy()
+
+
+def predict_outputs(model: nn.Module, X: torch.Tensor, precision: Optional[Precision] = None,
+                    target: Optional[TargetScaler] = None) -> np.ndarray:
+    """What the metrics and predictions read: class probabilities (n, classes), or with a
+    regression's ``target`` scaling its predicted values (n,) in the target's units."""
+    if target is None:
+        return predict_proba(model, X, precision)
+    return target.inverse(predict_values(model, X, precision))
 
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor,
-              precision: Optional[Precision]) -> tuple[float, np.ndarray]:
+              precision: Optional[Precision]) -> tuple[float, torch.Tensor]:
     logits = predict_logits(model, X, precision=precision)
-    return float(loss_fn(logits, y)), torch.softmax(logits.to(torch.float64), dim=1).cpu().numpy()
+    return float(loss_fn(logits, y)), logits
 
 
 @dataclass
@@ -138,6 +158,9 @@ class FitParts:
     loss_fn: nn.Module
     stopper: EarlyStopping
     monitor: str  # the logged value early stopping and a plateau scheduler watch
+    # the monitored validation metric from the validation rows' outputs (a regression's is read
+    # in the target's units); None: a classification metric of the softmax probabilities
+    score: Optional[Callable[[torch.Tensor], float]] = None
 
 
 def fit(
@@ -176,9 +199,10 @@ def fit(
             raise QHybridError(f"training diverged: the loss is {train_loss} at epoch {epoch}",
                                "lower trainer.lr, or keep trainer.grad_clip on")
         if X_val is not None and len(X_val):
-            logs["val_loss"], proba = _evaluate(model, parts.loss_fn, X_val, y_val, precision)
+            logs["val_loss"], logits = _evaluate(model, parts.loss_fn, X_val, y_val, precision)
             if parts.monitor != "val_loss":
-                logs[parts.monitor] = metric_value(parts.monitor.removeprefix("val_"), y_val_np, proba, n_classes)
+                logs[parts.monitor] = parts.score(logits) if parts.score is not None else \
+                    metric_value(parts.monitor.removeprefix("val_"), y_val_np, probabilities(logits), n_classes)
         _after_epoch(model, parts, logs, epoch)
         result.history.append(logs)
         if on_epoch is not None:

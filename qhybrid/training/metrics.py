@@ -1,9 +1,10 @@
-"""Classification metrics (scikit-learn), per fold and summarised over folds.
+"""Classification and regression metrics (scikit-learn), per fold and summarised over folds.
 
 Binary tasks: class index 1 is the positive class; precision/recall/f1 are about it, and
 sensitivity/specificity are added. Multiclass: macro averages; ROC-AUC is one-vs-rest.
-A metric that is undefined on a fold (e.g. ROC-AUC with one class in the test part) is NaN
-there and written as null.
+Regression: R², RMSE and MAE in the target's own units. A metric that is undefined on a fold
+(e.g. ROC-AUC with one class in the test part, R² of a test part whose target is constant) is
+NaN there and written as null.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray, np.ndarray, int], float]
     lower_is_better: bool = False
     binary_only: bool = False
+    regression: bool = False  # computed from (true values, predicted values) instead of classes
+    bounds: tuple[float, float] = (0.0, 1.0)  # the values it can take (plots clip error bars to them)
 
 
 # each computes one metric only (early stopping evaluates one of these every epoch); a new
@@ -86,14 +89,33 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     Metric("f1", lambda y, p, pred, c: _safe(skm.f1_score, y, pred, **_prf_args(c))),
     Metric("roc_auc", lambda y, p, pred, c: _auc_metrics(y, p, c)["roc_auc"]),
     Metric("pr_auc", lambda y, p, pred, c: _auc_metrics(y, p, c)["pr_auc"]),
-    Metric("log_loss", lambda y, p, pred, c: _safe(skm.log_loss, y, p, labels=np.arange(c)), lower_is_better=True),
+    Metric("log_loss", lambda y, p, pred, c: _safe(skm.log_loss, y, p, labels=np.arange(c)), lower_is_better=True,
+           bounds=(0.0, np.inf)),
     Metric("sensitivity", lambda y, p, pred, c: _sens_spec(y, pred)[0], binary_only=True),
     Metric("specificity", lambda y, p, pred, c: _sens_spec(y, pred)[1], binary_only=True),
+    # force_finite=False: R² of a constant test part is undefined (NaN), not scikit-learn's 0 or 1
+    Metric("r2", lambda y, v, pred, c: _finite(_safe(skm.r2_score, y, v, force_finite=False)), regression=True,
+           bounds=(-np.inf, 1.0)),
+    Metric("rmse", lambda y, v, pred, c: _safe(skm.root_mean_squared_error, y, v), lower_is_better=True,
+           regression=True, bounds=(0.0, np.inf)),
+    Metric("mae", lambda y, v, pred, c: _safe(skm.mean_absolute_error, y, v), lower_is_better=True, regression=True,
+           bounds=(0.0, np.inf)),
 )}
-SCALAR_METRICS = tuple(name for name, m in REGISTRY.items() if not m.binary_only)
+SCALAR_METRICS = tuple(name for name, m in REGISTRY.items() if not m.binary_only and not m.regression)
 BINARY_EXTRAS = tuple(name for name, m in REGISTRY.items() if m.binary_only)
-METRICS = SCALAR_METRICS + BINARY_EXTRAS
+REGRESSION_METRICS = tuple(name for name, m in REGISTRY.items() if m.regression)
+METRICS = SCALAR_METRICS + BINARY_EXTRAS + REGRESSION_METRICS
 BINARY_ONLY_MONITORS = tuple(f"val_{m}" for m in BINARY_EXTRAS)
+
+
+def _finite(value: float) -> float:
+    return value if np.isfinite(value) else float("nan")
+
+
+def is_regression_metric(name: str) -> bool:
+    """Whether a metric (or monitor, val_<metric>) is a regression one; val_loss is neither."""
+    bare = name.removeprefix("val_")
+    return bare in REGISTRY and REGISTRY[bare].regression
 
 
 def lower_is_better(name: str) -> bool:
@@ -103,7 +125,9 @@ def lower_is_better(name: str) -> bool:
     return bare == "loss" or (bare in REGISTRY and REGISTRY[bare].lower_is_better)
 
 
-def metric_names(n_classes: int) -> tuple[str, ...]:
+def metric_names(n_classes: int, regression: bool = False) -> tuple[str, ...]:
+    if regression:
+        return REGRESSION_METRICS
     return SCALAR_METRICS + (BINARY_EXTRAS if n_classes == 2 else ())
 
 
@@ -133,11 +157,34 @@ def compute_metrics(y: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[st
     return {k: out[k] for k in (*metric_names(n_classes), "confusion_matrix")}
 
 
-def metric_value(name: str, y: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
-    """One metric by name, e.g. for early stopping on a validation metric."""
+def fold_metrics(y: np.ndarray, outputs: np.ndarray, n_classes: int, regression: bool = False) -> dict[str, object]:
+    """Every metric of the task: from class probabilities, or a regression's predicted values."""
+    return regression_metrics(y, outputs) if regression else compute_metrics(y, outputs, n_classes)
+
+
+def regression_metrics(y: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Every regression metric for one fold: true and predicted values, in the target's units."""
+    y, values = _check_values(y, values)
+    return {name: REGISTRY[name].compute(y, values, values, 0) for name in REGRESSION_METRICS}
+
+
+def _check_values(y: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y, values = np.asarray(y, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    if values.shape != y.shape or y.ndim != 1:
+        raise ValueError(f"regression metrics need true and predicted values of shape ({len(y)},), got {y.shape} "
+                         f"and {values.shape}")
+    return y, values
+
+
+def metric_value(name: str, y: np.ndarray, outputs: np.ndarray, n_classes: int) -> float:
+    """One metric by name, e.g. for early stopping on a validation metric: ``outputs`` are
+    class probabilities (n, n_classes), or predicted values (n,) for a regression metric."""
+    if REGISTRY[name].regression:
+        y, values = _check_values(y, outputs)
+        return REGISTRY[name].compute(y, values, values, 0)
     if name in BINARY_EXTRAS and n_classes != 2:
         raise ValueError(f"{name} is defined for binary tasks only")
-    y, proba = _check(y, proba, n_classes)
+    y, proba = _check(y, outputs, n_classes)
     return REGISTRY[name].compute(y, proba, proba.argmax(axis=1), n_classes)
 
 

@@ -31,8 +31,8 @@ from qhybrid.io import save_figure
 class FoldCurves:
     """What the plots need from one fold."""
 
-    y_true: np.ndarray  # test labels (class indices)
-    proba: np.ndarray  # (n_test, n_classes)
+    y_true: np.ndarray  # test labels (class indices), or a regression's true values
+    proba: np.ndarray  # (n_test, n_classes), or a regression's predicted values (n_test,)
     history: list[dict[str, float]]
     best_epoch: int
 
@@ -51,7 +51,7 @@ def plain_text() -> Iterator[None]:
         yield
 
 
-def _plain(draw: F) -> F:
+def plain_figure(draw: F) -> F:
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):
         with plain_text():
@@ -126,7 +126,7 @@ def _auc_text(aucs: Sequence[float]) -> str:
     return f"{mean:.3f} ± {std:.3f}" if len(aucs) > 1 else f"{mean:.3f}"
 
 
-@_plain
+@plain_figure
 def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
              baselines: dict[str, Sequence[FoldCurves]] | None = None) -> Path:
     """Each fold's ROC, their mean with a ±1 std band, and each baseline's mean (dashed)."""
@@ -157,7 +157,7 @@ def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
     return save_figure(path, fig)
 
 
-@_plain
+@plain_figure
 def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
             baselines: dict[str, Sequence[FoldCurves]] | None = None) -> Path:
     """Each fold's precision-recall curve, and each baseline's over all test rows (dashed)."""
@@ -194,7 +194,7 @@ def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
     return save_figure(path, fig)
 
 
-@_plain
+@plain_figure
 def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, n_folds: int) -> Path:
     matrix = np.asarray(matrix)
     size = max(4.5, 1.1 * len(classes) + 2)
@@ -217,8 +217,8 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, n_fol
     return save_figure(path, fig)
 
 
-@_plain
-def plot_learning_curves(folds: Sequence[FoldCurves], path: Path) -> Path:
+@plain_figure
+def plot_learning_curves(folds: Sequence[FoldCurves], path: Path, loss: str = "cross-entropy loss") -> Path:
     fig = Figure(figsize=(7.5, 4.8))
     ax = fig.add_subplot(1, 1, 1)
     colors = [f"C{i % 10}" for i in range(len(folds))]
@@ -229,13 +229,13 @@ def plot_learning_curves(folds: Sequence[FoldCurves], path: Path) -> Path:
             ax.plot(epochs, [h.get("val_loss", np.nan) for h in f.history], color=color, lw=1.3, ls="--",
                     label=f"fold {k} val")
         ax.axvline(f.best_epoch, color=color, lw=0.8, ls=":", alpha=0.8)
-    ax.set(xlabel="epoch", ylabel="cross-entropy loss",
+    ax.set(xlabel="epoch", ylabel=loss,
            title="Learning curves (solid: train, dashed: validation, dotted: best epoch)")
     ax.legend(fontsize="small", ncol=2)
     return save_figure(path, fig)
 
 
-@_plain
+@plain_figure
 def plot_trading(folds: Sequence, strategy: str, path: Path) -> Path:
     """Research figure: each test fold's cumulative return of trading the predicted direction
     (solid) against buy-and-hold (dashed) over the same days. ``folds`` holds one frame per

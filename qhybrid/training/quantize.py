@@ -29,8 +29,7 @@ import torch
 from torch import nn
 
 from qhybrid.errors import QHybridError
-from qhybrid.training.engine import predict_proba
-from qhybrid.training.metrics import compute_metrics, summarize
+from qhybrid.training.metrics import summarize
 
 _NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
 
@@ -169,19 +168,19 @@ def cpu_latency_ms(model: nn.Module, X: torch.Tensor, repeats: int = 30, budget_
     return 1000 * statistics.median(times)
 
 
-def evaluate_int8(make_plain_model, plain: dict, X_test: torch.Tensor, y_test, n_classes: int, repeats: int):
+def evaluate_int8(make_plain_model, plain: dict, X_test: torch.Tensor, repeats: int, score) -> tuple[dict, dict]:
     """Quantize a fold's best model (its plain weights, on the CPU) and score it on the
-    fold's test part; weight bytes and CPU latency beside the float model's. Returns the
-    fold's record and the packed INT8 state for its checkpoint."""
+    fold's test part (``score(model, X)``: the fold's metrics of a model's outputs); weight bytes
+    and CPU latency beside the float model's. Returns the fold's record and the packed INT8
+    state for its checkpoint."""
     float_model = make_plain_model()
     float_model.load_state_dict(plain)
     int8_model = make_plain_model()
     int8_model.load_state_dict(plain)
     quantize_int8(int8_model)
     X_cpu = X_test.cpu()
-    proba = predict_proba(int8_model, X_cpu)
     packed = pack(int8_state_dict(int8_model))
-    record = {"metrics": compute_metrics(y_test, proba, n_classes),
+    record = {"metrics": score(int8_model, X_cpu),
               "bytes": {"float32": state_bytes(plain), "int8": state_bytes(packed)},
               "cpu_latency_ms": {"float32": cpu_latency_ms(float_model.cpu(), X_cpu, repeats),
                                  "int8": cpu_latency_ms(int8_model, X_cpu, repeats)},

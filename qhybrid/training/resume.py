@@ -81,7 +81,9 @@ def _outcome(record: dict[str, Any]):
     def curves(data):
         if data is None:
             return None
-        return FoldCurves(np.asarray(data["y_true"], dtype=np.int64), np.asarray(data["proba"], dtype=np.float64),
+        y_true = np.asarray(data["y_true"])  # JSON keeps class indices whole and a regression's values real
+        y_true = y_true.astype(np.int64 if y_true.dtype.kind in "iu" else np.float64)
+        return FoldCurves(y_true, np.asarray(data["proba"], dtype=np.float64),
                           [row(epoch) for epoch in data["history"]], data["best_epoch"])
 
     daily = None

@@ -92,6 +92,24 @@ SCHEDULERS.add("cosine", None, "qhybrid.training.schedulers:cosine", "cosine ann
 SCHEDULERS.add("none", None, "qhybrid.training.schedulers:constant", "a constant learning rate")
 
 
+# regression: the loss fits a single value per row (the other losses fit class logits)
+LOSSES = Registry("trainer.loss", "loss")
+LOSSES.add("cross_entropy", None, "qhybrid.training.losses:cross_entropy",
+           "classification: cross-entropy of the class logits (class weights when asked for)", regression=False)
+LOSSES.add("mse", None, "qhybrid.training.losses:mse", "regression: mean squared error of the standardised target",
+           regression=True)
+LOSSES.add("huber", None, "qhybrid.training.losses:huber",
+           "regression: Huber loss, linear beyond trainer.huber_delta standard deviations (robust to outliers)",
+           regression=True)
+
+
+def resolved_loss(name: str, regression: bool) -> str:
+    """trainer.loss with auto resolved: cross-entropy for classes, MSE for a regression target."""
+    if name == "auto":
+        return "mse" if regression else "cross_entropy"
+    return name
+
+
 @dataclass
 class SchedulerSpec:
     name: str = "plateau"
@@ -112,6 +130,8 @@ class TrainerSpec:
     batch_size: int = 32
     lr: float = 0.01
     weight_decay: float = 1e-4
+    loss: str = "auto"  # auto | cross_entropy | mse | huber (LOSSES)
+    huber_delta: float = 1.0  # in standard deviations of the target (standardised per fold)
     class_weights: Optional[Any] = None
     grad_clip: Optional[float] = 1.0
     val_fraction: float = 0.2
@@ -127,6 +147,8 @@ class TrainerSpec:
         positive("trainer.batch_size", self.batch_size)
         positive("trainer.lr", self.lr)
         positive("trainer.weight_decay", self.weight_decay, allow_zero=True)
+        choice("trainer.loss", self.loss, ("auto", *LOSSES.names()))
+        positive("trainer.huber_delta", self.huber_delta)
         if self.grad_clip is not None:
             positive("trainer.grad_clip", self.grad_clip)
         fraction("trainer.val_fraction", self.val_fraction, allow_zero=True)
