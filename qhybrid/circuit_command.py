@@ -58,7 +58,7 @@ def _training_rows(spec) -> Optional[int]:
     from qhybrid.run import prepare_data
 
     try:
-        data, folds = prepare_data(spec)
+        spec, data, folds = prepare_data(spec)
     except QHybridError as err:
         print(f"(executions per epoch left out: the data cannot be read: {err})")
         return None
