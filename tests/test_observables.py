@@ -103,6 +103,7 @@ def test_widths_follow_the_observables():
 @pytest.mark.parametrize("label, words", [
     ("Z5", "reads wire 5"), ("Q0", "is not a Pauli operator"), ("Z0 Z0", "acts on wire 0 twice"),
     ("probs(0, 0)", "names a wire twice"), ("0.5", "coefficient without a Pauli word"),
+    ("probs(0,)", "does not list wires"),
 ])
 def test_bad_observables_are_one_line(label, words):
     with pytest.raises(ConfigError) as err:

@@ -159,6 +159,9 @@ def test_an_operation_outside_the_registry_is_kept_for_pennylane(circuits):
     ({"embedding": "fourier"}, "is not an embedding"),
     ({"reps": 0}, "out of range"),
     ({"n_inputs": 1, "layers": [{"gate": "RX", "params": ["x[3]"]}]}, "reads x[3]"),
+    ({"layers": [{"gate": "RX", "params": ["x[0] / 0"]}]}, "cannot be computed"),
+    ({"layers": [{"gate": "RX", "params": ["10.0 ** 400"]}]}, "cannot be computed"),
+    (5, "neither a circuit description nor a file"),
 ])
 def test_bad_yaml_circuits_are_one_line(circuit, words):
     with pytest.raises(ConfigError) as err:

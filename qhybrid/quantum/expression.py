@@ -106,8 +106,15 @@ def read_parameter(text, symbols: dict[str, int], new_weight: Callable[[], int])
     reader = _Reader(symbols, new_weight)
     try:
         value = reader.value(tree)
+    except ExpressionError:
+        raise
     except ValueError as err:  # a product of three variables
         raise ExpressionError(str(err)) from None
+    except (ArithmeticError, TypeError) as err:  # 1 / 0, 10.0 ** 400, (-1) ** 0.5
+        raise ExpressionError(f"{text!r} cannot be computed ({type(err).__name__}: {err})") from None
+    numbers = [value] if isinstance(value, float) else list(value.values())
+    if not all(isinstance(v, float) and math.isfinite(v) for v in numbers):
+        raise ExpressionError(f"{text!r} is not a finite real number")
     return (constant(value) if isinstance(value, float) else value), reader.inputs
 
 

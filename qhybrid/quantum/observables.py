@@ -46,6 +46,8 @@ def parse_observables(value: Any, n_qubits: int, key: str = "model.quantum.obser
     """The configured readout; None is the default <Z> on every wire."""
     if value is None:
         return default_observables(n_qubits)
+    if not isinstance(value, (str, list, tuple)) and not hasattr(value, "__iter__"):
+        raise ConfigError(f"{key}={value!r} is not a list of observables", _FIX)
     entries = [value] if isinstance(value, str) else list(value)
     if not entries:
         raise ConfigError(f"{key} is empty", f"name at least one observable, or null for <Z> on every wire; {_FIX}")
@@ -57,8 +59,10 @@ def parse_one(text: str, n_qubits: int, key: str) -> Observable:
     probs = _PROBS.match(label)
     if probs:
         listed = probs.group(1)
-        wires = tuple(int(w) for w in re.split(r"[\s,]+", listed.strip())) if listed and listed.strip() else \
-            tuple(range(n_qubits))
+        parts = [w for w in re.split(r"[\s,]+", listed.strip())] if listed and listed.strip() else None
+        if parts is not None and not all(w.isdigit() for w in parts):
+            raise ConfigError(f"{key}={label!r} does not list wires", _FIX)
+        wires = tuple(int(w) for w in parts) if parts is not None else tuple(range(n_qubits))
         _check_wires(wires, n_qubits, key, label)
         if len(set(wires)) != len(wires):
             raise ConfigError(f"{key}={label!r} names a wire twice", "name each wire once")

@@ -53,6 +53,12 @@ def is_python(circuit: Any) -> bool:
 
 
 def _compile(spec) -> Program:
+    if spec.circuit is not None and not isinstance(spec.circuit, (str, Mapping)):
+        raise ConfigError(f"{KEY}={spec.circuit!r} is neither a circuit description nor a file",
+                          "give a YAML description (a mapping), a .yaml file, or <file.py>:<function>")
+    if spec.weight_shapes is not None and not isinstance(spec.weight_shapes, Mapping):
+        raise ConfigError(f"model.quantum.weight_shapes={spec.weight_shapes!r} is not a mapping",
+                          "name each weight and its shape, e.g. {weights: [2, 4, 3]}")
     if spec.circuit is None:
         program = compile_program(spec)
         program.observables = parse_observables(spec.observables, spec.n_qubits)
