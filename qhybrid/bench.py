@@ -282,6 +282,31 @@ def _circuit_keys(args) -> dict:
     return keys
 
 
+def _impls_for_circuit(args, cases: list[tuple], circuit: dict) -> list[str]:
+    """Keep the implementations that can run the user's circuit; a line for each one left out.
+    A circuit that cannot compile is one line here, not one per worker."""
+    from qhybrid.quantum.programs import program_of  # lazy: as main's
+    from qhybrid.quantum.resources import shift_executions
+
+    programs = [program_of(_spec(n, 1, circuit)) for n in sorted({case[0] for case in cases})]
+    opaque = sorted({name for program in programs for name in program.opaque})
+    unshiftable = any(shift_executions(program, True) is None for program in programs)
+    notes, kept = [], []
+    for impl in args.impls:
+        device, how = IMPLEMENTATIONS[impl]
+        if how == "loop":
+            notes.append(f"{impl} left out: it times the built-in circuit only")
+        elif opaque and device == "qhybrid.native":
+            notes.append(f"{impl} left out: the circuit has operations outside qhybrid's gate registry "
+                         f"({', '.join(opaque)}), which only PennyLane runs")
+        elif unshiftable and how == "parameter-shift":
+            notes.append(f"{impl} left out: {', '.join(opaque)} has no parameter-shift rule in qhybrid")
+        else:
+            kept.append(impl)
+    args.impls = kept  # the reference (PennyLane broadcasting) is always timed
+    return notes
+
+
 def _run_cases(cases: list[tuple], args, circuit: dict, console) -> list[dict]:
     """Every case's implementations in interleaved rounds, one process each."""
     results: list[dict] = []
@@ -329,19 +354,17 @@ def main(argv: list[str] | None = None) -> int:
 
     if not cases:
         cases = DEFAULT_CASES + (CUDA_CASES if torch.cuda.is_available() else [])
-    if circuit:
-        args.impls = [i for i in args.impls if IMPLEMENTATIONS[i][1] != "loop"]  # they run the built-in circuit
-        try:
-            for n in sorted({case[0] for case in cases}):
-                _spec(n, 1, circuit)  # a circuit that cannot compile is one line here, not one per worker
-        except QHybridError as err:
-            return report(err)
-
     # lazy: `qhybrid bench --help` must not load rich (console) or torch (environment)
     from qhybrid.console import get_console
     from qhybrid.environment import package_version
 
     console = get_console()
+    if circuit:
+        try:
+            for line in _impls_for_circuit(args, cases, circuit):
+                console.print(line, highlight=False, markup=False)
+        except QHybridError as err:
+            return report(err)
     results = _run_cases(cases, args, circuit, console)
     meta = {"command": "qhybrid bench " + " ".join(argv), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPU cores, {'CUDA' if torch.cuda.is_available() else 'no GPU'}",

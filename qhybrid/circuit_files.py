@@ -1,13 +1,12 @@
 """A hybrid run's circuit files: circuit.json (its resources, qhybrid.quantum.resources), a copy
 of a circuit given as a file (circuit_source.py or .yaml: the run's weights belong to the circuit
-as it was when it trained, and predict reads the copy, from any directory), and, with the run's
-figures, circuit.txt and circuit.png (qhybrid.quantum.drawing)."""
+as it was when it trained: predict and resume read the copy, qhybrid.circuit_copy), and, with the
+run's figures, circuit.txt and circuit.png (qhybrid.quantum.drawing)."""
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -23,11 +22,7 @@ log = logging.getLogger("qhybrid")
 def circuit_record(q, training_rows: Optional[int]) -> tuple:
     """(program, resources) of a validated QuantumSpec."""
     program = program_of(q)
-    n_weights = 0
-    if program.weight_shape:
-        n_weights = 1
-        for size in program.weight_shape:
-            n_weights *= size
+    n_weights = math.prod(program.weight_shape) if program.weight_shape else 0
     return program, resources(program, n_weights, q.trainable, training_rows)
 
 
@@ -65,17 +60,3 @@ def _copy_source(out: Path, circuit) -> Optional[dict]:
         return None
     io.write_bytes(out / name, origin.read_bytes())
     return {"file": name, "given": circuit, **extra}
-
-
-def with_run_circuit(config: dict, run: Path) -> dict:
-    """A run's config with model.quantum.circuit pointing at the run folder's copy of its file."""
-    try:
-        source = json.loads((run / "circuit.json").read_text()).get("source")
-    except (OSError, ValueError):
-        return config
-    if not source or not (run / source["file"]).is_file():
-        return config
-    config = copy.deepcopy(config)
-    path = str(run / source["file"])
-    config["model"]["quantum"]["circuit"] = f"{path}:{source['function']}" if "function" in source else path
-    return config

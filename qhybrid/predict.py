@@ -28,6 +28,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from qhybrid.circuit_copy import with_run_circuit
 from qhybrid.errors import DataError, QHybridError, exit_code_of, first_line
 from qhybrid.predict_rows import input_table
 
@@ -48,7 +49,6 @@ class Predictor:
 
     def __init__(self, run: str | Path, checkpoint: str = "best", ensemble: bool = False):
         # lazy: loads torch; `qhybrid predict --help` imports this module
-        from qhybrid.circuit_files import with_run_circuit
         from qhybrid.training.checkpoints import load_checkpoint
 
         if not isinstance(ensemble, (bool, np.bool_)):

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from qhybrid import resolvers, run_folder
+from qhybrid.circuit_copy import resumed_config
 from qhybrid.errors import ConfigError, QHybridError
 from qhybrid.hydra_errors import one_line
 from qhybrid.schema import validate
@@ -77,7 +78,7 @@ def job_config(cfg: DictConfig) -> DictConfig:
 
 def _prepare_run(cfg: DictConfig) -> list[str]:
     job = job_config(cfg)
-    spec = validate(job)
+    spec = validate(resumed_config(job))
     if spec.resume is not None:
         check_resume(Path(spec.resume), job)
         # the run's own .hydra/ stays as it was: it records how the run was started

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import environment, io, run_folder
 from qhybrid.allocator import retain_freed_memory
+from qhybrid.circuit_copy import resumed_config
 from qhybrid.circuit_files import write_run_circuit
 from qhybrid.quantum.observables import describe, output_width
 from qhybrid.build import build_backend, build_model, build_retry, build_run_model, model_inputs
@@ -55,7 +56,7 @@ def train(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
 
 def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     started = time.perf_counter()
-    spec = validate(cfg)  # every config error surfaces here, before any data is read
+    spec = validate(resumed_config(cfg))  # every config error surfaces here, before any data is read
     config = OmegaConf.to_container(cfg, resolve=True)
     out = open_run_folder(spec, config, Path(output_dir))
     backend = build_backend(spec)  # a missing plugin or GPU is found before any data is read
@@ -64,7 +65,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
         run_folder.take_over(out)
         resume.remove_stale_temp_files(out)
     setup = prepare_model(spec, data, len(folds), backend, out)
-    if spec.model.quantum is not None:
+    if spec.model.quantum is not None and spec.resume is None:  # a resumed run keeps its circuit files
         write_run_circuit(out, spec.model.quantum, len(fit_and_validation_rows(spec, data, folds[0])[0]), spec.plots)
     tracker = tracking.start(spec.logger, out, config, resumed=spec.resume is not None)
     results = run_folds(spec, data, folds, config, setup, out, tracker)

@@ -78,6 +78,37 @@ def test_bench_times_a_circuit_of_your_own(tmp_path, cli):
     assert rows["native_auto"]["max_error"] < 1e-12  # against PennyLane running the same circuit
 
 
+OPAQUE = """
+import pennylane as qml
+
+class Spin(qml.operation.Operation):
+    num_wires = 1
+    num_params = 1
+
+    @staticmethod
+    def compute_matrix(theta):
+        return qml.RY.compute_matrix(theta)
+
+def circuit(inputs, weights):
+    qml.AngleEmbedding(inputs, wires=range(2))
+    Spin(weights[0], wires=0)
+    qml.CNOT(wires=[0, 1])
+"""
+
+
+@HEAVY
+def test_bench_leaves_out_what_cannot_run_a_circuit_with_foreign_operations(tmp_path, cli):
+    (tmp_path / "spin.py").write_text(OPAQUE)
+    result = cli(["bench", "--circuit", f"{tmp_path / 'spin.py'}:circuit", "--weight-shapes", '{"weights": [1]}',
+                  "--cases", "2,1,4", "--impls", "native_auto", "pennylane_shift", "--rounds", "1",
+                  "--min-seconds", "0.05", "--out", str(tmp_path / "b")])
+    assert result.returncode == 0, result.stderr
+    assert "native_auto left out: the circuit has operations outside qhybrid's gate registry (Spin)" in result.stdout
+    assert "pennylane_shift left out: Spin has no parameter-shift rule" in result.stdout
+    rows = {r["impl"]: r for r in json.loads((tmp_path / "b" / "bench.json").read_text())["results"]}
+    assert set(rows) == {REFERENCE} and "error" not in rows[REFERENCE]
+
+
 def test_a_circuit_that_cannot_compile_is_one_line(tmp_path):
     (tmp_path / "bad.yaml").write_text("layers: [{gate: CNOT, wires: [0, 7]}]\n")
     result = run_cli(["bench", "--circuit", "bad.yaml", "--cases", "3,1,8"], cwd=tmp_path)

@@ -118,3 +118,23 @@ def test_a_run_keeps_its_circuit_file_and_predicts_from_anywhere(cli, tmp_path):
     predicted = cli(["predict", f"run={run}", "input=new.csv"], cwd=elsewhere)
     assert predicted.returncode == 0, predicted.stderr
     assert len((elsewhere / "new_predictions.csv").read_text().splitlines()) == 11
+
+
+def test_a_resumed_run_trains_the_circuit_its_finished_folds_did(cli, tmp_path):
+    circuit = tmp_path / "mine.yaml"
+    circuit.write_text("embedding: {kind: angle, rotation: Y}\nlayers: [{gate: RY, wires: all}]\nreps: 1\n")
+    run = tmp_path / "run"
+    args = ["train", "model=g6", "data=iris_binary", "model.quantum.n_qubits=2", f"model.quantum.circuit={circuit}",
+            *fast()]
+    assert cli([*args, f"hydra.run.dir={run}"]).returncode == 0
+    before = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").unlink()  # as if stopped after the first fold
+    (run / "folds" / "fold_1.json").unlink()
+    copy = (run / "circuit_source.yaml").read_bytes()
+    circuit.write_text("embedding: {kind: angle, rotation: Y}\nlayers: [{gate: RY, wires: all}]\nreps: 3\n")
+    resumed = cli([*args, f"resume={run}"])
+    assert resumed.returncode == 0, resumed.stderr
+    after = json.loads((run / "metrics.json").read_text())
+    assert after["parameters"] == before["parameters"]  # the copy's 2 weights, not the edited file's 6
+    assert (run / "circuit_source.yaml").read_bytes() == copy
+    assert json.loads((run / "circuit.json").read_text())["source"]["given"] == str(circuit)

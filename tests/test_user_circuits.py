@@ -12,9 +12,13 @@ import pytest
 import torch
 
 from qhybrid.errors import ConfigError
+from qhybrid.quantum.backends import resolve_backend
 from qhybrid.quantum.layer import QuantumLayer
 from qhybrid.quantum.native import NativeExecutor
+from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
+from qhybrid.quantum.resources import shift_executions
 from qhybrid.quantum.spec import QuantumSpec
+from qhybrid.schema import BackendSpec
 
 PYTHON_CIRCUITS = '''
 import pennylane as qml
@@ -55,6 +59,12 @@ class Weird(qml.operation.Operation):
 def opaque(inputs, weights):
     qml.RX(inputs[0], wires=0)
     Weird(weights[0], wires=0)
+    qml.CNOT(wires=[0, 1])
+
+def fixed_opaque(inputs, weights):
+    qml.RX(inputs[0], wires=0)
+    Weird(0.3, wires=0)
+    qml.RY(weights[0] + inputs[1], wires=1)
     qml.CNOT(wires=[0, 1])
 '''
 
@@ -147,6 +157,40 @@ def test_an_operation_outside_the_registry_is_kept_for_pennylane(circuits):
 
     program = program_of(spec)
     assert list(program.opaque) == ["Weird"] and any(g.name == "Weird" for g in program.gates)
+
+
+def test_constant_parameters_are_neither_shifted_nor_counted(circuits):
+    spec = QuantumSpec(n_qubits=2, circuit={"embedding": {"kind": "angle", "rotation": "Y"},
+                                            "layers": [{"gate": "RX", "wires": "all", "params": ["pi / 4"]},
+                                                       {"gate": "RZ", "wires": "all"}]})
+    layer = native_layer(spec)
+    program = layer.program
+    assert len(program.constant_columns) == 2 and not program.constant_columns & set(layer.shift_columns())
+    assert len(layer.shift_columns()) == program.n_columns - 2
+    assert shift_executions(program, trainable_weights=True) == 1 + 2 * (program.n_columns - 2)
+    # an operation outside the registry with a fixed parameter needs no shift rule of its own
+    spec = QuantumSpec(n_qubits=2, circuit=f"{circuits}:fixed_opaque", weight_shapes={"weights": [1]})
+    shifted = make_pennylane_layer(spec, "parameter-shift")
+    exact = make_pennylane_layer(spec, "backprop")
+    exact.weights.data = shifted.weights.data.clone()
+    x = torch.tensor([[0.3, -0.8], [1.1, 0.4]], dtype=torch.float64, requires_grad=True)
+    grads = [torch.autograd.grad(layer(x).sum(), [x, layer.weights]) for layer in (shifted, exact)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+    # a user's class that cannot take a batch (Weird builds its matrix batch-last) still gives
+    # PennyLane's numbers, sample by sample
+    namespace: dict = {}
+    exec(compile(PYTHON_CIRCUITS, "circuits", "exec"), namespace)
+    expected = _pennylane_reference(namespace["fixed_opaque"], x, {"weights": exact.weights}, 2,
+                                    [qml.PauliZ(0), qml.PauliZ(1)])
+    torch.testing.assert_close(exact(x), expected, atol=1e-10, rtol=0)
+
+
+def make_pennylane_layer(spec: QuantumSpec, diff_method: str) -> QuantumLayer:
+    spec.check()
+    backend = resolve_backend(BackendSpec(name="pennylane", device="default.qubit", diff_method=diff_method,
+                                          dtype="float64"), spec.n_qubits, False, run_seed=0)
+    return QuantumLayer(spec, lambda program, cols: PennyLaneExecutor(program, backend, cols, None), dtype="float64")
 
 
 @pytest.mark.parametrize("circuit, words", [

@@ -1,7 +1,9 @@
 """The ansatz registry (model.quantum.ansatz): each trainable block's name, the gates of one
 of its layers, its weight shape and one line about it. compile_program (qhybrid.quantum.circuit)
 repeats the block ``n_layers`` times; a builder appends one layer's gates, reading weight ``k``
-of the flattened weight tensor as ``weight_column(k)``.
+of the flattened weight tensor as ``weight_column(k)``. The weight shapes are the PennyLane
+templates' own (tests/test_quantum.py compares them with ``shape()``), written here because asking
+PennyLane would load it (seconds) in every native run.
 """
 
 from __future__ import annotations
@@ -18,15 +20,6 @@ def ansatz_weight_shape(ansatz: str, n_layers: int, n_qubits: int) -> Optional[t
     """The weight tensor's shape; None for a block without weights."""
     shape = ANSATZE.get(ansatz, key="model.quantum.ansatz").extra["shape"]
     return None if shape is None else tuple(shape(n_layers, n_qubits))
-
-
-def _template_shape(name: str):
-    """The PennyLane template's own shape() is the single source of its weight shape."""
-    def shape(n_layers: int, n_qubits: int) -> tuple[int, ...]:
-        import pennylane as qml  # lazy: `qhybrid train --help` imports this module (the options' help)
-
-        return getattr(qml, name).shape(n_layers=n_layers, n_wires=n_qubits)
-    return shape
 
 
 def no_layer(gates: list[Gate], layer: int, spec, weight_column) -> None:
@@ -63,7 +56,7 @@ def strongly_entangling_layer(gates: list[Gate], layer: int, spec, weight_column
 ANSATZE.add("none", None, no_layer, "no trainable circuit: the embedding read out as it is", shape=None)
 ANSATZE.add("basic_entangler", None, basic_entangler_layer,
             "PennyLane's BasicEntanglerLayers: one rotation per wire, a CNOT ring",
-            shape=_template_shape("BasicEntanglerLayers"))
+            shape=lambda n_layers, n_qubits: (n_layers, n_qubits))
 ANSATZE.add("strongly_entangling", None, strongly_entangling_layer,
             "PennyLane's StronglyEntanglingLayers: Rot per wire, CNOTs of growing range",
-            shape=_template_shape("StronglyEntanglingLayers"))
+            shape=lambda n_layers, n_qubits: (n_layers, n_qubits, 3))

@@ -64,6 +64,8 @@ class Program:
     observables: Optional[list] = None  # qhybrid.quantum.observables; None: <Z> on every wire
     n_inputs: Optional[int] = None  # the numbers a sample gives the circuit (user circuits)
     opaque: dict = field(default_factory=dict)  # operations outside the gate registry (name -> qml class): PennyLane runs them
+    # columns whose parameter reads no input and no weight: nothing to differentiate or shift
+    constant_columns: frozenset = field(default_factory=frozenset)
     _index_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

@@ -14,6 +14,7 @@ shared by the batch, which keeps weight-only gates data-independent (fusable).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -58,15 +59,14 @@ def compile_ops(n_qubits: int, ops: list[Op], n_inputs: int, weight_shape: Optio
                 observables: Optional[list] = None, opaque: Optional[dict] = None) -> Program:
     """A Program running ``ops`` on ``n_qubits`` wires; inputs are variables 0..n_inputs-1 and
     the flattened weights follow."""
-    n_weights = 1
-    for size in weight_shape or ():
-        n_weights *= size
-    n_weights = n_weights if weight_shape else 0
+    n_weights = math.prod(weight_shape) if weight_shape else 0
     per_sample, shared = _Block(0), _Block(0)
-    gates, columns = [], []
+    gates, columns, constant = [], [], set()
     for op in ops:
         cols = []
         for poly in op.params:
+            if not variables(poly):
+                constant.add(len(columns))
             reads_input = any(v < n_inputs for v in variables(poly))
             block = per_sample if reads_input else shared
             cols.append(len(columns))
@@ -92,4 +92,5 @@ def compile_ops(n_qubits: int, ops: list[Op], n_inputs: int, weight_shape: Optio
     return Program(n_qubits=n_qubits, gates=gates, columns=columns, embedding="amplitude" if amplitude else "angle",
                    weight_shape=tuple(weight_shape) if n_weights else None, input_map=input_map,
                    input_map_reads_weights=reads_weights, weight_map=weight_map, observables=observables,
-                   opaque={name: opaque[name] for name in unknown}, n_inputs=n_inputs)
+                   opaque={name: opaque[name] for name in unknown}, n_inputs=n_inputs,
+                   constant_columns=frozenset(constant))

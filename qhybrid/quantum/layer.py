@@ -54,6 +54,8 @@ class QuantumLayer(nn.Module):
         """Columns of the angle matrix that gradients must flow through."""
         keep = []
         for c, (source, _) in enumerate(self.program.columns):
+            if c in self.program.constant_columns:
+                continue
             if source == SOURCE_INPUT or (source == SOURCE_GATE and self.spec.gating == "soft") or (
                     source == SOURCE_WEIGHT and self.spec.trainable):
                 keep.append(c)

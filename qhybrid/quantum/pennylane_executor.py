@@ -65,14 +65,33 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
         return pennylane_measurements(observables)
 
     qnode = qml.QNode(circuit, device, interface="torch", diff_method=diff_method)
+    if _unbroadcastable(program):
+        qnode = qml.transforms.broadcast_expand(qnode)
     if shots is not None:
         qnode = qml.set_shots(qnode, shots=shots)
     return qnode
 
 
+def _unbroadcastable(program: Program) -> list[str]:
+    """Operations outside the registry that PennyLane does not list as taking a batch of
+    parameters: a user's class may build a wrong matrix from one (its batch axis last, say)."""
+    from pennylane.ops.qubit.attributes import supports_broadcasting  # lazy: as build_qnode
+
+    return [name for name in program.opaque if name not in supports_broadcasting]
+
+
 def _operation(name: str, program: Program):
-    """The qml class of a registry gate, or of an operation only PennyLane runs (Program.opaque)."""
-    return gate_kind(name).operation() if name in GATES else program.opaque[name]
+    """The qml class of a registry gate, or of an operation only PennyLane runs (Program.opaque).
+    An operation that cannot take a batch is told its parameters are scalars (they are: each is
+    one polynomial), so PennyLane sees the batch axis and broadcast_expand gives it one sample
+    per tape: slower, but right."""
+    if name in GATES:
+        return gate_kind(name).operation()
+    cls = program.opaque[name]
+    if name not in _unbroadcastable(program):
+        return cls
+    return type(cls.__name__, (cls,), {"ndim_params": property(lambda op: (0,) * len(op.data)),
+                                        "__module__": cls.__module__})
 
 
 def _columns(result, batch: int, broadcast: bool) -> torch.Tensor:

@@ -34,9 +34,12 @@ def shift_executions(program: Program, trainable_weights: bool) -> Optional[int]
     for gate in program.gates:
         if gate.name == "AMPLITUDE":
             continue
+        variable = [c for c in gate.columns if c not in program.constant_columns]
+        if not variable:
+            continue
         if gate.name not in GATES:
             return None
-        for column in gate.columns:
+        for column in variable:
             source = program.columns[column][0]
             if source == SOURCE_INPUT or (source == SOURCE_WEIGHT and trainable_weights):
                 executions += len(gate_kind(gate.name).recipe)
