@@ -90,6 +90,8 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
                     "through PennyLane (backend=default_qubit) instead of the native executor (backend=%s)",
                     ", ".join(program.opaque), backend_spec.name)
         backend_spec = replace(backend_spec, name="default_qubit", fallbacks=[])
+    elif program.opaque:  # nor can a fallback run them natively
+        backend_spec = replace(backend_spec, fallbacks=[f for f in backend_spec.fallbacks if not is_native(f)])
     backend = resolve_backend(backend_spec, q.n_qubits, amplitude=program.embedding == "amplitude",
                               run_seed=spec.seed)
     if backend.diff_method == "adjoint" and any(o.probs is not None for o in program.observables):

@@ -43,22 +43,23 @@ def test_qiskit_aer_trains_on_a_tiny_subset(tmp_path, compose):
 
 
 def test_lightning_gpu_without_a_gpu_falls_back_and_says_so_once(tmp_path, cli):
-    """Where lightning.gpu cannot start, one warning and lightning_qubit; where it can, it is used."""
+    """Where lightning.gpu cannot start, one warning and the native executor (exact, the fastest
+    path here); where it can, it is used."""
     run = tmp_path / "run"
     result = cli(["train", "model=g6", "backend=lightning_gpu", "data=iris", "cv=holdout", *ONE_EPOCH, *TINY_CIRCUIT,
                   f"hydra.run.dir={run}"])
     assert result.returncode == 0, result.stderr
     warnings = [ln for ln in result.stdout.splitlines() if "WARNING" in ln and "backend" in ln]
     backend = json.loads((run / "metrics.json").read_text())["backend"]
-    assert backend["requested"] == "lightning_gpu" and backend["diff_method"] == "adjoint"
-    assert backend["dtype"] == "float64"
+    assert backend["requested"] == "lightning_gpu" and backend["dtype"] == "float64"
     used = json.loads((run / "environment.json").read_text())["quantum_backend"]["name"]
     if lightning_gpu_starts():
-        assert warnings == [] and backend["name"] == used == "lightning_gpu"
+        assert warnings == [] and backend["name"] == used == "lightning_gpu" and backend["diff_method"] == "adjoint"
         return
     assert len(warnings) == 1 and "backend lightning_gpu is not available here" in warnings[0]
-    assert "using lightning_qubit" in warnings[0]
-    assert backend["name"] == used == "lightning_qubit"
+    assert "using qhybrid's native executor" in warnings[0]
+    assert backend["name"] == used == "torch" and backend["device"] == "qhybrid.native"
+    assert "lightning.gpu" in backend["fallback_reason"]
 
 
 REFUSED = [

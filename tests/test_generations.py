@@ -35,7 +35,7 @@ def test_generation_features_accumulate(compose):
     assert g10.backend.name == "auto" and g10.backend.max_retries == 5
     assert compose([]).model.name == "g10"  # the recommended default
     g5 = compose(["model=g5"])
-    assert g5.backend.name == "lightning_gpu" and g5.backend.fallbacks == ["lightning_qubit", "default_qubit"]
+    assert g5.backend.name == "lightning_gpu" and g5.backend.fallbacks == ["torch", "lightning_qubit", "default_qubit"]
     assert g5.model.quantum.gating == "soft" and g5.model.quantum.soft_tau_trainable
 
 

@@ -39,5 +39,6 @@ def device_of(name: str) -> Optional[str]:
 
 
 def fallback_names() -> list[str]:
-    """The backends a fallback chain can name: PennyLane devices with a fixed name."""
-    return [o.name for o in BACKENDS.options() if o.extra.get("device")]
+    """The backends a fallback chain can name: PennyLane devices with a fixed name, and the
+    native executor (torch)."""
+    return ["torch", *[o.name for o in BACKENDS.options() if o.extra.get("device")]]

@@ -18,7 +18,7 @@ import torch
 from qhybrid import __version__
 from qhybrid.environment import package_version
 from qhybrid.errors import ConfigError, QHybridError, first_line
-from qhybrid.quantum.backend_options import BACKENDS, device_of
+from qhybrid.quantum.backend_options import BACKENDS, device_of, is_native
 from qhybrid.training.seeding import fold_seed
 
 log = logging.getLogger("qhybrid")
@@ -140,6 +140,11 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
     seed = spec.seed if spec.seed is not None else run_seed
     reasons: list[str] = []
     for i, name in enumerate(chain):
+        if i > 0 and is_native(name):
+            if spec.shots is not None:
+                reasons.append(f"{name}: the native executor is exact and backend.shots={spec.shots} samples")
+                continue
+            return _native_fallback(spec, chain[0], "; ".join(reasons), n_wires, amplitude, run_seed)
         device_name = spec.device if (i == 0 and spec.device) else device_of(name)
         options = dict(spec.options) if i == 0 else {}
         try:
@@ -166,6 +171,14 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
                                options=options)
     raise QHybridError(f"no backend could start: {'; '.join(reasons)}",
                        "install the plugin (e.g. pip install pennylane-lightning), or use backend=default_qubit")
+
+
+def _native_fallback(spec, asked: str, reason: str, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
+    """The native executor in place of a simulator that cannot start: the same state-vector
+    mathematics, exact, with autograd (on CUDA when trainer.device finds a GPU)."""
+    log.warning("backend %s is not available here (%s); using qhybrid's native executor (backend=torch: exact, "
+                "the same mathematics; backend.strict=true refuses instead)", asked, reason)
+    return replace(resolve_native(spec, n_wires, amplitude, run_seed), fallback_reason=reason)
 
 
 def survey() -> list[dict[str, Any]]:
