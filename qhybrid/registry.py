@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -79,7 +79,7 @@ class Registry:
         if module:
             import_option_module(module, f"{self.group}.module")
         self._discover()
-        if name in self._options:
+        if isinstance(name, Hashable) and name in self._options:  # a YAML list or mapping is no name
             return self._options[name]
         key = key or f"{self.group}.name"
         close = difflib.get_close_matches(str(name), list(self._options), n=1)
