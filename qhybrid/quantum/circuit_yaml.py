@@ -47,6 +47,15 @@ _CIRCUIT_KEYS = ("embedding", "layers", "reps", "reupload", "final", "n_inputs")
 _FIX_GATE = "use a gate of the registry: " + ", ".join(sorted({k.name for k in GATES.values()}))
 
 
+# far beyond a circuit a state-vector simulator trains: `reps: 1000000000` is a typo, refused at once
+MAX_GATES = 100_000
+
+
+def _check_size(builder: "_Builder", where: str) -> None:
+    if len(builder.ops) > MAX_GATES:
+        raise ConfigError(f"{where}: the circuit has more than {MAX_GATES:,} gates", f"lower {where}")
+
+
 class _Builder:
     def __init__(self, n_qubits: int):
         self.n, self.ops, self.inputs, self.n_weights = n_qubits, [], set(), 0
@@ -157,7 +166,8 @@ def _embedding(builder: _Builder, spec: Any, rep: int, where: str) -> None:
         raise ConfigError(f"{where}={spec!r} is not an embedding", f"use one of {', '.join(EMBEDDING_KINDS)}, a "
                           "mapping such as {kind: angle, rotation: Y}, or a list of gate entries")
     spec = {"kind": spec} if isinstance(spec, str) or spec is None else dict(spec)
-    kind = spec.get("kind", "angle") or "none"
+    kind = spec.get("kind", "angle")
+    kind = "none" if kind is None else kind  # YAML's null; false or 0 are mistakes, refused below
     if kind not in EMBEDDING_KINDS:
         raise ConfigError(f"{where}.kind={kind!r} is not an embedding", f"use one of {', '.join(EMBEDDING_KINDS)}")
     _unknown_keys(where, spec, _EMBEDDING_KEYS[kind], f"the {kind} embedding")
@@ -177,6 +187,7 @@ def _embedding(builder: _Builder, spec: Any, rep: int, where: str) -> None:
                 builder.ops.append(Op("RZ", (w,), (builder.param(f"x[{w}]", {}, where),)))
             for a, b in pairs:
                 builder.ops.append(Op("IsingZZ", (a, b), (builder.param(f"x[{a}] * x[{b}]", {}, where),)))
+            _check_size(builder, f"{where}.reps")
     elif kind == "amplitude":
         builder.ops.append(Op("AMPLITUDE", tuple(range(n))))
 
@@ -200,6 +211,7 @@ def ops_from_yaml(description: Mapping, n_qubits: int) -> tuple[list[Op], int, t
         if rep == 0 and not reupload:
             before = builder.n_weights  # an embedding's weights, ahead of the repetitions
         _entries(builder, layers, rep, f"{KEY}.layers")
+        _check_size(builder, f"{KEY}.reps")
     repeated = builder.n_weights - before
     _entries(builder, description.get("final") or [], reps, f"{KEY}.final")
     n_inputs = _n_inputs(description, builder, n_qubits, amplitude)
