@@ -20,6 +20,18 @@ EDGES = '''
 import numpy as np
 import pennylane as qml
 
+class Broken(qml.operation.Operation):
+    num_wires = 1
+    num_params = 0
+
+    @staticmethod
+    def compute_decomposition(wires):
+        raise RuntimeError("this decomposition is broken")
+
+def broken(inputs, weights):
+    qml.RX(inputs[0], wires=0)
+    Broken(wires=0)
+
 def measured(inputs, weights):
     qml.RX(inputs[0], wires=0)
     qml.measure(0)
@@ -116,6 +128,7 @@ def _layer(spec: QuantumSpec) -> QuantumLayer:
     ("complex_angle", ["parameter 0 of RX on wires [0] is", "not a real number"]),
     ("nan_angle", ["parameter 0 of RX on wires [0] is nan, not a finite number"]),
     ("float_wire", ["RX acts on wire 0.5, which is not a wire number", "integers 0..1"]),
+    ("broken", ["could not decompose", "RuntimeError: this decomposition is broken"]),
 ])
 def test_what_qhybrid_cannot_run_faithfully_is_one_line(edges, name, words):
     with pytest.raises(ConfigError) as err:

@@ -57,7 +57,13 @@ def _record(fn: Callable, z: torch.Tensor, n_inputs: int, shapes: dict[str, tupl
     _refuse_trainable_readout(tape.measurements)
     with warnings.catch_warnings():  # an operation that stays as it is gets qhybrid's own log line
         warnings.filterwarnings("ignore", message=".*does not define a decomposition.*")
-        (tape,), _ = qml.transforms.decompose(tape, gate_set=set(_BY_PENNYLANE))
+        try:
+            (tape,), _ = qml.transforms.decompose(tape, gate_set=set(_BY_PENNYLANE))
+        except Exception as err:  # an operation of the user's whose decomposition fails
+            raise ConfigError(f"{KEY}: PennyLane could not decompose the circuit's operations "
+                              f"({first_line(err, typed=True)})",
+                              "check the decomposition of your own operations, or use registry gates "
+                              "(README: Circuits of your own)") from None
     _refuse_unfaithful(tape.operations)  # a template's own mid-circuit measurement or channel
     return tape
 
