@@ -18,16 +18,20 @@ options (``--help``) imports no simulator or learning library.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 from typing import Any, Optional, Union
 
 from qhybrid.errors import ConfigError, first_line
+
+_STAMPS: dict[str, str] = {}  # module name -> file_stamp of the source it was imported from
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Registry:
         if module:
             import_option_module(module, f"{self.group}.module")
         self._discover()
-        if name in self._options:
+        if isinstance(name, Hashable) and name in self._options:  # a YAML list or mapping is no name
             return self._options[name]
         key = key or f"{self.group}.name"
         close = difflib.get_close_matches(str(name), list(self._options), n=1)
@@ -104,22 +108,43 @@ def resolve_callable(target: Union[str, Callable]) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-def import_option_module(module: str, key: str) -> Any:
-    """Import (once) the module that registers a user's option: a dotted name or a .py file."""
-    path = Path(module).expanduser()
-    if module.endswith(".py"):
-        if not path.is_file():
-            raise ConfigError(f"{key}: no such file: {path.resolve()}",
-                              f"check the path (relative paths are read from {Path.cwd()})")
-        name = f"qhybrid_option_{path.stem}_{abs(hash(str(path.resolve())))}"
-        if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(name, path)
-            loaded = importlib.util.module_from_spec(spec)
-            sys.modules[name] = loaded
-            _execute(lambda: spec.loader.exec_module(loaded), key, module, name)
-        return sys.modules[name]
+def import_option_module(module: str, key: str, reload_changed: bool = False) -> Any:
+    """Import (once) the module that registers a user's option: a dotted name or a .py file.
+    ``reload_changed``: a .py file whose content changed since it was imported runs again (a
+    user's function edited between two runs of one process); registering modules keep the
+    default, as running one twice would register its options twice."""
+    if module.lower().endswith(".py"):
+        return _import_file(Path(module).expanduser(), module, key, reload_changed)
     _execute(lambda: importlib.import_module(module), key, module, None)
     return sys.modules[module]
+
+
+def file_stamp(path: Path) -> str:
+    """A digest of a file's content: unlike its mtime, it changes with every edit, however quick."""
+    return _digest(path.read_bytes())
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _import_file(path: Path, module: str, key: str, reload_changed: bool) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{key}: no such file: {path.resolve()}",
+                          f"check the path (relative paths are read from {Path.cwd()})")
+    name = f"qhybrid_option_{path.stem}_{abs(hash(str(path.resolve())))}"
+    source = path.read_bytes()
+    stamp = _digest(source)
+    if name not in sys.modules or (reload_changed and _STAMPS.get(name) != stamp):
+        # the loader named: without it, a file.PY (any case but .py) would have no spec
+        spec = importlib.util.spec_from_file_location(name, path, loader=SourceFileLoader(name, str(path)))
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        # compiled from the bytes just read, not through the loader: its bytecode cache goes by
+        # the mtime in seconds and the size, and would serve an edit made within the same second
+        _execute(lambda: exec(compile(source, str(path), "exec"), loaded.__dict__), key, module, name)
+        _STAMPS[name] = stamp
+    return sys.modules[name]
 
 
 def import_target(reference: str, key: str) -> Callable:
@@ -128,7 +153,7 @@ def import_target(reference: str, key: str) -> Callable:
     if not sep or not module or not name.isidentifier():
         raise ConfigError(f"{key}={reference!r} does not name a function",
                           f"write {key}=path/to/file.py:function or {key}=package.module:function")
-    target = getattr(import_option_module(module, key), name, None)
+    target = getattr(import_option_module(module, key, reload_changed=True), name, None)
     if not callable(target):
         raise ConfigError(f"{key}={reference}: {module} has no function {name!r}",
                           "check the function's name (after the colon)")

@@ -10,16 +10,20 @@ against a second recording at another probe. The result is a list of Ops
 (qhybrid.quantum.circuit_ops), compiled like a YAML circuit.
 
 Operations PennyLane cannot decompose into registry gates stay as they are (their PennyLane
-name); such a circuit runs through PennyLane, and the run's log says which operation.
+name); such a circuit runs through PennyLane, and the run's log says which operation. What a pure
+state vector cannot run as PennyLane would (mid-circuit measurements, qml.cond, noise channels)
+and readouts whose coefficients depend on the inputs or weights are refused in one line.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Any, Optional
 
+import numpy as np
 import torch
 
 from qhybrid.errors import ConfigError, first_line
@@ -49,28 +53,94 @@ def _record(fn: Callable, z: torch.Tensor, n_inputs: int, shapes: dict[str, tupl
                               f"{ {k: list(v) for k, v in shapes.items()} } (model.quantum.n_inputs, "
                               "model.quantum.weight_shapes)") from None
     tape = qml.tape.QuantumScript.from_queue(queue)
+    _refuse_unfaithful(tape.operations)
+    _refuse_trainable_readout(tape.measurements)
     with warnings.catch_warnings():  # an operation that stays as it is gets qhybrid's own log line
         warnings.filterwarnings("ignore", message=".*does not define a decomposition.*")
-        (tape,), _ = qml.transforms.decompose(tape, gate_set=set(_BY_PENNYLANE))
+        try:
+            (tape,), _ = qml.transforms.decompose(tape, gate_set=set(_BY_PENNYLANE))
+        except Exception as err:  # an operation of the user's whose decomposition fails
+            raise ConfigError(f"{KEY}: PennyLane could not decompose the circuit's operations "
+                              f"({first_line(err, typed=True)})",
+                              "check the decomposition of your own operations, or use registry gates "
+                              "(README: Circuits of your own)") from None
+    _refuse_unfaithful(tape.operations)  # a template's own mid-circuit measurement or channel
     return tape
 
 
+def _refuse_unfaithful(operations: list) -> None:
+    """Operations a pure state vector without classical control cannot run as PennyLane would:
+    refused, rather than run as opaque operations that give other numbers (or none)."""
+    import pennylane as qml  # lazy: as in _record
+
+    # where PennyLane keeps mid-circuit measurements has moved between versions (>= 0.42)
+    measurements = tuple(c for c in (getattr(qml.ops, "MidMeasure", None), getattr(qml.ops, "PauliMeasure", None),
+                                     getattr(qml.measurements, "MidMeasureMP", None)) if isinstance(c, type))
+    for op in operations:
+        where = f"{KEY}: {_named(op)}"
+        if isinstance(op, measurements):
+            raise ConfigError(f"{where} is a mid-circuit measurement (qml.measure), which qhybrid cannot run",
+                              "measure only at the end: return expvals or probs (and put any decision on "
+                              "a result in the classical layers after the circuit)")
+        if isinstance(op, qml.ops.Conditional):
+            raise ConfigError(f"{where} is conditioned on a mid-circuit measurement (qml.cond), which qhybrid "
+                              "cannot run", "apply the gate unconditionally, or put the decision in the "
+                              "classical layers after the circuit")
+        if isinstance(op, qml.operation.Channel):
+            raise ConfigError(f"{where} is a noise channel, but qhybrid runs circuits of yours as pure states",
+                              "remove it: noise (and shots) for circuits of yours belong to a later feature; "
+                              "a mixed-state device (default.mixed) is not supported for them here")
+
+
+def _refuse_trainable_readout(measurements: list) -> None:
+    for m in measurements:
+        if m.obs is not None and any(isinstance(d, torch.Tensor) and d.requires_grad for d in m.obs.data):
+            raise ConfigError(f"{KEY}: the function returns {_short(m)}, whose coefficients depend on the "
+                              "inputs or weights (trainable coefficients), which qhybrid cannot read out",
+                              "return expvals of Pauli words with constant coefficients; the classical "
+                              "layers after the circuit learn how to weigh them")
+
+
+def _short(measurement: Any) -> str:
+    text = " ".join(str(measurement).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _scalars(op) -> list:
-    out = []
-    for value in op.data:
-        if isinstance(value, torch.Tensor) and value.numel() != 1:
-            raise ConfigError(f"{KEY}: {op.name} on wires {op.wires.tolist()} takes a tensor parameter, which qhybrid "
-                              "cannot compile", "build the state with gates (or the YAML circuit's embedding: "
-                              "amplitude), or run it with backend=default_qubit as a PennyLane model")
-        out.append(value.reshape(()) if isinstance(value, torch.Tensor) else torch.tensor(float(value), dtype=torch.float64))
-    return out
+    """op's parameters as 0-d tensors: torch tensors keep their graph (they read the probe), numbers
+    and numpy values of one element are constants; anything else is one line."""
+    return [_scalar(value, f"{KEY}: parameter {k} of {_named(op)}") for k, value in enumerate(op.data)]
 
 
-def _polynomial(p: torch.Tensor, z: torch.Tensor) -> tuple[Poly, torch.Tensor, torch.Tensor]:
-    """p's Taylor polynomial of degree 2 at the probe z: (poly, gradient, Hessian rows)."""
+def _scalar(value: Any, where: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        shape, kind = list(value.shape), "c" if value.is_complex() else "f"
+    else:
+        value = np.asarray(value)
+        shape, kind = list(value.shape), value.dtype.kind
+    if math.prod(shape) != 1:
+        raise ConfigError(f"{where} holds {math.prod(shape)} values (shape {shape}), not one number, which qhybrid "
+                          "cannot compile", "give each gate parameter one number (no broadcasting); build a state "
+                          "with gates (or the YAML circuit's embedding: amplitude)")
+    if kind not in "biuf":
+        raise ConfigError(f"{where} is {value!r}, not a real number", "give each gate parameter a real number")
+    scalar = value.reshape(()) if isinstance(value, torch.Tensor) else torch.tensor(float(value.reshape(())),
+                                                                                   dtype=torch.float64)
+    if not math.isfinite(float(scalar.detach())):
+        raise ConfigError(f"{where} is {float(scalar.detach())}, not a finite number",
+                          "check how the function computes it (a division by zero, an overflow)")
+    return scalar
+
+
+def _named(op: Any) -> str:
+    return f"{op.name} on wires [{', '.join(map(str, op.wires.tolist()))}]"
+
+
+def _polynomial(p: torch.Tensor, z: torch.Tensor) -> Poly:
+    """p's Taylor polynomial of degree 2 at the probe z (from its gradient and Hessian there)."""
     V = z.shape[0]
     if not p.requires_grad:
-        return ({(): float(p)} if float(p) else {}), torch.zeros(V, dtype=z.dtype), torch.zeros(V, V, dtype=z.dtype)
+        return {(): float(p)} if float(p) else {}
     (g,) = torch.autograd.grad(p, z, create_graph=True, allow_unused=True)
     g = torch.zeros_like(z) if g is None else g
     H = torch.zeros(V, V, dtype=z.dtype)
@@ -86,7 +156,7 @@ def _polynomial(p: torch.Tensor, z: torch.Tensor) -> tuple[Poly, torch.Tensor, t
         poly[(v,)] = float(linear[v])
     for u, v in torch.nonzero(torch.triu(H).abs() > 1e-14).tolist():
         poly[(u, v)] = float(H[u, v]) * (0.5 if u == v else 1.0)
-    return {k: c for k, c in poly.items() if c != 0.0}, g, H
+    return {k: c for k, c in poly.items() if c != 0.0}
 
 
 def _evaluate(poly: Poly, z: torch.Tensor) -> float:
@@ -104,19 +174,13 @@ def record_function(fn: Callable, n_qubits: int, n_inputs: int, shapes: dict[str
     probes = [z.requires_grad_() for z in (first, -0.8 * first, torch.rand(V, generator=generator,
                                                                               dtype=torch.float64) * 4 - 2)]
     tapes = [_record(fn, z, n_inputs, shapes) for z in probes]
-    structure = {tuple((o.name, tuple(o.wires.tolist())) for o in tape.operations) for tape in tapes}
-    if len(structure) > 1:
-        raise ConfigError(f"{KEY}: the function applies different gates for different inputs or weights",
-                          "keep the gates fixed and put the data in their parameters (no if on values)")
+    _refuse_changing_structure(tapes)
     ops, opaque = [], {}
     for op, *twins in zip(*(tape.operations for tape in tapes)):
-        wires = tuple(op.wires.tolist())
-        if not all(isinstance(w, int) and 0 <= w < n_qubits for w in wires):
-            raise ConfigError(f"{KEY}: {op.name} acts on wires {list(wires)}, outside 0..{n_qubits - 1}",
-                              "use wires 0..n_qubits-1, or raise model.quantum.n_qubits")
+        wires = _wires(op, n_qubits)
         polys = []
         for k, (p, *others) in enumerate(zip(_scalars(op), *(_scalars(t) for t in twins))):
-            poly, _, _ = _polynomial(p, probes[0])
+            poly = _polynomial(p, probes[0])
             if any(abs(_evaluate(poly, z.detach()) - float(q.detach())) > _TOLERANCE * (1 + abs(float(q.detach())))
                    for z, q in zip(probes[1:], others)):
                 raise ConfigError(f"{KEY}: parameter {k} of {op.name} on wires {list(wires)} is not a polynomial of "
@@ -128,6 +192,37 @@ def record_function(fn: Callable, n_qubits: int, n_inputs: int, shapes: dict[str
             opaque[op.name] = type(op)
         ops.append(Op(_BY_PENNYLANE.get(op.name, op.name), wires, tuple(polys)))
     return ops, list(tapes[0].measurements), opaque
+
+
+def _refuse_changing_structure(tapes: list) -> None:
+    """The same gates on the same wires, and the same measurements, at every probe."""
+    gates = {tuple((o.name, tuple(map(repr, o.wires.tolist()))) for o in tape.operations) for tape in tapes}
+    if len(gates) > 1:
+        raise ConfigError(f"{KEY}: the function applies different gates for different inputs or weights",
+                          "keep the gates fixed and put the data in their parameters (no if on values)")
+    if len({tuple(map(repr, tape.measurements)) for tape in tapes}) > 1:
+        raise ConfigError(f"{KEY}: the function returns different measurements for different inputs or weights "
+                          "(an observable's coefficients computed from them)",
+                          "return fixed measurements (constant coefficients); the classical layers after the "
+                          "circuit learn how to weigh them")
+
+
+def _wires(op, n_qubits: int) -> tuple[int, ...]:
+    """op's wires as ints: Python and numpy integers (and 0-d integer tensors) are wire numbers."""
+    wires = []
+    for w in op.wires.tolist():
+        try:
+            index = None if isinstance(w, (bool, np.bool_)) else operator.index(w)
+        except TypeError:
+            index = None
+        if index is None:
+            raise ConfigError(f"{KEY}: {op.name} acts on wire {w!r}, which is not a wire number",
+                              f"label wires with integers 0..{n_qubits - 1}")
+        wires.append(index)
+    if not all(0 <= w < n_qubits for w in wires):
+        raise ConfigError(f"{KEY}: {op.name} acts on wires {wires}, outside 0..{n_qubits - 1}",
+                          "use wires 0..n_qubits-1, or raise model.quantum.n_qubits")
+    return tuple(wires)
 
 
 def observables_of(measurements: list) -> Optional[list[str]]:
@@ -143,7 +238,7 @@ def observables_of(measurements: list) -> Optional[list[str]]:
         elif kind == "ExpectationMP" and m.obs is not None and m.obs.pauli_rep is not None:
             labels.append(_sentence_label(m.obs.pauli_rep))
         else:
-            raise ConfigError(f"{KEY}: the function returns {m}, which qhybrid cannot read out",
+            raise ConfigError(f"{KEY}: the function returns {_short(m)} ({kind}), which qhybrid cannot read out",
                               "return expvals of Pauli words or probs, or set model.quantum.observables")
     return labels
 

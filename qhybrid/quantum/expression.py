@@ -55,8 +55,10 @@ class _Reader:
         if not (isinstance(node.value, ast.Name) and node.value.id == "x"):
             raise ExpressionError(f"{ast.unparse(node)!r}: only the inputs x[...] can be indexed")
         index = self.value(node.slice)
-        if isinstance(index, dict) or index != int(index) or index < 0:
-            raise ExpressionError(f"{ast.unparse(node)!r}: an input's index must be a whole number >= 0")
+        if isinstance(index, dict) or not 0 <= index < WEIGHT_BASE or index != int(index):
+            # weights are numbered from WEIGHT_BASE: a larger index would read a weight
+            raise ExpressionError(f"{ast.unparse(node)!r}: an input's index must be a whole number in "
+                                  f"0 .. {WEIGHT_BASE - 1}")
         self.inputs.add(int(index))
         return variable(int(index))
 

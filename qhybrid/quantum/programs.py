@@ -20,7 +20,7 @@ from qhybrid.quantum.circuit_ops import compile_ops
 from qhybrid.quantum.circuit_python import observables_of, record_function
 from qhybrid.quantum.circuit_yaml import ops_from_yaml
 from qhybrid.quantum.observables import parse_observables
-from qhybrid.registry import import_target
+from qhybrid.registry import file_stamp, import_target
 
 KEY = "model.quantum.circuit"
 _CACHE: dict[str, Program] = {}
@@ -29,19 +29,20 @@ _CACHE: dict[str, Program] = {}
 def program_of(spec) -> Program:
     # weight_shapes' order is the flat weights' order: keep it in the key (sort_keys would not)
     shapes = list((spec.weight_shapes or {}).items())
-    key = json.dumps([spec.circuit, _modified(spec.circuit), shapes, spec.observables, spec.n_inputs,
+    key = json.dumps([spec.circuit, _stamp(spec.circuit), shapes, spec.observables, spec.n_inputs,
                       _builtin_fields(spec)], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE[key] = _compile(spec)
     return _CACHE[key]
 
 
-def _modified(circuit: Any) -> Any:
-    """A circuit file's modification time: an edited file (the Python API, one process) is read again."""
+def _stamp(circuit: Any) -> Any:
+    """A circuit file's content digest: an edited file (the Python API, one process) is read again,
+    however soon after the last read (an mtime may not have moved)."""
     if not isinstance(circuit, str):
         return None
     path = Path(circuit.rpartition(":")[0] if is_python(circuit) else circuit).expanduser()
-    return path.stat().st_mtime_ns if path.is_file() else None
+    return file_stamp(path) if path.is_file() else None
 
 
 def _builtin_fields(spec) -> dict:
@@ -49,7 +50,8 @@ def _builtin_fields(spec) -> dict:
 
 
 def is_python(circuit: Any) -> bool:
-    return isinstance(circuit, str) and not circuit.endswith((".yaml", ".yml"))
+    """A circuit named as a Python function (file.py:function, module:function), not a YAML file."""
+    return isinstance(circuit, str) and not circuit.lower().endswith((".yaml", ".yml"))
 
 
 def _compile(spec) -> Program:
