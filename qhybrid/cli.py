@@ -284,21 +284,21 @@ def _limit_threads(hydra_cfg) -> None:
     """A job of a parallel launcher (joblib's processes) computes on one thread: the
     launcher already runs a job per core, and a thread pool per job on top would
     oversubscribe the cores. QHYBRID_THREADS=N sets the count for any run or job (a value
-    that is not a count is a warning, and one thread)."""
+    that is not a count is a warning, and one thread). Otherwise trainer.threads decides
+    (qhybrid.threads)."""
+    from qhybrid import threads as thread_policy  # lazy: loads torch; `qhybrid --help` must not
+
     wanted = os.environ.get("QHYBRID_THREADS")
     target = str(hydra_cfg.launcher.get("_target_", ""))
     if wanted is None and "joblib" not in target.lower():
+        thread_policy.fix(None)
         return
     if wanted is not None and not wanted.isdigit():
         import logging
 
         logging.getLogger("qhybrid").warning("QHYBRID_THREADS=%r is not a count of threads; using 1", wanted)
-    threads = max(1, int(wanted)) if wanted and wanted.isdigit() else 1
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)  # numpy's and scikit-learn's BLAS / OpenMP pools
+    count = max(1, int(wanted)) if wanted and wanted.isdigit() else 1
+    thread_policy.fix(count, f"QHYBRID_THREADS={wanted}" if wanted is not None else "one per parallel job")
 
 
 def _shell_completion(args: list[str]) -> int:

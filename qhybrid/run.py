@@ -23,6 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from qhybrid import environment, io, run_folder
+from qhybrid import threads as thread_policy
 from qhybrid.allocator import retain_freed_memory
 from qhybrid.circuit_copy import resumed_config
 from qhybrid.circuit_files import write_run_circuit
@@ -127,6 +128,11 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
     """Seeds, device, precision and the model a fold trains; logs what will run."""
     seed_everything(spec.seed, spec.trainer.deterministic)
     device = resolve_device(spec.trainer.device)
+    n_inputs = model_inputs(spec.data, data.n_features)  # PCA components, or the features
+    quantum = spec.model.quantum
+    thread_policy.use(spec.trainer.threads, thread_policy.work_size(
+        spec.trainer.batch_size, quantum.n_qubits if quantum else None, max([n_inputs, *spec.model.hidden_dims])),
+        quantum is not None)
     precision = resolve_precision(spec.precision.name, device)
     backend_record = backend.record() if backend else {"name": "none", "note": "classical model: no quantum layer"}
     io.write_json(out / "environment.json", environment.describe(device, backend_record))
@@ -134,7 +140,6 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
     if spec.init_from is not None:
         initial = load_initial(spec.init_from)
         _check_features(initial, data)
-    n_inputs = model_inputs(spec.data, data.n_features)  # PCA components, or the features
     retry = build_retry(spec.backend)
     probe, fresh = build_run_model(spec, n_inputs, data.n_outputs, backend, retry, initial)
     for name in fresh:

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
+import torch
 from omegaconf import OmegaConf
 
 from qhybrid import io
@@ -129,7 +130,8 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
         if spec.decision.threshold != "argmax" else {"threshold": "argmax"},
         "device": device,
         "seed": spec.seed,
-        "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows))},
+        "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows)),
+                   "threads": torch.get_num_threads()},
     }
     if results.trading is not None:
         metrics["trading"] = {"strategy": spec.data.strategy, "note": TRADING_NOTE}

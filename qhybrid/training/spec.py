@@ -141,6 +141,7 @@ class TrainerSpec:
     deterministic: bool = False
     log_every_n_epochs: int = 10
     epoch_checkpoint_seconds: Optional[float] = 60.0
+    threads: Any = "auto"  # auto (qhybrid.threads: one for small steps) | a count of intra-op threads
 
     def check(self) -> None:
         positive("trainer.max_epochs", self.max_epochs)
@@ -153,6 +154,10 @@ class TrainerSpec:
             positive("trainer.grad_clip", self.grad_clip)
         fraction("trainer.val_fraction", self.val_fraction, allow_zero=True)
         positive("trainer.log_every_n_epochs", self.log_every_n_epochs)
+        if self.threads != "auto" and (not isinstance(self.threads, int) or isinstance(self.threads, bool)
+                                       or self.threads < 1):
+            raise ConfigError(f"trainer.threads={self.threads!r} is not auto or a count of threads",
+                              "use trainer.threads=auto (one thread for small circuits) or a whole number >= 1")
         if self.epoch_checkpoint_seconds is not None:
             positive("trainer.epoch_checkpoint_seconds", self.epoch_checkpoint_seconds, allow_zero=True)
         self.early_stopping.check()

@@ -1,0 +1,67 @@
+"""How many intra-op threads a run computes with (trainer.threads).
+
+A small circuit's step is a few hundred tensor operations on kilobytes: torch's thread pool
+only adds hand-offs, and when another process competes for the cores its spinning workers
+wait for each other — a (4 qubits, batch 64) step fell 55x with 2 threads on a busy 2-core
+machine, and not at all with one (docs/benchmarks.md, "Threads"). So ``auto`` computes on
+one thread below ``SMALL_STATE`` amplitudes per batch, and leaves torch's own count
+(``OMP_NUM_THREADS`` or the cores) above it. An explicit count, QHYBRID_THREADS, or a
+parallel launcher's one thread per job (qhybrid.cli) come first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+import torch
+from threadpoolctl import threadpool_limits
+
+log = logging.getLogger("qhybrid")
+
+# amplitudes per batch (batch_size x 2^n_qubits) below which one thread is faster: measured
+# with `python scripts/thread_threshold.py` (docs/benchmarks.md, "Threads")
+SMALL_STATE = 2**16
+# a classical model's widest layer x batch below which one thread is faster (same script)
+SMALL_CLASSICAL = 2**16
+
+# (threads, why) when the launcher or QHYBRID_THREADS fixed the count for this job (qhybrid.cli)
+_fixed: Optional[tuple[int, str]] = None
+
+
+def fix(threads: Optional[int], why: str = "") -> None:
+    """The count a job was given before its config was read (None: nothing fixed)."""
+    global _fixed
+    _fixed = None if threads is None else (threads, why)
+    if threads is not None:
+        apply(threads)
+
+
+def apply(threads: int) -> None:
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's and scikit-learn's BLAS / OpenMP pools
+
+
+def work_size(batch_size: int, n_qubits: Optional[int], widest_layer: int) -> int:
+    """The numbers one step computes with, per layer: amplitudes for a circuit, else activations."""
+    return batch_size * (2**n_qubits if n_qubits is not None else widest_layer)
+
+
+def choose(wanted: Any, work: int, quantum: bool) -> tuple[int, str]:
+    """(threads, why) for trainer.threads=``wanted`` and a step of ``work`` numbers."""
+    if isinstance(wanted, int) and not isinstance(wanted, bool):
+        return wanted, "trainer.threads"
+    if _fixed is not None:
+        return _fixed
+    small = SMALL_STATE if quantum else SMALL_CLASSICAL
+    if work < small:
+        return 1, f"trainer.threads=auto: {work:,} numbers per step is overhead-bound (< {small:,})"
+    return torch.get_num_threads(), f"trainer.threads=auto: {work:,} numbers per step"
+
+
+def use(wanted: Any, work: int, quantum: bool) -> int:
+    """Set and log the run's thread count; returns it (metrics.json records it)."""
+    threads, why = choose(wanted, work, quantum)
+    apply(threads)
+    log.info("threads: %d (%s)", threads, why)
+    return threads
