@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import run_cli
+from helpers import one_line, run_cli
 from helpers.scheduling import HEAVY
 
 from qhybrid.bench import REFERENCE, combine_rounds
@@ -107,6 +107,43 @@ def test_bench_leaves_out_what_cannot_run_a_circuit_with_foreign_operations(tmp_
     assert "pennylane_shift left out: Spin has no parameter-shift rule" in result.stdout
     rows = {r["impl"]: r for r in json.loads((tmp_path / "b" / "bench.json").read_text())["results"]}
     assert set(rows) == {REFERENCE} and "error" not in rows[REFERENCE]
+
+
+@HEAVY
+def test_the_issue_command_without_jax_leaves_it_out_in_one_line_and_runs_the_rest(tmp_path, cli, monkeypatch):
+    # issue 15's command, one small case. None in sys.modules makes `import jax` fail as it
+    # does where jax is not installed (CI), also where it is
+    monkeypatch.setitem(sys.modules, "jax", None)
+    result = cli(["bench", "--impls", "native", "pennylane_jax", "pennylane_broadcast", "--threads", "1",
+                  "--cases", "3,1,8", "--rounds", "1", "--min-seconds", "0.05", "--out", str(tmp_path / "b")])
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    notes = [line for line in result.stdout.splitlines() if "left out" in line]
+    assert notes == ["pennylane_jax left out: jax is not installed (pip install 'qhybrid[bench]')"]
+    data = json.loads((tmp_path / "b" / "bench.json").read_text())
+    rows = {r["impl"]: r for r in data["results"]}
+    assert set(rows) == {REFERENCE, "native"} and rows["native"]["max_error"] < 1e-12
+    assert rows["native"]["strategy"] in ("fused", "gates")  # what the automatic strategy picked for B=8
+    assert data["meta"]["threads"] == 1 and {r["threads"] for r in rows.values()} == {1}
+    assert "jax" not in data["meta"]
+    table = (tmp_path / "b" / "bench.md").read_text()
+    assert f"| native (auto: {rows['native']['strategy']}) | 3 | 1 | 8 | 1 |" in table
+
+
+@HEAVY
+def test_pennylane_jax_agrees_with_pennylane_and_reports_its_compile_time(tmp_path, cli):
+    pytest.importorskip("jax")  # an optional extra (qhybrid[bench]); CI does not install it
+    result = cli(["bench", "--cases", "3,1,8", "--impls", "pennylane_jax", "--threads", "1", "--rounds", "1",
+                  "--min-seconds", "0.05", "--out", str(tmp_path / "b")])
+    assert result.returncode == 0, result.stderr
+    rows = {r["impl"]: r for r in json.loads((tmp_path / "b" / "bench.json").read_text())["results"]}
+    jax_row = rows["pennylane_jax"]
+    assert "error" not in jax_row and jax_row["max_error"] < 1e-12 and jax_row["threads"] == 1
+    assert jax_row["compile_s"] > 0 and "compile_s" not in rows[REFERENCE]
+
+
+def test_threads_below_one_is_one_line(cli):
+    one_line(cli(["bench", "--threads", "0"]), "--threads must be at least 1")
 
 
 def test_a_circuit_that_cannot_compile_is_one_line(tmp_path):
