@@ -5,13 +5,15 @@ only adds hand-offs, and when another process competes for the cores its spinnin
 wait for each other — a (4 qubits, batch 64) step fell 55x with 2 threads on a busy 2-core
 machine, and not at all with one (docs/benchmarks.md, "Threads"). So ``auto`` computes on
 one thread below ``SMALL_STATE`` amplitudes per batch, and leaves torch's own count
-(``OMP_NUM_THREADS`` or the cores) above it. An explicit count, QHYBRID_THREADS, or a
-parallel launcher's one thread per job (qhybrid.cli) come first.
+(``OMP_NUM_THREADS`` or the cores) above it, less the cores other processes keep busy (the
+last minute's load average). An explicit count, QHYBRID_THREADS, or a parallel launcher's one
+thread per job (qhybrid.cli) come first.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Optional
 
 import torch
@@ -56,7 +58,23 @@ def choose(wanted: Any, work: int, quantum: bool) -> tuple[int, str]:
     small = SMALL_STATE if quantum else SMALL_CLASSICAL
     if work < small:
         return 1, f"trainer.threads=auto: {work:,} numbers per step is overhead-bound (< {small:,})"
+    idle = _idle_cores()
+    if idle < torch.get_num_threads():
+        return idle, (f"trainer.threads=auto: {work:,} numbers per step, but other processes keep "
+                      f"{os.cpu_count() - idle} of {os.cpu_count()} cores busy")
     return torch.get_num_threads(), f"trainer.threads=auto: {work:,} numbers per step"
+
+
+def _idle_cores() -> int:
+    """Cores the last minute's load leaves free (at least one): a thread pool wider than that
+    waits on its busiest thread, and a step ran 2-3x slower on 2 threads than on 1 beside one
+    CPU-bound process, at every size measured."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return cores
+    return max(1, min(cores, cores - round(load)))
 
 
 def use(wanted: Any, work: int, quantum: bool) -> int:
