@@ -29,6 +29,9 @@ SMALL_CLASSICAL = 2**16
 
 # (threads, why) when the launcher or QHYBRID_THREADS fixed the count for this job (qhybrid.cli)
 _fixed: Optional[tuple[int, str]] = None
+# torch's own count (OMP_NUM_THREADS or the cores), read before any run of this process sets one:
+# a large run after a small one (a sweep's jobs, the Python API) gets it back
+_torch_default = torch.get_num_threads()
 
 
 def fix(threads: Optional[int], why: str = "") -> None:
@@ -59,10 +62,10 @@ def choose(wanted: Any, work: int, quantum: bool) -> tuple[int, str]:
     if work < small:
         return 1, f"trainer.threads=auto: {work:,} numbers per step is overhead-bound (< {small:,})"
     idle = _idle_cores()
-    if idle < torch.get_num_threads():
+    if idle < _torch_default:
         return idle, (f"trainer.threads=auto: {work:,} numbers per step, but other processes keep "
                       f"{os.cpu_count() - idle} of {os.cpu_count()} cores busy")
-    return torch.get_num_threads(), f"trainer.threads=auto: {work:,} numbers per step"
+    return _torch_default, f"trainer.threads=auto: {work:,} numbers per step"
 
 
 def _idle_cores() -> int:

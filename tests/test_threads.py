@@ -26,7 +26,7 @@ def test_auto_picks_one_thread_for_small_steps_and_torch_count_for_large():
     small = threads.work_size(32, 4, 16)  # 4 qubits, batch 32: 512 amplitudes
     large = threads.work_size(64, 14, 16)  # 14 qubits, batch 64: a million
     assert threads.choose("auto", small, quantum=True)[0] == 1
-    assert 1 <= threads.choose("auto", large, quantum=True)[0] <= torch.get_num_threads()
+    assert 1 <= threads.choose("auto", large, quantum=True)[0] <= threads._torch_default
     assert threads.choose(3, small, quantum=True) == (3, "trainer.threads")
 
 
@@ -34,11 +34,20 @@ def test_auto_leaves_the_cores_other_processes_keep_busy(monkeypatch):
     large = threads.work_size(64, 14, 16)
     monkeypatch.setattr(threads.os, "cpu_count", lambda: 8)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (6.2, 6.0, 6.0))
-    monkeypatch.setattr(threads.torch, "get_num_threads", lambda: 8)
+    monkeypatch.setattr(threads, "_torch_default", 8)
     count, why = threads.choose("auto", large, quantum=True)
     assert count == 2 and "6 of 8 cores busy" in why
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     assert threads.choose("auto", large, quantum=True)[0] == 8
+
+
+def test_a_large_run_after_a_small_one_gets_torch_count_back(monkeypatch):
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threads, "_torch_default", 2)  # the process started with two threads
+    threads.use("auto", threads.work_size(32, 4, 16), quantum=True)  # sets one thread
+    assert torch.get_num_threads() == 1
+    assert threads.choose("auto", threads.work_size(64, 14, 16), quantum=True)[0] == 2
 
 
 def test_a_count_fixed_before_the_config_comes_first_unless_trainer_threads_is_explicit():
