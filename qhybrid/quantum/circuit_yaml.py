@@ -30,6 +30,7 @@ from typing import Any
 
 from qhybrid.errors import ConfigError
 from qhybrid.quantum.ansatze import ANSATZE
+from qhybrid.quantum.circuit import ROTATIONS
 from qhybrid.quantum.circuit_ops import Op
 from qhybrid.quantum.expression import WEIGHT_BASE, ExpressionError, read_parameter, renumber_weights
 from qhybrid.quantum.gate_registry import GATES, gate_kind
@@ -40,7 +41,6 @@ KEY = "model.quantum.circuit"
 EMBEDDING_KINDS = ("angle", "iqp", "amplitude", "none")
 _EMBEDDING_KEYS = {"angle": ("kind", "rotation", "scale"), "iqp": ("kind", "reps", "pairs"),
                    "amplitude": ("kind",), "none": ("kind",)}
-ROTATIONS = ("X", "Y", "Z")
 PAIR_PATTERNS = ("ring", "chain", "double", "double_odd")
 _WIRES_FIX = f"use a wire, a list of wires, all, {', '.join(PAIR_PATTERNS)} (two-wire gates), or a list of wire lists"
 _CIRCUIT_KEYS = ("embedding", "layers", "reps", "reupload", "final", "n_inputs")

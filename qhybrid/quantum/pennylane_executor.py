@@ -51,7 +51,9 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
     import pennylane as qml
 
     n = program.n_qubits
-    operations = {g.name: _operation(g.name, program) for g in program.gates if g.name != "AMPLITUDE"}
+    unbatched = _unbroadcastable(program)
+    operations = {name: _operation(name, program, name in unbatched)
+                  for name in dict.fromkeys(g.name for g in program.gates) if name != "AMPLITUDE"}
     observables = program.observables or default_observables(n)
 
     def circuit(A, amplitudes=None):
@@ -65,7 +67,7 @@ def build_qnode(program: Program, device, diff_method: Optional[str], shots: Opt
         return pennylane_measurements(observables)
 
     qnode = qml.QNode(circuit, device, interface="torch", diff_method=diff_method)
-    if _unbroadcastable(program):
+    if unbatched:
         qnode = qml.transforms.broadcast_expand(qnode)
     if shots is not None:
         qnode = qml.set_shots(qnode, shots=shots)
@@ -80,7 +82,7 @@ def _unbroadcastable(program: Program) -> list[str]:
     return [name for name in program.opaque if name not in supports_broadcasting]
 
 
-def _operation(name: str, program: Program):
+def _operation(name: str, program: Program, unbatched: bool = False):
     """The qml class of a registry gate, or of an operation only PennyLane runs (Program.opaque).
     An operation that cannot take a batch is told its parameters are scalars (they are: each is
     one polynomial), so PennyLane sees the batch axis and broadcast_expand gives it one sample
@@ -88,7 +90,7 @@ def _operation(name: str, program: Program):
     if name in GATES:
         return gate_kind(name).operation()
     cls = program.opaque[name]
-    if name not in _unbroadcastable(program):
+    if not unbatched:
         return cls
     return type(cls.__name__, (cls,), {"ndim_params": property(lambda op: (0,) * len(op.data)),
                                         "__module__": cls.__module__})
