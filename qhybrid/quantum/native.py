@@ -58,8 +58,10 @@ from qhybrid.quantum.native_plan import (
     Phase,
     Select,
     choose_strategy,
+    compact_pays,
     compile_plan,
 )
+from qhybrid.quantum.native_compact import EMBEDDING_BASIS, CompactCircuit, compact_plan
 from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
 
 __all__ = ["NativeExecutor", "choose_strategy", "rotation_matrices"]
@@ -68,12 +70,8 @@ __all__ = ["NativeExecutor", "choose_strategy", "rotation_matrices"]
 # ---------------------------------------------------------------------------- executor
 
 
-# columns e0 and t of R(x)|0> = cos(x/2) e0 + sin(x/2) t, PennyLane's conventions
-_EMBEDDING_BASIS = {
-    "RX": torch.tensor([[1, 0], [0, -1j]], dtype=torch.complex128),
-    "RY": torch.tensor([[1, 0], [0, 1]], dtype=torch.complex128),
-    "RZ": torch.tensor([[1, -1j], [0, 0]], dtype=torch.complex128),
-}
+_EMBEDDING_BASIS = {kind: torch.tensor(columns, dtype=torch.complex128) for kind, columns in EMBEDDING_BASIS.items()}
+STRATEGIES = ("auto", "fused", "gates", "compact")
 
 
 class NativeExecutor(nn.Module):
@@ -81,8 +79,8 @@ class NativeExecutor(nn.Module):
 
     def __init__(self, program: Program, strategy: str = "auto", max_block: int = MAX_BLOCK):
         super().__init__()
-        if strategy not in ("auto", "fused", "gates"):
-            raise ValueError(f"strategy must be auto, fused or gates, got {strategy!r}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
         self.program, self.strategy, self.n = program, strategy, program.n_qubits
         self.amplitude = program.embedding == "amplitude"
         self.plans = {s: compile_plan(program, s, max_block) for s in ("fused", "gates")}
@@ -96,13 +94,21 @@ class NativeExecutor(nn.Module):
         self.last_strategy: Optional[str] = None
         observables = program.observables
         self.readout = None if observables is None or is_default(observables, self.n) else Readout(observables, self.n)
+        self.compact = None if self.readout is not None else \
+            compact_plan(program, self.plans["gates"])
+        if strategy == "compact" and self.compact is None:
+            raise ValueError("strategy compact covers an angle embedding (RX, RY or RZ of an input) on every wire, "
+                             "then single-wire gates reading weights or nothing and fixed CNOT, SWAP or CZ, read as "
+                             "<Z> on every wire; this circuit is not that: use strategy auto, fused or gates")
 
     def extra_repr(self) -> str:
         return f"n_qubits={self.n}, strategy={self.strategy}"
 
-    def pick(self, batch: int) -> str:
+    def pick(self, batch: int, device: torch.device = torch.device("cpu")) -> str:
         if self.strategy != "auto":
             return self.strategy
+        if self.compact is not None and device.type == "cpu" and compact_pays(self.n, batch):
+            return "compact"
         return choose_strategy(self.n, batch, self.fixed_blocks, self.max_block)
 
     def _permute(self, psi: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -358,8 +364,12 @@ class NativeExecutor(nn.Module):
         dtype, device = angles.inputs.dtype, angles.inputs.device
         ctype = COMPLEX[dtype]
         B = angles.batch
-        strategy = self.pick(B)
+        strategy = self.pick(B, device)
         self.last_strategy = strategy
+        if strategy == "compact":
+            if device.type != "cpu":
+                raise ValueError(f"strategy compact runs on the CPU, not {device}: use strategy auto there")
+            return CompactCircuit.apply(self.compact, angles.inputs, angles.weights)
         plan, prep = self.plans[strategy], self.prepared[strategy]
         shared, batched = self._matrices(plan, prep, angles, ctype)
         blocks = self._blocks(plan, prep, shared, batched)

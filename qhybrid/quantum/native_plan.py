@@ -332,3 +332,8 @@ def choose_strategy(n: int, batch: int, fixed_blocks: int, max_block: int = MAX_
     gates_cost = fixed_blocks * (per_block_batch + 2 * OVERHEAD)
     fused_cost = fixed_blocks * (D * D * 2**k + D * D + 2 * OVERHEAD) + batch * D * D + OVERHEAD
     return "fused" if fused_cost < gates_cost else "gates"
+
+
+def compact_pays(n: int, batch: int) -> bool:
+    """Whether the compact strategy (qhybrid.quantum.native_compact) beats the torch plans."""
+    return True

@@ -1,0 +1,203 @@
+"""The native executor's compact strategy: the whole circuit, forward and backward, in one
+autograd node computed on the CPU by compiled loops (qhybrid.quantum.native_kernels, Numba)
+and NumPy's matrix products.
+
+At a few qubits a training step is bound by the number of operations, not by arithmetic:
+the state is a few kilobytes, and each torch operation costs microseconds of dispatch plus
+as much again for autograd to record it and run its backward (a (4, 2, 64) step of the
+gates plan is ~780 of them). Here a step is about twenty calls and one autograd node.
+
+It covers the common circuit, the one ``ProductCircuit`` (qhybrid.quantum.native_autograd)
+runs: an angle embedding (RX, RY or RZ) reading an input on every wire, single-wire gates
+that read weights or nothing (tabulated in qhybrid.quantum.numpy_gates), fixed
+permutations (CNOT, SWAP, X), fixed diagonal gates (CZ) and <Z> on every wire.
+``compact_plan`` returns None for anything else, and the executor runs its torch plans.
+
+Per wire, the state is N_w [cos h, sin h] (h half the input angle, N_w the embedding's two
+columns times the weight gates that follow it); the product state goes through the plan's
+blocks (Kronecker products of weight gates, permutations absorbed) and <Z> is read off.
+The backward walks the same steps in reverse and ends in one derivative per gate parameter.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+
+from qhybrid.quantum.circuit import SOURCE_INPUT, SOURCE_WEIGHT, Program
+from qhybrid.quantum.gate_registry import gate_kind
+from qhybrid.quantum.native_matrices import spread_diagonals
+from qhybrid.quantum.native_plan import MAX_BLOCK, Block, Compiled, Diagonal, Gather
+from qhybrid.quantum.gate_tables import MAX_ANGLES, MAX_PARAMS, GateTable, fixed_matrix, gate_table
+
+# columns e0 and t of R(x)|0> = cos(x/2) e0 + sin(x/2) t, PennyLane's conventions
+EMBEDDING_BASIS = {"RX": [[1, 0], [0, -1j]], "RY": [[1, 0], [0, 1]], "RZ": [[1, -1j], [0, 0]]}
+_COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.complex64}
+
+
+@dataclass
+class CompactPlan:
+    """The circuit as arrays for the kernels (qhybrid.quantum.native_kernels.forward): the
+    embedding (its columns per wire and the input each reads), the weight gates as rows
+    (kind, parameter entries; kind -1 a fixed gate), the follower stages' rows per wire, and
+    the steps; ``typed`` holds the complex ones in each precision."""
+
+    n: int
+    inputs: np.ndarray  # (n,)
+    kinds: np.ndarray  # (rows,)
+    params: np.ndarray  # (rows, MAX_PARAMS) entries of the weight vector
+    tables: tuple  # stacked GateTable arrays, one entry per kind
+    fixed: np.ndarray  # (rows, 2, 2): fixed gates' matrices
+    followers: np.ndarray  # (stages, n)
+    steps: tuple  # kind, index, inverse, rows, k, columns (int64) and diag (complex)
+    z: np.ndarray  # (2^n, n) signs of Z_w per stored amplitude
+    basis: np.ndarray  # (n, 2, 2)
+    dense: bool  # run as one 2^n x 2^n matrix (kernels.forward_dense), else step by step
+
+    def typed(self, dtype: np.dtype) -> dict:
+        """The plan's floating arrays in a precision (built once per dtype)."""
+        cache = self.__dict__.setdefault("_typed", {})
+        if dtype not in cache:
+            ctype = _COMPLEX[dtype]
+            cache[dtype] = {"basis": self.basis.astype(ctype), "z": self.z.astype(dtype),
+                            "fixed": self.fixed.astype(ctype), "steps": (*self.steps[:-1], self.steps[-1].astype(ctype))}
+        return cache[dtype]
+
+
+def compact_plan(program: Program, plan: Compiled) -> Optional[CompactPlan]:
+    """The compact form of a gates plan (qhybrid.quantum.native_plan), or None when the
+    circuit is outside what it covers (see the module's docstring) or Numba is missing."""
+    if importlib.util.find_spec("numba") is None or plan.product is None:
+        return None
+    embedding = {plan.gates[s].wires[0]: plan.gates[s] for s in plan.product}
+    if sorted(embedding) != list(range(plan.n)) or not all(
+            g.name in EMBEDDING_BASIS and len(g.columns) == 1 and program.columns[g.columns[0]][0] == SOURCE_INPUT
+            for g in embedding.values()):
+        return None
+    if any(plan.batched_gate[slots[0]] for slots in plan.followers):
+        return None
+    unbatched = [s for s, batched in enumerate(plan.batched_gate) if not batched]
+    row_of = {s: row for row, s in enumerate(unbatched)}
+    rows, steps = _rows(program, plan, unbatched), _steps(plan, row_of)
+    if rows is None or steps is None:
+        return None
+    identity = len(unbatched)  # the last row: a wire without a gate in a follower stage
+    followers = np.full((len(plan.followers), plan.n), identity, dtype=np.int64)
+    for f, slots in enumerate(plan.followers):
+        followers[f, [plan.gates[s].wires[0] for s in slots]] = [row_of[s] for s in slots]
+    return CompactPlan(
+        n=plan.n, inputs=np.array([program.columns[embedding[w].columns[0]][1] for w in range(plan.n)], dtype=np.int64),
+        **rows, followers=followers, steps=steps, z=plan.z.numpy(),
+        basis=np.array([EMBEDDING_BASIS[embedding[w].name] for w in range(plan.n)], dtype=np.complex128),
+        dense=_dense_pays(plan.n, steps))
+
+
+def _dense_pays(n: int, steps: tuple) -> bool:
+    """Whether one 2^n x 2^n matrix costs less per sample than the blocks: Q r and its two
+    backward products are 3 (2 D x D) real multiply-adds per sample, a block of size d is
+    3 (d x D) complex ones (4 real each)."""
+    D = 2**n
+    block_sizes = [2**k for kind, k in zip(steps[0], steps[4]) if kind == 2]
+    return n <= 8 and 6 * D * D <= 12 * D * sum(block_sizes)
+
+
+def _rows(program: Program, plan: Compiled, slots: list[int]) -> Optional[dict]:
+    """The weight gates as rows (and an identity row last): kind index, parameter entries,
+    fixed matrix; None when a gate is not tabulated or reads something other than weights."""
+    tables: list[GateTable] = []
+    kinds, params = np.full(len(slots) + 1, -1), np.zeros((len(slots) + 1, MAX_PARAMS), dtype=np.int64)
+    fixed = np.zeros((len(slots) + 1, 2, 2), dtype=np.complex128)
+    fixed[-1] = np.eye(2)
+    for row, slot in enumerate(slots):
+        gate = plan.gates[slot]
+        if gate_kind(gate.name).n_params == 0:
+            fixed[row] = fixed_matrix(gate.name)
+            continue
+        table = gate_table(gate.name)
+        columns = [program.columns[c] for c in gate.columns]
+        if table is None or any(src != SOURCE_WEIGHT for src, _ in columns):
+            return None
+        if table not in tables:
+            tables.append(table)
+        kinds[row] = tables.index(table)
+        params[row, : len(columns)] = [i for _, i in columns]
+    stacked = tuple(np.stack([getattr(t, f) for t in tables]) if tables else np.zeros((0, *shape), dtype=dtype)
+                    for f, shape, dtype in _TABLE_FIELDS)
+    return {"kinds": kinds.astype(np.int64), "params": params, "fixed": fixed,
+            "tables": (*stacked, np.array([t.n_params for t in tables], dtype=np.int64))}
+
+
+_TABLE_FIELDS = (("combos", (MAX_PARAMS, MAX_ANGLES), np.float64), ("first", (8,), np.int64),
+                 ("second", (8,), np.int64), ("sign", (8,), np.float64), ("rules", (MAX_PARAMS,), np.int64))
+
+
+def _steps(plan: Compiled, row_of: dict) -> Optional[tuple]:
+    """The plan's steps as the arrays kernels.forward reads, or None for a step it lacks."""
+    D = 2**plan.n
+    kind, index, inverse, rows, ks, columns, diag = [], [], [], [], [], [], []
+    for step in plan.steps:
+        idx, cols, k, members, d = np.full(D, -1), np.arange(16), 0, [0] * MAX_BLOCK, np.ones(D, dtype=complex)
+        if isinstance(step, Gather):
+            kind.append(0)
+            idx = step.index.numpy()
+        elif isinstance(step, Block) and not step.batched:
+            kind.append(2)
+            k = step.k
+            members[:k] = [row_of[s] for s in plan.blocks[(False, k)][step.slot]]
+            if step.gather is not None and 2**k == D:  # G (P psi) = (G P) psi: the matrix's columns move
+                cols[:D] = np.argsort(step.gather.numpy())
+            elif step.gather is not None:
+                idx = step.gather.numpy()
+        elif isinstance(step, Diagonal) and not any(g.columns for g in step.gates):
+            kind.append(1)
+            d = spread_diagonals([gate_kind(g.name).matrix(()) for g in step.gates], step.codes).numpy()[:, 0]
+        else:
+            return None
+        index.append(idx)
+        inverse.append(np.argsort(idx) if idx[0] >= 0 else idx)
+        rows.append(members)
+        ks.append(k)
+        columns.append(cols)
+        diag.append(d)
+    S = len(kind)
+    ints = [np.array(a, dtype=np.int64).reshape(S, width)
+            for a, width in ((index, D), (inverse, D), (rows, MAX_BLOCK), (columns, 16))]
+    return (np.array(kind, dtype=np.int64), ints[0], ints[1], ints[2], np.array(ks, dtype=np.int64), ints[3],
+            np.array(diag, dtype=np.complex128).reshape(S, D))
+
+
+def _kernels():
+    from qhybrid.quantum import native_kernels  # lazy: Numba loads (and compiles) only for this strategy
+
+    return native_kernels
+
+
+class CompactCircuit(torch.autograd.Function):
+    """(plan, inputs (B, n_inputs), weights or None) -> <Z_w> (B, n) on the CPU."""
+
+    @staticmethod
+    def forward(ctx, plan: CompactPlan, inputs: torch.Tensor, weights: Optional[torch.Tensor]):
+        x = np.ascontiguousarray(inputs.detach().numpy())
+        w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().reshape(-1).numpy()
+        typed = plan.typed(x.dtype)
+        kernels = _kernels()
+        out, saved = (kernels.forward_dense if plan.dense else kernels.forward)(x, w, plan.inputs, typed["basis"], plan.kinds, plan.params, plan.tables,
+                                        typed["fixed"], plan.followers, typed["steps"], typed["z"])
+        ctx.plan, ctx.saved, ctx.weights, ctx.n_inputs = plan, saved, weights, x.shape[1]
+        return torch.from_numpy(out)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        plan, weights = ctx.plan, ctx.weights
+        typed = plan.typed(np.dtype(grad.numpy().dtype))
+        kernels = _kernels()
+        grad_x, grad_w = (kernels.backward_dense if plan.dense else kernels.backward)(
+            np.ascontiguousarray(grad.numpy()), ctx.saved, ctx.n_inputs, plan.inputs, plan.kinds, plan.params,
+            plan.tables[-1], 0 if weights is None else weights.numel(), plan.followers, typed["steps"], typed["z"])
+        return (None, torch.from_numpy(grad_x) if ctx.needs_input_grad[1] else None,
+                torch.from_numpy(grad_w).to(weights.dtype).reshape(weights.shape) if ctx.needs_input_grad[2] else None)

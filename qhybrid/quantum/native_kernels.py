@@ -1,0 +1,376 @@
+"""Compiled loops of the compact strategy (qhybrid.quantum.native_compact), with Numba.
+
+Each loop is one call where NumPy would take several operations, and a small state's step
+costs its number of calls: this is what makes the compact strategy fast at a few qubits.
+The matrix products stay with NumPy (BLAS). Compiled once per precision and cached on disk
+(``cache=True``), so later processes load them in milliseconds.
+
+Layouts: a state is (2^n, B), basis-major, wire 0 the most significant bit; per-wire states
+are (n, 2, B); 2x2 matrices are stacked (rows, 2, 2). Gradients of complex arrays follow
+torch's convention, dL/dRe + i dL/dIm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def gate_rows(weights, kinds, params, tables, mats, derivatives):
+    """Every weight gate's matrix (into ``mats``, rows of kind -1 keep theirs) and derivatives
+    (rows, MAX_PARAMS, 2, 2) from its kind's table (qhybrid.quantum.gate_tables): the matrix
+    at the parameters, and at each parameter moved by pi for that parameter's rule."""
+    combos, first, second, sign, rules, n_params = tables
+    a = combos.shape[2]
+    theta = np.empty(combos.shape[1])
+    factors = np.empty(2 * a + 1)
+    factors[2 * a] = 1.0
+    for r in range(kinds.shape[0]):
+        kind = kinds[r]
+        if kind < 0:
+            continue
+        p = n_params[kind]
+        for j in range(p):
+            theta[j] = weights[params[r, j]]
+        for shifted in range(p + 1):
+            for m in range(a):
+                angle = 0.0
+                for j in range(p):
+                    angle += (theta[j] + (math.pi if shifted == j + 1 else 0.0)) * combos[kind, j, m]
+                factors[m] = math.cos(angle)
+                factors[a + m] = math.sin(angle)
+            for e in range(4):
+                re = sign[kind, 2 * e] * factors[first[kind, 2 * e]] * factors[second[kind, 2 * e]]
+                im = sign[kind, 2 * e + 1] * factors[first[kind, 2 * e + 1]] * factors[second[kind, 2 * e + 1]]
+                value = complex(re, im)
+                if shifted == 0:
+                    mats[r, e // 2, e % 2] = value
+                elif rules[kind, shifted - 1] == 0:  # half angle: dU/dt = U(t + pi) / 2
+                    derivatives[r, shifted - 1, e // 2, e % 2] = 0.5 * value
+                else:  # full phase: dU/dt = i (U(t) - U(t + pi)) / 2
+                    derivatives[r, shifted - 1, e // 2, e % 2] = 0.5j * (mats[r, e // 2, e % 2] - value)
+
+
+@njit(cache=True)
+def kron_block(mats, rows, columns, out):
+    """out (d, d) = the Kronecker product of mats[rows] (first factor most significant), its
+    column c taken from column ``columns[c]`` (a permutation absorbed into the matrix)."""
+    k = rows.shape[0]
+    d = out.shape[0]
+    for r in range(d):
+        for c in range(d):
+            source = columns[c]
+            value = mats[rows[0], (r >> (k - 1)) & 1, (source >> (k - 1)) & 1]
+            for j in range(1, k):
+                value *= mats[rows[j], (r >> (k - 1 - j)) & 1, (source >> (k - 1 - j)) & 1]
+            out[r, c] = value
+
+
+@njit(cache=True)
+def unkron_block(grad, mats, rows, columns, grad_mats):
+    """The gradients of kron_block's factors (into ``grad_mats[rows]``) from the product's."""
+    k = rows.shape[0]
+    d = grad.shape[0]
+    for j in range(k):
+        grad_mats[rows[j]] = 0.0
+    for r in range(d):
+        for c in range(d):
+            source = columns[c]
+            for j in range(k):
+                others = 1.0 + 0.0j
+                for m in range(k):
+                    if m != j:
+                        others *= mats[rows[m], (r >> (k - 1 - m)) & 1, (source >> (k - 1 - m)) & 1]
+                a, b = (r >> (k - 1 - j)) & 1, (source >> (k - 1 - j)) & 1
+                grad_mats[rows[j], a, b] += grad[r, c] * np.conj(others)
+
+
+@njit(cache=True)
+def embed(x, inputs, c, s):
+    """c, s (n, B) = cos and sin of half each wire's input angle."""
+    for w in range(c.shape[0]):
+        for b in range(c.shape[1]):
+            h = 0.5 * x[b, inputs[w]]
+            c[w, b], s[w, b] = math.cos(h), math.sin(h)
+
+
+@njit(cache=True)
+def outer(v, psi):
+    """psi (2^n, B) = v_0 (x) v_1 (x) ... per column, v (n, 2, B); built in place from the first wire down."""
+    n, _, B = v.shape
+    for b in range(B):
+        psi[0, b], psi[1, b] = v[0, 0, b], v[0, 1, b]
+    size = 2
+    for w in range(1, n):
+        for i in range(size - 1, -1, -1):  # descending: row i is read before rows 2i, 2i+1 are written
+            for b in range(B):
+                amplitude = psi[i, b]
+                psi[2 * i + 1, b] = amplitude * v[w, 1, b]
+                psi[2 * i, b] = amplitude * v[w, 0, b]
+        size *= 2
+
+
+@njit(cache=True)
+def outer_backward(grad, v):
+    """The per-wire gradients (n, 2, B) of ``outer`` from its product's (overwritten)."""
+    n, _, B = v.shape
+    grad_v = np.zeros((n, 2, B), dtype=grad.dtype)
+    parts = np.empty((max(2**n - 2, 2), B), dtype=v.dtype)  # partial products of wires 0..w at rows 2^(w+1) - 2
+    for b in range(B):
+        parts[0, b], parts[1, b] = v[0, 0, b], v[0, 1, b]
+    for w in range(1, n - 1):
+        size = 2**w
+        for i in range(size):
+            for b in range(B):
+                parts[2 * size - 2 + 2 * i, b] = parts[size - 2 + i, b] * v[w, 0, b]
+                parts[2 * size - 2 + 2 * i + 1, b] = parts[size - 2 + i, b] * v[w, 1, b]
+    for w in range(n - 1, 0, -1):
+        half = 2**w
+        for i in range(half):  # ascending: row i is written after rows 2i, 2i+1 are read
+            for b in range(B):
+                g0, g1 = grad[2 * i, b], grad[2 * i + 1, b]
+                prev = np.conj(parts[half - 2 + i, b])
+                grad_v[w, 0, b] += g0 * prev
+                grad_v[w, 1, b] += g1 * prev
+                grad[i, b] = g0 * np.conj(v[w, 0, b]) + g1 * np.conj(v[w, 1, b])
+    for b in range(B):
+        grad_v[0, 0, b], grad_v[0, 1, b] = grad[0, b], grad[1, b]
+    return grad_v
+
+
+@njit(cache=True)
+def expect_z(psi, z, out):
+    """out (B, n) = <Z_w> = sum_d |psi[d, b]|^2 z[d, w]."""
+    D, B = psi.shape
+    out[:] = 0.0
+    for d in range(D):
+        for b in range(B):
+            p = psi[d, b].real ** 2 + psi[d, b].imag ** 2
+            for w in range(z.shape[1]):
+                out[b, w] += p * z[d, w]
+
+
+@njit(cache=True)
+def expect_z_backward(psi, z, grad_out, grad_psi):
+    """grad_psi (2^n, B) = 2 psi sum_w z[d, w] grad_out[b, w] (d|psi|^2 = 2 psi)."""
+    D, B = psi.shape
+    for d in range(D):
+        for b in range(B):
+            total = 0.0
+            for w in range(z.shape[1]):
+                total += z[d, w] * grad_out[b, w]
+            grad_psi[d, b] = 2.0 * total * psi[d, b]
+
+
+@njit(cache=True)
+def parameter_grads(grad_mats, derivatives, kinds, params, n_params, total):
+    """Adds Re sum conj(dL/dU) dU/dparam of every weight gate into total[params[r, j]]."""
+    for r in range(kinds.shape[0]):
+        if kinds[r] < 0:
+            continue
+        for j in range(n_params[kinds[r]]):
+            value = 0.0
+            for a in range(2):
+                for b in range(2):
+                    value += (np.conj(grad_mats[r, a, b]) * derivatives[r, j, a, b]).real
+            total[params[r, j]] += value
+
+
+@njit(cache=True)
+def _times(a, b, out):
+    """out = a @ b for 2x2 matrices (a BLAS call costs more than the arithmetic)."""
+    for i in range(2):
+        for j in range(2):
+            out[i, j] = a[i, 0] * b[0, j] + a[i, 1] * b[1, j]
+
+
+@njit(cache=True)
+def _wire_chain(mats, followers, basis):
+    """N_w per stage: wires[0] = the embedding's columns, wires[f + 1] = follower f's gate times wires[f]."""
+    F, n = followers.shape
+    wires = np.empty((F + 1, n, 2, 2), dtype=basis.dtype)
+    wires[0] = basis
+    for f in range(F):
+        for w in range(n):
+            _times(mats[followers[f, w]], wires[f, w], wires[f + 1, w])
+    return wires
+
+
+@njit(cache=True)
+def _prepare(weights, kinds, params, tables, fixed, followers, basis):
+    """The gates' matrices and derivatives, and the wire matrices N per follower stage."""
+    mats = fixed.copy()
+    derivatives = np.zeros((kinds.shape[0], 3, 2, 2), dtype=basis.dtype)
+    gate_rows(weights, kinds, params, tables, mats, derivatives)
+    return mats, derivatives, _wire_chain(mats, followers, basis)
+
+
+@njit(cache=True)
+def _run(psi, mats, steps):
+    """The steps on the columns of psi (2^n, C). ``steps`` = (kind, index, inverse, rows, k,
+    columns, diag): kind 0 a gather by index, 1 a constant diagonal, 2 a block (its state
+    gathered by index first unless index[0] < 0) of the Kronecker product of mats[rows[:k]]
+    with columns taken from columns. Returns psi and, per block, its input and matrix."""
+    step_kind, step_index, _, step_rows, step_k, step_columns, step_diag = steps
+    D, C = psi.shape
+    S = step_kind.shape[0]
+    before = np.empty((S, D, C), dtype=psi.dtype)
+    blocks = np.empty((S, 256), dtype=psi.dtype)
+    for t in range(S):
+        if step_kind[t] == 0:
+            psi = psi[step_index[t]]
+        elif step_kind[t] == 1:
+            psi = psi * step_diag[t].reshape(D, 1)
+        else:
+            k = step_k[t]
+            d = 2**k
+            if step_index[t, 0] >= 0:
+                psi = psi[step_index[t]]
+            before[t] = psi
+            matrix = blocks[t, : d * d].reshape(d, d)
+            kron_block(mats, step_rows[t, :k], step_columns[t, :d], matrix)
+            psi = np.dot(matrix, psi.reshape(d, (D // d) * C)).reshape(D, C)
+    return psi, before, blocks
+
+
+@njit(cache=True)
+def _run_backward(g, mats, steps, before, blocks, grad_mats):
+    """The gradient at the steps' input from the one at their output; blocks' factors' into grad_mats."""
+    step_kind, step_index, step_inverse, step_rows, step_k, step_columns, step_diag = steps
+    D, C = g.shape
+    for t in range(step_kind.shape[0] - 1, -1, -1):
+        if step_kind[t] == 0:
+            g = g[step_inverse[t]]
+        elif step_kind[t] == 1:
+            g = g * np.conj(step_diag[t]).reshape(D, 1)
+        else:
+            k = step_k[t]
+            d = 2**k
+            matrix = blocks[t, : d * d].reshape(d, d)
+            gv = g.reshape(d, (D // d) * C)
+            unkron_block(np.dot(gv, np.conj(before[t].reshape(d, (D // d) * C)).T), mats, step_rows[t, :k],
+                         step_columns[t, :d], grad_mats)
+            g = np.dot(np.conj(matrix).T, gv).reshape(D, C)
+            if step_index[t, 0] >= 0:
+                g = g[step_inverse[t]]
+    return g
+
+
+@njit(cache=True)
+def _wires_backward(grad_wire, mats, wires, followers, grad_mats):
+    """Follower gates' gradients (into grad_mats) from the last wire matrices'."""
+    scratch = np.empty((2, 2), dtype=mats.dtype)
+    for f in range(followers.shape[0] - 1, -1, -1):
+        for w in range(followers.shape[1]):
+            row = followers[f, w]
+            _times(grad_wire[w], np.conj(wires[f, w]).T.copy(), grad_mats[row])
+            _times(np.conj(mats[row]).T.copy(), grad_wire[w], scratch)
+            grad_wire[w] = scratch
+
+
+@njit(cache=True)
+def forward(x, weights, inputs, basis, kinds, params, tables, fixed, followers, steps, z):
+    """The circuit on the batch, step by step: per wire v = N [cos h, sin h], their product
+    state, the steps, <Z>. Returns (out (B, n), saved) with ``saved`` what ``backward`` reads."""
+    mats, derivatives, wires = _prepare(weights, kinds, params, tables, fixed, followers, basis)
+    n, B = basis.shape[0], x.shape[0]
+    c, s = np.empty((n, B), dtype=x.dtype), np.empty((n, B), dtype=x.dtype)
+    embed(x, inputs, c, s)
+    v = np.empty((n, 2, B), dtype=basis.dtype)
+    for w in range(n):
+        for r in range(2):
+            v[w, r] = wires[-1, w, r, 0] * c[w] + wires[-1, w, r, 1] * s[w]
+    psi = np.empty((2**n, B), dtype=basis.dtype)
+    outer(v, psi)
+    psi, before, blocks = _run(psi, mats, steps)
+    out = np.empty((B, z.shape[1]), dtype=x.dtype)
+    expect_z(psi, z, out)
+    return out, (mats, derivatives, wires, c, s, v, psi, before, blocks)
+
+
+@njit(cache=True)
+def backward(grad_out, saved, n_inputs, inputs, kinds, params, n_params, n_weights, followers, steps, z):
+    """(grad_x (B, n_inputs), grad_weights (n_weights,) in float64) from the outputs' gradient."""
+    mats, derivatives, wires, c, s, v, psi, before, blocks = saved
+    g = np.empty_like(psi)
+    expect_z_backward(psi, z, grad_out, g)
+    grad_mats = np.zeros_like(mats)
+    grad_v = outer_backward(_run_backward(g, mats, steps, before, blocks, grad_mats).copy(), v)
+    n, B = c.shape
+    grad_x = np.zeros((B, n_inputs), dtype=c.dtype)
+    grad_wire = np.zeros_like(wires[-1])
+    for w in range(n):
+        for b in range(B):
+            along = 0.0  # Re sum conj(dL/dv) dv/dh, dv/dh = N [-sin h, cos h]
+            for r in range(2):
+                gv = grad_v[w, r, b]
+                along += (np.conj(gv) * (wires[-1, w, r, 1] * c[w, b] - wires[-1, w, r, 0] * s[w, b])).real
+                grad_wire[w, r, 0] += gv * c[w, b]
+                grad_wire[w, r, 1] += gv * s[w, b]
+            grad_x[b, inputs[w]] += 0.5 * along
+    _wires_backward(grad_wire, mats, wires, followers, grad_mats)
+    total = np.zeros(n_weights)
+    parameter_grads(grad_mats, derivatives, kinds, params, n_params, total)
+    return grad_x, total
+
+
+@njit(cache=True)
+def forward_dense(x, weights, inputs, basis, kinds, params, tables, fixed, followers, steps, z):
+    """The circuit as one matrix: Q = (the steps run on the identity) (N_0 (x) ... (x) N_n-1)
+    is built once per call, and the batch's state is Q r with r = (x)_w [cos h_w, sin h_w]
+    real, so the batch costs two real matrix products, [Re Q; Im Q] r (2^(n+1), B)."""
+    mats, derivatives, wires = _prepare(weights, kinds, params, tables, fixed, followers, basis)
+    n, B = basis.shape[0], x.shape[0]
+    D = 2**n
+    M, before, blocks = _run(np.eye(D, dtype=basis.dtype), mats, steps)
+    every = np.arange(D)
+    embedding = np.empty((D, D), dtype=basis.dtype)
+    kron_block(wires[-1], every[:n], every, embedding)
+    Q = np.dot(M, embedding)
+    stacked = np.empty((2 * D, D), dtype=x.dtype)
+    stacked[:D], stacked[D:] = Q.real, Q.imag
+    cs = np.empty((n, 2, B), dtype=x.dtype)
+    embed(x, inputs, cs[:, 0], cs[:, 1])
+    r = np.empty((D, B), dtype=x.dtype)
+    outer(cs, r)
+    parts = np.dot(stacked, r)
+    out = np.empty((B, z.shape[1]), dtype=x.dtype)
+    expect_z(parts[:D] + 1j * parts[D:], z, out)
+    return out, (mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks)
+
+
+@njit(cache=True)
+def backward_dense(grad_out, saved, n_inputs, inputs, kinds, params, n_params, n_weights, followers, steps, z):
+    """forward_dense's gradients, as ``backward``'s."""
+    mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks = saved
+    D, B = r.shape
+    n = cs.shape[0]
+    g_parts = np.empty_like(parts)
+    for d in range(D):
+        for b in range(B):
+            weight = 0.0
+            for w in range(z.shape[1]):
+                weight += z[d, w] * grad_out[b, w]
+            g_parts[d, b], g_parts[D + d, b] = 2.0 * weight * parts[d, b], 2.0 * weight * parts[D + d, b]
+    grad_cs = outer_backward(np.dot(stacked.T.copy(), g_parts), cs)
+    g_stacked = np.dot(g_parts, r.T.copy())
+    g_q = np.empty_like(M)  # dL/dRe Q + i dL/dIm Q, in Q's precision
+    for i in range(D):
+        for j in range(D):
+            g_q[i, j] = g_stacked[i, j] + 1j * g_stacked[D + i, j]
+    grad_mats = np.zeros_like(mats)
+    _run_backward(np.dot(g_q, np.conj(embedding).T.copy()), mats, steps, before, blocks, grad_mats)
+    every = np.arange(D)
+    grad_wire = np.zeros_like(wires[-1])
+    unkron_block(np.dot(np.conj(M).T.copy(), g_q), wires[-1], every[:n], every, grad_wire)
+    _wires_backward(grad_wire, mats, wires, followers, grad_mats)
+    grad_x = np.zeros((B, n_inputs), dtype=r.dtype)
+    for w in range(n):
+        for b in range(B):  # d cos h = -sin h, d sin h = cos h; h = x / 2
+            grad_x[b, inputs[w]] += 0.5 * (cs[w, 0, b] * grad_cs[w, 1, b] - cs[w, 1, b] * grad_cs[w, 0, b])
+    total = np.zeros(n_weights)
+    parameter_grads(grad_mats, derivatives, kinds, params, n_params, total)
+    return grad_x, total

@@ -1,0 +1,131 @@
+"""The native executor's compact strategy (qhybrid.quantum.native_compact: compiled loops,
+one autograd node) against PennyLane's default.qubit: random circuits of the family it
+covers (an angle embedding, single-wire gates reading weights or nothing, CNOT/SWAP/CZ) give
+the same outputs and input/weight gradients within 1e-10 in float64, in both of its modes
+(one 2^n x 2^n matrix, and step by step); anything else is left to the torch plans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qhybrid.quantum import native_compact
+from qhybrid.quantum.circuit import SOURCE_INPUT, SOURCE_WEIGHT, Program
+from qhybrid.quantum.gate_registry import gate_kind
+from qhybrid.quantum.gate_tables import _TABLES
+from qhybrid.quantum.gates import Gate
+from qhybrid.quantum.layer import QuantumLayer
+from qhybrid.quantum.native import NativeExecutor
+from qhybrid.quantum.native_kernels import gate_rows
+from qhybrid.schema import QuantumSpec
+
+from test_native_any_gate import _assert_as_pennylane
+
+SINGLE = ["RX", "RY", "RZ", "PhaseShift", "Rot", "ROT", "U3", "H", "S", "T", "X", "Y", "Z"]
+
+
+@st.composite
+def compact_programs(draw):
+    """An angle embedding on every wire (the inputs in any order), 0-2 full stages of weight
+    gates, then up to 24 single-wire weight/fixed gates and CNOT, SWAP, CZ anywhere."""
+    n = draw(st.integers(1, 7))
+    n_weights = draw(st.integers(1, 6))
+    columns = [(SOURCE_INPUT, i) for i in draw(st.permutations(range(n)))]
+    embedding = draw(st.sampled_from(["RX", "RY", "RZ"]))
+    gates = [Gate(embedding, (w,), (w,)) for w in range(n)]
+
+    def single(name: str, wire: int) -> Gate:
+        cols = []
+        for _ in range(gate_kind(name).n_params):
+            columns.append((SOURCE_WEIGHT, draw(st.integers(0, n_weights - 1))))
+            cols.append(len(columns) - 1)
+        return Gate(name, (wire,), tuple(cols))
+
+    for _ in range(draw(st.integers(0, 2))):
+        gates += [single(draw(st.sampled_from(SINGLE)), w) for w in range(n)]
+    for _ in range(draw(st.integers(0, 24))):
+        if n > 1 and draw(st.booleans()):
+            gates.append(Gate(draw(st.sampled_from(["CNOT", "SWAP", "CZ"])), tuple(draw(st.permutations(range(n)))[:2])))
+        else:
+            gates.append(single(draw(st.sampled_from(SINGLE)), draw(st.integers(0, n - 1))))
+    program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n_weights,), n_inputs=n)
+    return program, draw(st.sampled_from([1, 2, 5, 33])), draw(st.integers(0, 2**31 - 1))
+
+
+@pytest.mark.parametrize("dense", [True, False])
+# the patched mode is the same for every example: the fixture's not being reset is harmless
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=compact_programs())
+def test_compact_equals_default_qubit(dense, case, monkeypatch):
+    program, batch, seed = case
+    monkeypatch.setattr(native_compact, "_dense_pays", lambda n, steps: dense)
+    executor = NativeExecutor(program, "compact")
+    assert executor.compact is not None and executor.compact.dense == dense
+    _assert_as_pennylane(program, "compact", batch, seed)
+
+
+def test_tabulated_gates_and_derivatives_match_the_registry():
+    """Each table's matrices equal the registry's, and its pi-shift derivatives central differences."""
+    rng = np.random.default_rng(0)
+    for name, table in _TABLES.items():
+        p = table.n_params
+        weights = rng.uniform(-4, 4, 5 * p)
+        params = np.zeros((5, 3), dtype=np.int64)
+        params[:, :p] = np.arange(5 * p).reshape(5, p)
+        tables = tuple(np.array([getattr(table, f)]) for f in ("combos", "first", "second", "sign", "rules"))
+        tables += (np.array([p]),)
+
+        def build(w):
+            mats, derivatives = np.zeros((5, 2, 2), complex), np.zeros((5, 3, 2, 2), complex)
+            gate_rows(w, np.zeros(5, dtype=np.int64), params, tables, mats, derivatives)
+            return mats, derivatives
+
+        mats, derivatives = build(weights)
+        expected = gate_kind(name).matrix(tuple(torch.from_numpy(weights.reshape(5, p)).unbind(-1))).numpy()
+        np.testing.assert_allclose(mats, expected, atol=1e-14, err_msg=name)
+        for j in range(p):
+            step = np.zeros_like(weights)
+            step[params[:, j]] = 1e-6
+            central = (build(weights + step)[0] - build(weights - step)[0]) / 2e-6
+            np.testing.assert_allclose(derivatives[:, j], central, atol=1e-8, err_msg=f"{name} parameter {j}")
+
+
+def test_auto_runs_the_usual_circuit_compact_on_the_cpu_in_either_precision():
+    spec = QuantumSpec(n_qubits=4, n_layers=2)
+    layers = {dtype: QuantumLayer(spec, lambda program, cols: NativeExecutor(program), dtype=dtype)
+              for dtype in ("float64", "float32")}
+    layers["float32"].load_state_dict({k: v.float() for k, v in layers["float64"].state_dict().items()})
+    x = torch.rand(8, 4, dtype=torch.float64) * 3 - 1.5
+    outs = {}
+    for dtype, layer in layers.items():
+        inputs = x.to(layer.sim_dtype).detach().requires_grad_(True)
+        outs[dtype] = layer(inputs)
+        outs[dtype].sum().backward()
+        assert layer.executor.last_strategy == "compact"
+        assert outs[dtype].dtype == inputs.grad.dtype == layer.weights.grad.dtype == layer.sim_dtype
+    np.testing.assert_allclose(outs["float32"].detach().numpy(), outs["float64"].detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(layers["float32"].weights.grad.numpy(), layers["float64"].weights.grad.numpy(),
+                               atol=1e-4)
+
+
+def test_frozen_weights_and_inputs_without_gradients():
+    spec = QuantumSpec(n_qubits=3, n_layers=2, trainable=False)
+    layer = QuantumLayer(spec, lambda program, cols: NativeExecutor(program, "compact"))
+    x = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
+    layer(x).sum().backward()
+    assert layer.weights.grad is None and x.grad is not None and torch.isfinite(x.grad).all()
+    with torch.no_grad():
+        assert layer(x).shape == (4, 3)
+
+
+def test_circuits_outside_the_family_stay_on_the_torch_plans():
+    gated = QuantumSpec(n_qubits=3, n_layers=1, gating="soft")
+    layer = QuantumLayer(gated, lambda program, cols: NativeExecutor(program))
+    layer(torch.rand(2, 3, dtype=torch.float64))
+    assert layer.executor.compact is None and layer.executor.last_strategy in ("fused", "gates")
+    with pytest.raises(ValueError, match="strategy compact covers"):
+        QuantumLayer(gated, lambda program, cols: NativeExecutor(program, "compact"))
