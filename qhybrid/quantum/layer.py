@@ -87,9 +87,13 @@ class QuantumLayer(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.n_inputs:
             raise ValueError(f"QuantumLayer expects inputs of shape (batch, {self.n_inputs}), got {tuple(x.shape)}")
         out_dtype = x.dtype
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.to(self.sim_dtype)
-            angles = self.program.angles(x, self.effective_weights(), self.gate_values(x))
-            amplitudes = x if self.program.embedding == "amplitude" else None
-            out = self.executor(angles, amplitudes)
-        return out.to(out_dtype)
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                out = self._simulate(x.to(self.sim_dtype))
+        else:  # entering autocast's scope costs as much as a small circuit's step
+            out = self._simulate(x if x.dtype == self.sim_dtype else x.to(self.sim_dtype))
+        return out if out.dtype == out_dtype else out.to(out_dtype)
+
+    def _simulate(self, x: torch.Tensor) -> torch.Tensor:
+        angles = self.program.angles(x, self.effective_weights(), self.gate_values(x))
+        return self.executor(angles, x if self.program.embedding == "amplitude" else None)

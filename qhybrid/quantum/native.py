@@ -42,9 +42,11 @@ from typing import Optional
 import torch
 from torch import nn
 
+from qhybrid.errors import ConfigError
 from qhybrid.quantum.circuit import Angles, Program
 from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.observables import Readout, is_default
+from qhybrid.quantum.spec import NATIVE_STRATEGIES
 from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit, outer_chain
 from qhybrid.quantum.native_plan import (
     COMPLEX,
@@ -71,7 +73,6 @@ __all__ = ["NativeExecutor", "choose_strategy", "rotation_matrices"]
 
 
 _EMBEDDING_BASIS = {kind: torch.tensor(columns, dtype=torch.complex128) for kind, columns in EMBEDDING_BASIS.items()}
-STRATEGIES = ("auto", "fused", "gates", "compact")
 
 
 class NativeExecutor(nn.Module):
@@ -79,8 +80,8 @@ class NativeExecutor(nn.Module):
 
     def __init__(self, program: Program, strategy: str = "auto", max_block: int = MAX_BLOCK):
         super().__init__()
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        if strategy not in NATIVE_STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(NATIVE_STRATEGIES)}, got {strategy!r}")
         self.program, self.strategy, self.n = program, strategy, program.n_qubits
         self.amplitude = program.embedding == "amplitude"
         self.plans = {s: compile_plan(program, s, max_block) for s in ("fused", "gates")}
@@ -97,9 +98,10 @@ class NativeExecutor(nn.Module):
         self.compact = None if self.readout is not None else \
             compact_plan(program, self.plans["gates"])
         if strategy == "compact" and self.compact is None:
-            raise ValueError("strategy compact covers an angle embedding (RX, RY or RZ of an input) on every wire, "
-                             "then single-wire gates reading weights or nothing and fixed CNOT, SWAP or CZ, read as "
-                             "<Z> on every wire; this circuit is not that: use strategy auto, fused or gates")
+            raise ConfigError("backend.strategy=compact covers an angle embedding (RX, RY or RZ of an input) on every "
+                              "wire, then single-wire gates reading weights or nothing and CNOT, SWAP or CZ, read as "
+                              "<Z> on every wire, and this circuit is not that",
+                              "use backend.strategy=auto (or fused, gates)")
 
     def extra_repr(self) -> str:
         return f"n_qubits={self.n}, strategy={self.strategy}"
@@ -362,14 +364,14 @@ class NativeExecutor(nn.Module):
 
     def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
         dtype, device = angles.inputs.dtype, angles.inputs.device
-        ctype = COMPLEX[dtype]
         B = angles.batch
-        strategy = self.pick(B, device)
-        self.last_strategy = strategy
+        strategy = self.last_strategy = self.pick(B, device)
         if strategy == "compact":
             if device.type != "cpu":
-                raise ValueError(f"strategy compact runs on the CPU, not {device}: use strategy auto there")
+                raise ConfigError(f"backend.strategy=compact runs on the CPU, but the model is on {device}",
+                                  "use backend.strategy=auto (it takes compact on the CPU), or trainer.device=cpu")
             return CompactCircuit.apply(self.compact, angles.inputs, angles.weights)
+        ctype = COMPLEX[dtype]
         plan, prep = self.plans[strategy], self.prepared[strategy]
         shared, batched = self._matrices(plan, prep, angles, ctype)
         blocks = self._blocks(plan, prep, shared, batched)

@@ -56,15 +56,19 @@ class CompactPlan:
     steps: tuple  # kind, index, inverse, rows, k, columns (int64) and diag (complex)
     z: np.ndarray  # (2^n, n) signs of Z_w per stored amplitude
     basis: np.ndarray  # (n, 2, 2)
-    dense: bool  # run as one 2^n x 2^n matrix (kernels.forward_dense), else step by step
+    block_rows: int  # the blocks' sizes added up
 
     def typed(self, dtype: np.dtype) -> dict:
-        """The plan's floating arrays in a precision (built once per dtype)."""
+        """The kernels' arguments after the batch's, with the floating arrays in a precision
+        (built once per dtype)."""
         cache = self.__dict__.setdefault("_typed", {})
         if dtype not in cache:
             ctype = _COMPLEX[dtype]
-            cache[dtype] = {"basis": self.basis.astype(ctype), "z": self.z.astype(dtype),
-                            "fixed": self.fixed.astype(ctype), "steps": (*self.steps[:-1], self.steps[-1].astype(ctype))}
+            steps, z = (*self.steps[:-1], self.steps[-1].astype(ctype)), self.z.astype(dtype)
+            cache[dtype] = {
+                "forward": (self.inputs, self.basis.astype(ctype), self.kinds, self.params, self.tables,
+                            self.fixed.astype(ctype), self.followers, steps, z),
+                "backward": (self.inputs, self.kinds, self.params, self.tables[-1], self.followers, steps, z)}
         return cache[dtype]
 
 
@@ -93,16 +97,18 @@ def compact_plan(program: Program, plan: Compiled) -> Optional[CompactPlan]:
         n=plan.n, inputs=np.array([program.columns[embedding[w].columns[0]][1] for w in range(plan.n)], dtype=np.int64),
         **rows, followers=followers, steps=steps, z=plan.z.numpy(),
         basis=np.array([EMBEDDING_BASIS[embedding[w].name] for w in range(plan.n)], dtype=np.complex128),
-        dense=_dense_pays(plan.n, steps))
+        block_rows=int(sum(2**k for kind, k in zip(steps[0], steps[4]) if kind == 2)))
 
 
-def _dense_pays(n: int, steps: tuple) -> bool:
-    """Whether one 2^n x 2^n matrix costs less per sample than the blocks: Q r and its two
-    backward products are 3 (2 D x D) real multiply-adds per sample, a block of size d is
-    3 (d x D) complex ones (4 real each)."""
+def dense_pays(n: int, block_rows: int, batch: int) -> bool:
+    """Whether to run the circuit as one 2^n x 2^n matrix (kernels.forward_dense) rather than
+    step by step. Per sample, Q r and its two backward products are 3 (2D x D) real
+    multiply-adds against 3 (d x D) complex ones (4 real each) per block of size d; building
+    Q and splitting its gradient into the wires' factors costs ~D^2 n^2 once per call, which
+    the batch must outweigh (measured crossovers: B between 64 and 256 at n=4, between 64 and
+    1024 at n=6; docs/benchmarks.md)."""
     D = 2**n
-    block_sizes = [2**k for kind, k in zip(steps[0], steps[4]) if kind == 2]
-    return n <= 8 and 6 * D * D <= 12 * D * sum(block_sizes)
+    return n <= 8 and D <= 2 * block_rows and batch >= 2 * D * n
 
 
 def _rows(program: Program, plan: Compiled, slots: list[int]) -> Optional[dict]:
@@ -181,23 +187,25 @@ class CompactCircuit(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, plan: CompactPlan, inputs: torch.Tensor, weights: Optional[torch.Tensor]):
-        x = np.ascontiguousarray(inputs.detach().numpy())
-        w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().reshape(-1).numpy()
-        typed = plan.typed(x.dtype)
-        kernels = _kernels()
-        out, saved = (kernels.forward_dense if plan.dense else kernels.forward)(x, w, plan.inputs, typed["basis"], plan.kinds, plan.params, plan.tables,
-                                        typed["fixed"], plan.followers, typed["steps"], typed["z"])
-        ctx.plan, ctx.saved, ctx.weights, ctx.n_inputs = plan, saved, weights, x.shape[1]
+        x = inputs.detach().numpy()
+        if not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x)
+        # numpy's reshape: torch's costs several microseconds, a tenth of a small circuit's forward
+        w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().numpy().reshape(-1)
+        kernels, typed = _kernels(), plan.typed(x.dtype)
+        ctx.dense = dense_pays(plan.n, plan.block_rows, x.shape[0])
+        out, saved = (kernels.forward_dense if ctx.dense else kernels.forward)(x, w, *typed["forward"])
+        ctx.saved, ctx.weights, ctx.n_inputs, ctx.backward_args = saved, weights, x.shape[1], typed["backward"]
         return torch.from_numpy(out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        plan, weights = ctx.plan, ctx.weights
-        typed = plan.typed(np.dtype(grad.numpy().dtype))
-        kernels = _kernels()
-        grad_x, grad_w = (kernels.backward_dense if plan.dense else kernels.backward)(
-            np.ascontiguousarray(grad.numpy()), ctx.saved, ctx.n_inputs, plan.inputs, plan.kinds, plan.params,
-            plan.tables[-1], 0 if weights is None else weights.numel(), plan.followers, typed["steps"], typed["z"])
-        return (None, torch.from_numpy(grad_x) if ctx.needs_input_grad[1] else None,
-                torch.from_numpy(grad_w).to(weights.dtype).reshape(weights.shape) if ctx.needs_input_grad[2] else None)
+        weights, kernels = ctx.weights, _kernels()
+        grad_x, grad_w = (kernels.backward_dense if ctx.dense else kernels.backward)(
+            np.ascontiguousarray(grad.numpy()), ctx.saved, ctx.n_inputs, 0 if weights is None else weights.numel(),
+            *ctx.backward_args)
+        if not ctx.needs_input_grad[2]:
+            return None, torch.from_numpy(grad_x) if ctx.needs_input_grad[1] else None, None
+        grad_w = torch.from_numpy(grad_w.reshape(weights.shape).astype(grad_x.dtype, copy=False))
+        return None, torch.from_numpy(grad_x) if ctx.needs_input_grad[1] else None, grad_w

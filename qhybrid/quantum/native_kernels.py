@@ -18,43 +18,51 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def gate_rows(weights, kinds, params, tables, mats, derivatives):
     """Every weight gate's matrix (into ``mats``, rows of kind -1 keep theirs) and derivatives
     (rows, MAX_PARAMS, 2, 2) from its kind's table (qhybrid.quantum.gate_tables): the matrix
-    at the parameters, and at each parameter moved by pi for that parameter's rule."""
+    at the parameters, and at each parameter moved by pi for that parameter's rule. A shift
+    moves angle m by pi combos[j, m]: its cos and sin follow from the unshifted ones."""
     combos, first, second, sign, rules, n_params = tables
     a = combos.shape[2]
-    theta = np.empty(combos.shape[1])
     factors = np.empty(2 * a + 1)
-    factors[2 * a] = 1.0
+    shifted = np.empty(2 * a + 1)
+    factors[2 * a] = shifted[2 * a] = 1.0
     for r in range(kinds.shape[0]):
         kind = kinds[r]
         if kind < 0:
             continue
-        p = n_params[kind]
-        for j in range(p):
-            theta[j] = weights[params[r, j]]
-        for shifted in range(p + 1):
+        for m in range(a):
+            angle = 0.0
+            for j in range(n_params[kind]):
+                angle += weights[params[r, j]] * combos[kind, j, m]
+            factors[m], factors[a + m] = math.cos(angle), math.sin(angle)
+        _table_matrix(factors, first[kind], second[kind], sign[kind], mats[r])
+        for j in range(n_params[kind]):
             for m in range(a):
-                angle = 0.0
-                for j in range(p):
-                    angle += (theta[j] + (math.pi if shifted == j + 1 else 0.0)) * combos[kind, j, m]
-                factors[m] = math.cos(angle)
-                factors[a + m] = math.sin(angle)
-            for e in range(4):
-                re = sign[kind, 2 * e] * factors[first[kind, 2 * e]] * factors[second[kind, 2 * e]]
-                im = sign[kind, 2 * e + 1] * factors[first[kind, 2 * e + 1]] * factors[second[kind, 2 * e + 1]]
-                value = complex(re, im)
-                if shifted == 0:
-                    mats[r, e // 2, e % 2] = value
-                elif rules[kind, shifted - 1] == 0:  # half angle: dU/dt = U(t + pi) / 2
-                    derivatives[r, shifted - 1, e // 2, e % 2] = 0.5 * value
-                else:  # full phase: dU/dt = i (U(t) - U(t + pi)) / 2
-                    derivatives[r, shifted - 1, e // 2, e % 2] = 0.5j * (mats[r, e // 2, e % 2] - value)
+                cs, sn = math.cos(math.pi * combos[kind, j, m]), math.sin(math.pi * combos[kind, j, m])
+                shifted[m] = factors[m] * cs - factors[a + m] * sn
+                shifted[a + m] = factors[a + m] * cs + factors[m] * sn
+            moved = derivatives[r, j]
+            _table_matrix(shifted, first[kind], second[kind], sign[kind], moved)
+            if rules[kind, j] == 0:  # half angle: dU/dt = U(t + pi) / 2
+                moved *= 0.5
+            else:  # full phase: dU/dt = i (U(t) - U(t + pi)) / 2
+                for e in range(4):
+                    moved[e // 2, e % 2] = 0.5j * (mats[r, e // 2, e % 2] - moved[e // 2, e % 2])
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _table_matrix(factors, first, second, sign, out):
+    """A 2x2 matrix from a table's factor products (qhybrid.quantum.gate_tables)."""
+    for e in range(4):
+        re = sign[2 * e] * factors[first[2 * e]] * factors[second[2 * e]]
+        im = sign[2 * e + 1] * factors[first[2 * e + 1]] * factors[second[2 * e + 1]]
+        out[e // 2, e % 2] = complex(re, im)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
 def kron_block(mats, rows, columns, out):
     """out (d, d) = the Kronecker product of mats[rows] (first factor most significant), its
     column c taken from column ``columns[c]`` (a permutation absorbed into the matrix)."""
@@ -69,7 +77,7 @@ def kron_block(mats, rows, columns, out):
             out[r, c] = value
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def unkron_block(grad, mats, rows, columns, grad_mats):
     """The gradients of kron_block's factors (into ``grad_mats[rows]``) from the product's."""
     k = rows.shape[0]
@@ -88,7 +96,7 @@ def unkron_block(grad, mats, rows, columns, grad_mats):
                 grad_mats[rows[j], a, b] += grad[r, c] * np.conj(others)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def embed(x, inputs, c, s):
     """c, s (n, B) = cos and sin of half each wire's input angle."""
     for w in range(c.shape[0]):
@@ -97,7 +105,7 @@ def embed(x, inputs, c, s):
             c[w, b], s[w, b] = math.cos(h), math.sin(h)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def outer(v, psi):
     """psi (2^n, B) = v_0 (x) v_1 (x) ... per column, v (n, 2, B); built in place from the first wire down."""
     n, _, B = v.shape
@@ -113,7 +121,7 @@ def outer(v, psi):
         size *= 2
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def outer_backward(grad, v):
     """The per-wire gradients (n, 2, B) of ``outer`` from its product's (overwritten)."""
     n, _, B = v.shape
@@ -141,7 +149,7 @@ def outer_backward(grad, v):
     return grad_v
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def expect_z(psi, z, out):
     """out (B, n) = <Z_w> = sum_d |psi[d, b]|^2 z[d, w]."""
     D, B = psi.shape
@@ -153,7 +161,7 @@ def expect_z(psi, z, out):
                 out[b, w] += p * z[d, w]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def expect_z_backward(psi, z, grad_out, grad_psi):
     """grad_psi (2^n, B) = 2 psi sum_w z[d, w] grad_out[b, w] (d|psi|^2 = 2 psi)."""
     D, B = psi.shape
@@ -165,7 +173,7 @@ def expect_z_backward(psi, z, grad_out, grad_psi):
             grad_psi[d, b] = 2.0 * total * psi[d, b]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def parameter_grads(grad_mats, derivatives, kinds, params, n_params, total):
     """Adds Re sum conj(dL/dU) dU/dparam of every weight gate into total[params[r, j]]."""
     for r in range(kinds.shape[0]):
@@ -179,7 +187,7 @@ def parameter_grads(grad_mats, derivatives, kinds, params, n_params, total):
             total[params[r, j]] += value
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _times(a, b, out):
     """out = a @ b for 2x2 matrices (a BLAS call costs more than the arithmetic)."""
     for i in range(2):
@@ -187,7 +195,7 @@ def _times(a, b, out):
             out[i, j] = a[i, 0] * b[0, j] + a[i, 1] * b[1, j]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _wire_chain(mats, followers, basis):
     """N_w per stage: wires[0] = the embedding's columns, wires[f + 1] = follower f's gate times wires[f]."""
     F, n = followers.shape
@@ -199,7 +207,7 @@ def _wire_chain(mats, followers, basis):
     return wires
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _prepare(weights, kinds, params, tables, fixed, followers, basis):
     """The gates' matrices and derivatives, and the wire matrices N per follower stage."""
     mats = fixed.copy()
@@ -208,7 +216,7 @@ def _prepare(weights, kinds, params, tables, fixed, followers, basis):
     return mats, derivatives, _wire_chain(mats, followers, basis)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _run(psi, mats, steps):
     """The steps on the columns of psi (2^n, C). ``steps`` = (kind, index, inverse, rows, k,
     columns, diag): kind 0 a gather by index, 1 a constant diagonal, 2 a block (its state
@@ -236,7 +244,7 @@ def _run(psi, mats, steps):
     return psi, before, blocks
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _run_backward(g, mats, steps, before, blocks, grad_mats):
     """The gradient at the steps' input from the one at their output; blocks' factors' into grad_mats."""
     step_kind, step_index, step_inverse, step_rows, step_k, step_columns, step_diag = steps
@@ -259,7 +267,7 @@ def _run_backward(g, mats, steps, before, blocks, grad_mats):
     return g
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _wires_backward(grad_wire, mats, wires, followers, grad_mats):
     """Follower gates' gradients (into grad_mats) from the last wire matrices'."""
     scratch = np.empty((2, 2), dtype=mats.dtype)
@@ -271,7 +279,7 @@ def _wires_backward(grad_wire, mats, wires, followers, grad_mats):
             grad_wire[w] = scratch
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def forward(x, weights, inputs, basis, kinds, params, tables, fixed, followers, steps, z):
     """The circuit on the batch, step by step: per wire v = N [cos h, sin h], their product
     state, the steps, <Z>. Returns (out (B, n), saved) with ``saved`` what ``backward`` reads."""
@@ -291,8 +299,8 @@ def forward(x, weights, inputs, basis, kinds, params, tables, fixed, followers, 
     return out, (mats, derivatives, wires, c, s, v, psi, before, blocks)
 
 
-@njit(cache=True)
-def backward(grad_out, saved, n_inputs, inputs, kinds, params, n_params, n_weights, followers, steps, z):
+@njit(cache=True, fastmath=True, error_model="numpy")
+def backward(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, n_params, followers, steps, z):
     """(grad_x (B, n_inputs), grad_weights (n_weights,) in float64) from the outputs' gradient."""
     mats, derivatives, wires, c, s, v, psi, before, blocks = saved
     g = np.empty_like(psi)
@@ -317,7 +325,7 @@ def backward(grad_out, saved, n_inputs, inputs, kinds, params, n_params, n_weigh
     return grad_x, total
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def forward_dense(x, weights, inputs, basis, kinds, params, tables, fixed, followers, steps, z):
     """The circuit as one matrix: Q = (the steps run on the identity) (N_0 (x) ... (x) N_n-1)
     is built once per call, and the batch's state is Q r with r = (x)_w [cos h_w, sin h_w]
@@ -342,8 +350,8 @@ def forward_dense(x, weights, inputs, basis, kinds, params, tables, fixed, follo
     return out, (mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks)
 
 
-@njit(cache=True)
-def backward_dense(grad_out, saved, n_inputs, inputs, kinds, params, n_params, n_weights, followers, steps, z):
+@njit(cache=True, fastmath=True, error_model="numpy")
+def backward_dense(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, n_params, followers, steps, z):
     """forward_dense's gradients, as ``backward``'s."""
     mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks = saved
     D, B = r.shape

@@ -334,6 +334,11 @@ def choose_strategy(n: int, batch: int, fixed_blocks: int, max_block: int = MAX_
     return "fused" if fused_cost < gates_cost else "gates"
 
 
+COMPACT_AMPLITUDES = 2**20
+
+
 def compact_pays(n: int, batch: int) -> bool:
-    """Whether the compact strategy (qhybrid.quantum.native_compact) beats the torch plans."""
-    return True
+    """Whether the compact strategy (qhybrid.quantum.native_compact; one thread) beats the
+    torch plans: measured faster single-threaded from (1, 1, 4) to (12, 2, 256), 2^20
+    amplitudes (docs/benchmarks.md); above that torch's threads and blocked kernels take over."""
+    return 2**n * batch <= COMPACT_AMPLITUDES

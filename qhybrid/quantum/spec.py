@@ -11,6 +11,10 @@ from qhybrid.quantum.backend_options import fallback_names, is_native
 from qhybrid.spec_checks import choice, positive
 
 
+# the native executor's plans (qhybrid.quantum.native): auto picks one per batch with a cost model
+NATIVE_STRATEGIES = ("auto", "compact", "fused", "gates")
+
+
 @dataclass
 class QuantumSpec:
     """The circuit description (see qhybrid.quantum.circuit)."""
@@ -111,12 +115,12 @@ class BackendSpec:
     retry_backoff: float = 1.0  # seconds before the first retry; doubles each time
     seed: Optional[int] = None  # shot-noise seed for devices that take one (default: the run seed)
     options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments for qml.device
-    strategy: str = "auto"  # native executor (torch, auto): fused | gates | auto (cost model)
+    strategy: str = "auto"  # native executor (torch, auto): one of NATIVE_STRATEGIES
     module: Optional[str] = None  # a backend of your own: the module that registers it (backend_options.py)
 
     def check(self) -> None:
         native = is_native(self.name)  # an unknown name is refused here, with the known ones
-        choice("backend.strategy", self.strategy, ("auto", "fused", "gates"))
+        choice("backend.strategy", self.strategy, NATIVE_STRATEGIES)
         if native and self.shots is not None:
             raise ConfigError(f"backend={self.name} (the native executor) computes exact expectation values, "
                               f"but backend.shots={self.shots}",
