@@ -72,6 +72,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     results = run_folds(spec, data, folds, config, setup, out, tracker)
     metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
+    metrics["timing"]["kernel_seconds"] = setup.kernel_seconds
     write_artefacts(out, spec, data, results, metrics)
     tracker.finish(metrics, out)
     print_run_summary(spec, data, metrics, out)
@@ -122,6 +123,7 @@ class ModelSetup:
     backend_record: dict[str, Any]
     make_model: Any  # fold backend -> the model a fold trains (init_from applied, adapters added)
     make_plain_model: Any  # fold backend -> the model its checkpoint holds
+    kernel_seconds: float = 0.0  # compiling or loading the native executor's kernels, before any fold
 
 
 def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path) -> ModelSetup:
@@ -146,6 +148,7 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
         log.info("init_from: %s has another shape here (another number of outputs: classes, or a regression's "
                  "one): re-initialised", name)
     counts = parameter_counts(probe)
+    kernel_seconds = _warm_up(probe, device)
     log.info(_describe(spec, data, n_folds, device, counts["total"]))
     log.info("parameters: %d total, %d trainable%s; precision %s", counts["total"], counts["trainable"],
              " (LoRA adapters)" if spec.lora.freeze_base else "", precision.name)
@@ -158,7 +161,21 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
     return ModelSetup(device, precision, counts, backend, backend_record,
                       lambda fold_backend: build_run_model(spec, n_inputs, data.n_outputs, fold_backend, retry,
                                                            initial)[0],
-                      lambda fold_backend: build_model(spec.model, n_inputs, data.n_outputs, fold_backend, retry))
+                      lambda fold_backend: build_model(spec.model, n_inputs, data.n_outputs, fold_backend, retry),
+                      kernel_seconds)
+
+
+def _warm_up(model, device: str) -> float:
+    """The native executor's compiled kernels, compiled (once per machine and precision) or
+    loaded before the folds start, so no fold's training time holds them; the seconds."""
+    quantum = getattr(model, "quantum", None)
+    if quantum is None or not hasattr(quantum, "warm_up"):
+        return 0.0
+    seconds = quantum.warm_up(torch.device(device))
+    if seconds > 5:
+        log.info("native kernels compiled in %.0f s (once per machine and precision: later runs load them from "
+                 "Numba's cache in about a second)", seconds)
+    return seconds
 
 
 # -------------------------------------------------------------------------- 4. the folds

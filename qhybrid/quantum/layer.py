@@ -76,6 +76,12 @@ class QuantumLayer(nn.Module):
             return self.weights
         return self.weights + (self.lora_scale * self.lora_u @ self.lora_v).reshape(self.weights.shape)
 
+    def warm_up(self, device: torch.device) -> float:
+        """Compiles or loads what the executor will run on ``device`` before training starts;
+        the seconds it took (0: nothing to prepare)."""
+        warm = getattr(self.executor, "warm_up", None)
+        return warm(self.sim_dtype) if warm is not None and device.type == "cpu" else 0.0
+
     def gate_values(self, x: torch.Tensor):
         if self.spec.gating == "hard":
             return (x.abs() > self.spec.threshold).to(x.dtype)

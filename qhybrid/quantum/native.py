@@ -64,6 +64,7 @@ from qhybrid.quantum.native_plan import (
     compile_plan,
 )
 from qhybrid.quantum.native_compact import EMBEDDING_BASIS, CompactCircuit, compact_plan
+from qhybrid.quantum.native_compact import warm_up as compact_warm_up
 from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
 
 __all__ = ["NativeExecutor", "choose_strategy", "rotation_matrices"]
@@ -102,6 +103,13 @@ class NativeExecutor(nn.Module):
                               "wire, then single-wire gates reading weights or nothing and CNOT, SWAP or CZ, read as "
                               "<Z> on every wire, and this circuit is not that",
                               "use backend.strategy=auto (or fused, gates)")
+
+    def warm_up(self, dtype: torch.dtype) -> float:
+        """Has the compact strategy's kernels compiled or loaded before a run's clock starts
+        (qhybrid.quantum.native_compact.warm_up); the seconds it took, 0 when none will run."""
+        if self.compact is None or self.strategy not in ("auto", "compact"):
+            return 0.0
+        return compact_warm_up(self.compact, dtype)
 
     def extra_repr(self) -> str:
         return f"n_qubits={self.n}, strategy={self.strategy}"

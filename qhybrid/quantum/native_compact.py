@@ -22,6 +22,7 @@ The backward walks the same steps in reverse and ends in one derivative per gate
 from __future__ import annotations
 
 import importlib.util
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -174,6 +175,18 @@ def _steps(plan: Compiled, row_of: dict) -> Optional[tuple]:
             for a, width in ((index, D), (inverse, D), (rows, MAX_BLOCK), (columns, 16))]
     return (np.array(kind, dtype=np.int64), ints[0], ints[1], ints[2], np.array(ks, dtype=np.int64), ints[3],
             np.array(diag, dtype=np.complex128).reshape(S, D))
+
+
+def warm_up(plan: CompactPlan, dtype: torch.dtype) -> float:
+    """Compiles (first time on a machine: about a minute per precision) or loads from Numba's
+    cache (about a second) the kernels a run in ``dtype`` will call, both modes; the seconds."""
+    start = time.perf_counter()
+    weights = torch.zeros(int(plan.params.max()) + 1, dtype=dtype, requires_grad=True)
+    n_inputs = int(plan.inputs.max()) + 1
+    for batch in (1, 2 * 2**plan.n * plan.n):  # step by step, and as one matrix where that pays
+        inputs = torch.zeros(batch, n_inputs, dtype=dtype, requires_grad=True)
+        CompactCircuit.apply(plan, inputs, weights).sum().backward()
+    return time.perf_counter() - start
 
 
 def _kernels():

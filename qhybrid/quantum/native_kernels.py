@@ -188,14 +188,6 @@ def parameter_grads(grad_mats, derivatives, kinds, params, n_params, total):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _times(a, b, out):
-    """out = a @ b for 2x2 matrices (a BLAS call costs more than the arithmetic)."""
-    for i in range(2):
-        for j in range(2):
-            out[i, j] = a[i, 0] * b[0, j] + a[i, 1] * b[1, j]
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
 def _wire_chain(mats, followers, basis):
     """N_w per stage: wires[0] = the embedding's columns, wires[f + 1] = follower f's gate times wires[f]."""
     F, n = followers.shape
@@ -203,7 +195,10 @@ def _wire_chain(mats, followers, basis):
     wires[0] = basis
     for f in range(F):
         for w in range(n):
-            _times(mats[followers[f, w]], wires[f, w], wires[f + 1, w])
+            row = followers[f, w]
+            for i in range(2):
+                for j in range(2):
+                    wires[f + 1, w, i, j] = mats[row, i, 0] * wires[f, w, 0, j] + mats[row, i, 1] * wires[f, w, 1, j]
     return wires
 
 
@@ -269,14 +264,20 @@ def _run_backward(g, mats, steps, before, blocks, grad_mats):
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _wires_backward(grad_wire, mats, wires, followers, grad_mats):
-    """Follower gates' gradients (into grad_mats) from the last wire matrices'."""
-    scratch = np.empty((2, 2), dtype=mats.dtype)
+    """Follower gates' gradients (into grad_mats) from the last wire matrices' (overwritten):
+    for N' = G N, dL/dG = dL/dN' N^H and dL/dN = G^H dL/dN'."""
     for f in range(followers.shape[0] - 1, -1, -1):
         for w in range(followers.shape[1]):
             row = followers[f, w]
-            _times(grad_wire[w], np.conj(wires[f, w]).T.copy(), grad_mats[row])
-            _times(np.conj(mats[row]).T.copy(), grad_wire[w], scratch)
-            grad_wire[w] = scratch
+            g00, g01, g10, g11 = grad_wire[w, 0, 0], grad_wire[w, 0, 1], grad_wire[w, 1, 0], grad_wire[w, 1, 1]
+            for i in range(2):
+                gi0, gi1 = (g00, g01) if i == 0 else (g10, g11)
+                for j in range(2):
+                    grad_mats[row, i, j] = gi0 * np.conj(wires[f, w, j, 0]) + gi1 * np.conj(wires[f, w, j, 1])
+            for j in range(2):
+                top, bottom = grad_wire[w, 0, j], grad_wire[w, 1, j]
+                for i in range(2):
+                    grad_wire[w, i, j] = np.conj(mats[row, 0, i]) * top + np.conj(mats[row, 1, i]) * bottom
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")

@@ -7,15 +7,18 @@ stream (the batch-order generator, torch's global RNG for dropout and weight noi
 training GPU's, numpy's, Python's, and a sampling quantum device's shot RNG). Continuing
 from it gives, bit for bit, the epochs an uninterrupted fold would have run.
 
-A snapshot is kept in memory every epoch (small models: a few clones) and written
-atomically when ``every_seconds`` have passed since the last write, and always when the
-fold is interrupted (Ctrl-C, SIGTERM): a pre-empted job loses at most its current epoch.
+A snapshot is kept in memory at an epoch's end when SNAPSHOT_SECONDS have passed since the
+last one (every epoch when epochs are longer; a small fold's epochs take milliseconds, and
+copying its state every epoch was a fifth of its training time) and written atomically when
+``every_seconds`` have passed since the last write, and always when the fold is interrupted
+(Ctrl-C, SIGTERM): a pre-empted job loses at most its current epoch, or that second.
 Only tensors, numbers, strings, lists, tuples and dicts are stored: it loads with
 ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from pathlib import Path
@@ -29,6 +32,7 @@ from qhybrid.errors import QHybridError
 from qhybrid.training.checkpoints import load_weights_only
 
 FORMAT = "qhybrid-epoch-state-1"
+SNAPSHOT_SECONDS = 1.0
 
 
 def _clone(value: Any) -> Any:
@@ -127,6 +131,7 @@ class EpochCheckpoint:
         self._snapshot: Optional[dict[str, Any]] = None
         self._written = True
         self._last_write = time.monotonic()
+        self._last_snapshot = -math.inf
 
     def _read(self) -> Optional[dict[str, Any]]:
         if not self.path.is_file():
@@ -144,10 +149,19 @@ class EpochCheckpoint:
         for device, sampler in zip(self.samplers, self.resume_state.get("samplers", [])):
             _set_sampler_rng(device, sampler)
 
+    def snapshot_due(self) -> bool:
+        """Whether this epoch's end should be captured: when a write is due, else at most once
+        per SNAPSHOT_SECONDS (a copy of the model and optimizer per epoch is most of a small
+        fold's time): an interrupted fold then resumes from a state at most that old, and
+        replays the epochs since exactly (the random generators are part of the state)."""
+        now = time.monotonic()
+        return now - self._last_snapshot >= SNAPSHOT_SECONDS or (
+            self.every_seconds is not None and now - self._last_write >= self.every_seconds)
+
     def keep(self, state: dict[str, Any]) -> None:
         """The state at the end of an epoch: written when it is due."""
         state["samplers"] = [_sampler_rng(d).bit_generator.state for d in self.samplers]
-        self._snapshot, self._written = state, False
+        self._snapshot, self._written, self._last_snapshot = state, False, time.monotonic()
         if self.every_seconds is not None and time.monotonic() - self._last_write >= self.every_seconds:
             self.flush()
 
