@@ -31,7 +31,7 @@ def _check_schema(metrics: dict, n_folds: int) -> None:
         assert fold["train_seconds"] > 0
         assert set(metrics["summary"]) <= set(fold)
         assert len(fold["confusion_matrix"]) == len(metrics["classes"])
-    assert set(metrics["timing"]) == {"total_seconds", "train_seconds", "threads"}
+    assert set(metrics["timing"]) == {"total_seconds", "train_seconds", "threads", "kernel_seconds"}
     assert metrics["timing"]["threads"] == 1  # trainer.threads=auto: a small circuit on one thread
     assert metrics["timing"]["total_seconds"] >= metrics["timing"]["train_seconds"] > 0
 

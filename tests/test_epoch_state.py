@@ -12,6 +12,7 @@ from qhybrid.errors import QHybridError
 from qhybrid.schema import EarlyStoppingSpec, SchedulerSpec, TrainerSpec
 from qhybrid.build import build_fit_parts
 from qhybrid.training.engine import fit
+from qhybrid.training import epoch_state
 from qhybrid.training.epoch_state import EpochCheckpoint
 
 # plateau scheduler and early stopping with short patience: their state matters within 40 epochs
@@ -65,9 +66,14 @@ def _same(a: nn.Module, b: nn.Module) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_a_fold_interrupted_mid_training_continues_to_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("snapshot_seconds,last_kept", [(0.0, 10), (3600.0, 1)])
+def test_a_fold_interrupted_mid_training_continues_to_the_uninterrupted_result(tmp_path, monkeypatch,
+                                                                             snapshot_seconds, last_kept):
+    """Snapshots every epoch, or (a long SNAPSHOT_SECONDS) only the first: the fold resumes
+    from the last one kept and replays the epochs since to the same result."""
     whole_model, whole = _train()
     assert whole.stopped_early and 12 < len(whole.history) < SPEC.max_epochs  # the stopper's state matters
+    monkeypatch.setattr(epoch_state, "SNAPSHOT_SECONDS", snapshot_seconds)
 
     path = tmp_path / "fold_0.epoch.pt"
     checkpoint = EpochCheckpoint(path, every_seconds=None)  # written only when interrupted
@@ -80,10 +86,10 @@ def test_a_fold_interrupted_mid_training_continues_to_the_uninterrupted_result(t
     torch.rand(100)  # the global RNG moves on, as it would in a new process
 
     continued = EpochCheckpoint(path, every_seconds=None, resume=True)
-    assert continued.resume_state["epoch"] == 10  # the last epoch that finished
+    assert continued.resume_state["epoch"] == last_kept
     ran = []
     model, result = _train(continued, on_epoch=lambda epoch, logs: ran.append(epoch), init_seed=123)
-    assert ran[0] == 11
+    assert ran[0] == last_kept + 1
     assert result.history == whole.history
     assert (result.best_epoch, result.best_score) == (whole.best_epoch, whole.best_score)
     assert _same(model, whole_model)

@@ -63,7 +63,7 @@ from qhybrid.quantum.native_plan import (
     compact_pays,
     compile_plan,
 )
-from qhybrid.quantum.native_compact import EMBEDDING_BASIS, CompactCircuit, compact_plan
+from qhybrid.quantum.native_compact import COVERS, EMBEDDING_BASIS, CompactCircuit, compact_plan
 from qhybrid.quantum.native_compact import warm_up as compact_warm_up
 from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
 
@@ -96,17 +96,13 @@ class NativeExecutor(nn.Module):
         self.last_strategy: Optional[str] = None
         observables = program.observables
         self.readout = None if observables is None or is_default(observables, self.n) else Readout(observables, self.n)
-        self.compact = None if self.readout is not None else \
-            compact_plan(program, self.plans["gates"])
+        self.compact = None if self.readout is not None else compact_plan(program, self.plans["gates"])
         if strategy == "compact" and self.compact is None:
-            raise ConfigError("backend.strategy=compact covers an angle embedding (RX, RY or RZ of an input) on every "
-                              "wire, then single-wire gates reading weights or nothing and CNOT, SWAP or CZ, read as "
-                              "<Z> on every wire, and this circuit is not that",
+            raise ConfigError(f"backend.strategy=compact covers {COVERS}, and this circuit is not that",
                               "use backend.strategy=auto (or fused, gates)")
 
     def warm_up(self, dtype: torch.dtype) -> float:
-        """Has the compact strategy's kernels compiled or loaded before a run's clock starts
-        (qhybrid.quantum.native_compact.warm_up); the seconds it took, 0 when none will run."""
+        """Compiles or loads the compact kernels before a run's clock starts; the seconds (0: none to run)."""
         if self.compact is None or self.strategy not in ("auto", "compact"):
             return 0.0
         return compact_warm_up(self.compact, dtype)

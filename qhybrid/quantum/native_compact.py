@@ -38,6 +38,8 @@ from qhybrid.quantum.gate_tables import MAX_ANGLES, MAX_PARAMS, GateTable, fixed
 # columns e0 and t of R(x)|0> = cos(x/2) e0 + sin(x/2) t, PennyLane's conventions
 EMBEDDING_BASIS = {"RX": [[1, 0], [0, -1j]], "RY": [[1, 0], [0, 1]], "RZ": [[1, -1j], [0, 0]]}
 _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.complex64}
+COVERS = ("an angle embedding (RX, RY or RZ of an input) on every wire, then single-wire gates reading weights or "
+          "nothing and CNOT, SWAP or CZ, read as <Z> on every wire")
 
 
 @dataclass
