@@ -72,7 +72,7 @@ class QuantumLayer(nn.Module):
         self.lora_scale = alpha / rank
 
     def effective_weights(self):
-        if self.weights is None or not hasattr(self, "lora_u"):
+        if self.weights is None or "lora_u" not in self._parameters:  # hasattr would raise and catch, per step
             return self.weights
         return self.weights + (self.lora_scale * self.lora_u @ self.lora_v).reshape(self.weights.shape)
 

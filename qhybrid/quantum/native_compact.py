@@ -191,14 +191,20 @@ def warm_up(plan: CompactPlan, dtype: torch.dtype) -> float:
     return time.perf_counter() - start
 
 
-def _kernels():
-    from qhybrid.quantum import native_kernels  # lazy: Numba loads (and compiles) only for this strategy
+_KERNELS: list = []
 
-    return native_kernels
+
+def _kernels():
+    if not _KERNELS:  # lazy: Numba loads (and compiles) only for this strategy
+        from qhybrid.quantum import native_kernels
+
+        _KERNELS.append(native_kernels)
+    return _KERNELS[0]
 
 
 class CompactCircuit(torch.autograd.Function):
-    """(plan, inputs (B, n_inputs), weights or None) -> <Z_w> (B, n) on the CPU."""
+    """(plan, inputs (B, n_inputs), weights or None) -> <Z_w> (B, n) on the CPU. Its Python
+    is kept to a few lines: at a few qubits it is a good part of a step."""
 
     @staticmethod
     def forward(ctx, plan: CompactPlan, inputs: torch.Tensor, weights: Optional[torch.Tensor]):
@@ -207,20 +213,20 @@ class CompactCircuit(torch.autograd.Function):
             x = np.ascontiguousarray(x)
         # numpy's reshape: torch's costs several microseconds, a tenth of a small circuit's forward
         w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().numpy().reshape(-1)
-        kernels, typed = _kernels(), plan.typed(x.dtype)
-        ctx.dense = dense_pays(plan.n, plan.block_rows, x.shape[0])
-        out, saved = (kernels.forward_dense if ctx.dense else kernels.forward)(x, w, *typed["forward"])
-        ctx.saved, ctx.weights, ctx.n_inputs, ctx.backward_args = saved, weights, x.shape[1], typed["backward"]
+        kernels, typed = _KERNELS[0] if _KERNELS else _kernels(), plan.typed(x.dtype)
+        dense = dense_pays(plan.n, plan.block_rows, x.shape[0])
+        out, saved = (kernels.forward_dense if dense else kernels.forward)(x, w, *typed["forward"])
+        ctx.state = (saved, weights, x.shape[1], typed["backward"], dense, kernels, x.dtype)
         return torch.from_numpy(out)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        weights, kernels = ctx.weights, _kernels()
-        grad_x, grad_w = (kernels.backward_dense if ctx.dense else kernels.backward)(
-            np.ascontiguousarray(grad.numpy()), ctx.saved, ctx.n_inputs, 0 if weights is None else weights.numel(),
-            *ctx.backward_args)
-        if not ctx.needs_input_grad[2]:
-            return None, torch.from_numpy(grad_x) if ctx.needs_input_grad[1] else None, None
-        grad_w = torch.from_numpy(grad_w.reshape(weights.shape).astype(grad_x.dtype, copy=False))
-        return None, torch.from_numpy(grad_x) if ctx.needs_input_grad[1] else None, grad_w
+        if torch.is_grad_enabled():  # create_graph=True: these gradients have no graph of their own
+            raise RuntimeError("backend.strategy=compact differentiates once; for second derivatives use "
+                               "backend.strategy=gates")
+        saved, weights, n_inputs, arguments, dense, kernels, dtype = ctx.state
+        grad_x, grad_w = (kernels.backward_dense if dense else kernels.backward)(
+            np.ascontiguousarray(grad.numpy()), saved, n_inputs, 0 if weights is None else weights.numel(), *arguments)
+        wanted = ctx.needs_input_grad
+        return (None, torch.from_numpy(grad_x) if wanted[1] else None,
+                torch.from_numpy(grad_w.reshape(weights.shape).astype(dtype)) if wanted[2] else None)
