@@ -129,3 +129,10 @@ def test_circuits_outside_the_family_stay_on_the_torch_plans():
     assert layer.executor.compact is None and layer.executor.last_strategy in ("fused", "gates")
     with pytest.raises(ConfigError, match="strategy=compact covers"):
         QuantumLayer(gated, lambda program, cols: NativeExecutor(program, "compact"))
+
+
+def test_a_second_derivative_is_refused_not_silently_zero():
+    layer = QuantumLayer(QuantumSpec(n_qubits=2, n_layers=1), lambda program, cols: NativeExecutor(program, "compact"))
+    x = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="differentiates once"):
+        torch.autograd.grad(layer(x).sum(), x, create_graph=True)

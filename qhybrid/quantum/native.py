@@ -2,10 +2,8 @@
 
 It runs the same ``Program`` as the PennyLane executor (qhybrid.quantum.circuit): the whole
 batch is one state tensor (B, 2**n), complex64 or complex128, on the CPU or CUDA, and
-gradients come from autograd with respect to inputs and weights.
-
-Gates are read by their registry names (qhybrid.quantum.gate_registry; an alias such as ROT
-or CPHASE is its gate), so a program gets the same plan whichever it uses.
+gradients come from autograd with respect to inputs and weights. Gates are read by their
+registry names (an alias such as ROT or CPHASE is its gate): one plan whichever is used.
 
 Cost is the number of tensor operations (small circuits are overhead-bound) and the bytes
 moved (large ones are memory-bound), so the gate list is compiled once into a short plan:
@@ -25,11 +23,11 @@ moved (large ones are memory-bound), so the gate list is compiled once into a sh
 * Diagonal two-qubit gates (CZ, CRZ, IsingZZ, ControlledPhaseShift) in a row are one
   elementwise product with the product of their diagonals; other two-qubit gates are a
   Dense step (the gate's matrix on its wires moved to the top bits).
-* Strategy ``fused``: every data-independent run (the ansatz: gates reading only weights,
-  or none) is applied to the identity once per call, giving its 2^n x 2^n matrix, and the
-  batch is transformed with one matmul. Strategy ``gates``: blocks are applied to the
-  batch; no 2^n x 2^n matrix is built. ``auto`` picks per batch size with
-  ``choose_strategy`` (a cost model calibrated on ``qhybrid bench``, see docs/benchmarks.md).
+* Strategy ``fused``: every data-independent run (the ansatz) is applied to the identity
+  once per call, giving its 2^n x 2^n matrix, and the batch is transformed with one matmul.
+  ``gates``: blocks are applied to the batch; no 2^n x 2^n matrix is built. ``compact``
+  (qhybrid.quantum.native_compact): the usual circuit as compiled loops on the CPU. ``auto``
+  takes compact where it runs and pays (``compact_pays``), else picks with ``choose_strategy``.
 * Hard-gated CNOTs (H CPhase(pi m) H, m in {0, 1}) are a per-sample choice between the
   state and its permutation; soft-gated ones a per-sample phase on a fixed mask.
 """
@@ -49,20 +47,8 @@ from qhybrid.quantum.observables import Readout, is_default
 from qhybrid.quantum.spec import NATIVE_STRATEGIES
 from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductCircuit, outer_chain
 from qhybrid.quantum.native_plan import (
-    COMPLEX,
-    MAX_BLOCK,
-    Block,
-    Compiled,
-    Dense,
-    Diagonal,
-    Fused,
-    Gather,
-    Phase,
-    Select,
-    choose_strategy,
-    compact_pays,
-    compile_plan,
-)
+    COMPLEX, MAX_BLOCK, Block, Compiled, Dense, Diagonal, Fused, Gather, Phase, Select, choose_strategy,
+    compact_pays, compile_plan)
 from qhybrid.quantum.native_compact import COVERS, EMBEDDING_BASIS, CompactCircuit, compact_plan
 from qhybrid.quantum.native_compact import warm_up as compact_warm_up
 from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
@@ -101,11 +87,17 @@ class NativeExecutor(nn.Module):
             raise ConfigError(f"backend.strategy=compact covers {COVERS}, and this circuit is not that",
                               "use backend.strategy=auto (or fused, gates)")
 
+    def run_compact(self, inputs: torch.Tensor, weights: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """The compact strategy on raw inputs and weights (a program mapping neither, ungated), or None."""
+        if self.compact is None or inputs.device.type != "cpu" or self.pick(inputs.shape[0], inputs.device) != "compact":
+            return None
+        self.last_strategy = "compact"
+        return CompactCircuit.apply(self.compact, inputs, weights)
+
     def warm_up(self, dtype: torch.dtype) -> float:
         """Compiles or loads the compact kernels before a run's clock starts; the seconds (0: none to run)."""
-        if self.compact is None or self.strategy not in ("auto", "compact"):
-            return 0.0
-        return compact_warm_up(self.compact, dtype)
+        return compact_warm_up(self.compact, dtype) if self.compact is not None and self.strategy in (
+            "auto", "compact") else 0.0
 
     def extra_repr(self) -> str:
         return f"n_qubits={self.n}, strategy={self.strategy}"
