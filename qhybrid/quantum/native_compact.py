@@ -7,11 +7,11 @@ the state is a few kilobytes, and each torch operation costs microseconds of dis
 as much again for autograd to record it and run its backward (a (4, 2, 64) step of the
 gates plan is ~780 of them). Here a step is about twenty calls and one autograd node.
 
-It covers the common circuit, the one ``ProductCircuit`` (qhybrid.quantum.native_autograd)
-runs: an angle embedding (RX, RY or RZ) reading an input on every wire, single-wire gates
-that read weights or nothing (tabulated in qhybrid.quantum.numpy_gates), fixed
-permutations (CNOT, SWAP, X), fixed diagonal gates (CZ) and <Z> on every wire.
-``compact_plan`` returns None for anything else, and the executor runs its torch plans.
+It covers the common circuit (COVERS): an angle embedding (RX, RY or RZ, any mix) reading
+an input on every wire, single-wire gates that read weights or nothing (tabulated in
+qhybrid.quantum.gate_tables), fixed permutations (CNOT, SWAP, X), fixed diagonal gates
+(CZ) and <Z> on every wire. ``compact_plan`` returns None for anything else (gating,
+re-uploading, amplitude embedding, other observables), and the executor runs its torch plans.
 
 Per wire, the state is N_w [cos h, sin h] (h half the input angle, N_w the embedding's two
 columns times the weight gates that follow it); the product state goes through the plan's
@@ -117,7 +117,7 @@ def dense_pays(n: int, block_rows: int, batch: int) -> bool:
 def _rows(program: Program, plan: Compiled, slots: list[int]) -> Optional[dict]:
     """The weight gates as rows (and an identity row last): kind index, parameter entries,
     fixed matrix; None when a gate is not tabulated or reads something other than weights."""
-    tables: list[GateTable] = []
+    tables: dict[str, GateTable] = {}  # by kind, in order of first use
     kinds, params = np.full(len(slots) + 1, -1), np.zeros((len(slots) + 1, MAX_PARAMS), dtype=np.int64)
     fixed = np.zeros((len(slots) + 1, 2, 2), dtype=np.complex128)
     fixed[-1] = np.eye(2)
@@ -130,14 +130,13 @@ def _rows(program: Program, plan: Compiled, slots: list[int]) -> Optional[dict]:
         columns = [program.columns[c] for c in gate.columns]
         if table is None or any(src != SOURCE_WEIGHT for src, _ in columns):
             return None
-        if table not in tables:
-            tables.append(table)
-        kinds[row] = tables.index(table)
+        tables.setdefault(table.name, table)
+        kinds[row] = list(tables).index(table.name)
         params[row, : len(columns)] = [i for _, i in columns]
-    stacked = tuple(np.stack([getattr(t, f) for t in tables]) if tables else np.zeros((0, *shape), dtype=dtype)
+    stacked = tuple(np.stack([getattr(t, f) for t in tables.values()]) if tables else np.zeros((0, *shape), dtype=dtype)
                     for f, shape, dtype in _TABLE_FIELDS)
     return {"kinds": kinds.astype(np.int64), "params": params, "fixed": fixed,
-            "tables": (*stacked, np.array([t.n_params for t in tables], dtype=np.int64))}
+            "tables": (*stacked, np.array([t.n_params for t in tables.values()], dtype=np.int64))}
 
 
 _TABLE_FIELDS = (("combos", (MAX_PARAMS, MAX_ANGLES), np.float64), ("first", (8,), np.int64),

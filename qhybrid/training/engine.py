@@ -6,6 +6,7 @@ to bottom.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -61,7 +62,8 @@ class EarlyStopping:
         self.best_score, self.best_tiebreak, self.best_epoch = score, tiebreak, epoch
         if self.enabled:  # switched off, the fold keeps its last weights: no copy to make
             # cloned tensors: a deepcopy of the state dict costs several times as much per epoch
-            self.best_state = {name: value.detach().clone() for name, value in model.state_dict().items()}
+            self.best_state = {name: value.detach().clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
+                               for name, value in model.state_dict().items()}
 
     def step(self, score: float, epoch: int, model: nn.Module, tiebreak: float = math.inf) -> bool:
         """Record one epoch's score; returns True when its weights are the new best."""
