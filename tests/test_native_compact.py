@@ -76,7 +76,8 @@ def test_tabulated_gates_and_derivatives_match_the_registry():
         weights = rng.uniform(-4, 4, 5 * p)
         params = np.zeros((5, 3), dtype=np.int64)
         params[:, :p] = np.arange(5 * p).reshape(5, p)
-        tables = tuple(np.array([getattr(table, f)]) for f in ("combos", "first", "second", "sign", "rules"))
+        tables = tuple(np.array([getattr(table, f)])
+                       for f in ("combos", "shift_cos", "shift_sin", "first", "second", "sign", "rules"))
         tables += (np.array([p]),)
 
         def build(w):

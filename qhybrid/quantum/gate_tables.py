@@ -33,6 +33,8 @@ class GateTable:
 
     name: str
     combos: np.ndarray
+    shift_cos: np.ndarray  # cos(pi combos), sin(pi combos): how a parameter's pi shift moves each angle
+    shift_sin: np.ndarray
     first: np.ndarray
     second: np.ndarray
     sign: np.ndarray
@@ -46,8 +48,8 @@ def _table(name: str, combos: list[list[float]], entries: list[tuple], rules: tu
     names = {**{f"c{m}": m for m in range(a)}, **{f"s{m}": a + m for m in range(a)}, "1": 2 * a}
     padded = np.zeros((MAX_PARAMS, a))
     padded[: len(combos), : len(combos[0])] = combos
-    return GateTable(name, padded, np.array([names[e[1]] for e in entries]),
-                     np.array([names[e[2]] for e in entries]), np.array([float(e[0]) for e in entries]),
+    return GateTable(name, padded, np.cos(np.pi * padded), np.sin(np.pi * padded),
+                     np.array([names[e[1]] for e in entries]), np.array([names[e[2]] for e in entries]), np.array([float(e[0]) for e in entries]),
                      np.array(list(rules) + [HALF] * (MAX_PARAMS - len(rules)), dtype=np.int64), len(rules))
 
 

@@ -41,9 +41,6 @@ class QuantumLayer(nn.Module):
             else:
                 self.register_buffer("tau", tau)
         self.executor = executor_factory(self.program, self.shift_columns())
-        # the executor reads the inputs and weights as they are (no maps, no gate values)
-        self._raw_angles = hasattr(self.executor, "run_compact") and self.program.input_map is None and \
-            self.program.weight_map is None and spec.gating == "none"
 
     @property
     def n_inputs(self) -> int:
@@ -104,9 +101,5 @@ class QuantumLayer(nn.Module):
         return out if out.dtype == out_dtype else out.to(out_dtype)
 
     def _simulate(self, x: torch.Tensor) -> torch.Tensor:
-        if self._raw_angles:  # a small circuit's step is a few hundred microseconds: skip the angle plumbing
-            out = self.executor.run_compact(x, self.effective_weights())
-            if out is not None:
-                return out
         angles = self.program.angles(x, self.effective_weights(), self.gate_values(x))
         return self.executor(angles, x if self.program.embedding == "amplitude" else None)

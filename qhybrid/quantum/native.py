@@ -87,13 +87,6 @@ class NativeExecutor(nn.Module):
             raise ConfigError(f"backend.strategy=compact covers {COVERS}, and this circuit is not that",
                               "use backend.strategy=auto (or fused, gates)")
 
-    def run_compact(self, inputs: torch.Tensor, weights: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        """The compact strategy on raw inputs and weights (a program mapping neither, ungated), or None."""
-        if self.compact is None or inputs.device.type != "cpu" or self.pick(inputs.shape[0], inputs.device) != "compact":
-            return None
-        self.last_strategy = "compact"
-        return CompactCircuit.apply(self.compact, inputs, weights)
-
     def warm_up(self, dtype: torch.dtype) -> float:
         """Compiles or loads the compact kernels before a run's clock starts; the seconds (0: none to run)."""
         return compact_warm_up(self.compact, dtype) if self.compact is not None and self.strategy in (

@@ -139,7 +139,8 @@ def _rows(program: Program, plan: Compiled, slots: list[int]) -> Optional[dict]:
             "tables": (*stacked, np.array([t.n_params for t in tables.values()], dtype=np.int64))}
 
 
-_TABLE_FIELDS = (("combos", (MAX_PARAMS, MAX_ANGLES), np.float64), ("first", (8,), np.int64),
+_TABLE_FIELDS = (("combos", (MAX_PARAMS, MAX_ANGLES), np.float64), ("shift_cos", (MAX_PARAMS, MAX_ANGLES), np.float64),
+                 ("shift_sin", (MAX_PARAMS, MAX_ANGLES), np.float64), ("first", (8,), np.int64),
                  ("second", (8,), np.int64), ("sign", (8,), np.float64), ("rules", (MAX_PARAMS,), np.int64))
 
 
@@ -212,7 +213,7 @@ class CompactCircuit(torch.autograd.Function):
             x = np.ascontiguousarray(x)
         # numpy's reshape: torch's costs several microseconds, a tenth of a small circuit's forward
         w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().numpy().reshape(-1)
-        kernels, typed = _KERNELS[0] if _KERNELS else _kernels(), plan.typed(x.dtype)
+        kernels, typed = _kernels(), plan.typed(x.dtype)
         dense = dense_pays(plan.n, plan.block_rows, x.shape[0])
         out, saved = (kernels.forward_dense if dense else kernels.forward)(x, w, *typed["forward"])
         ctx.state = (saved, weights, x.shape[1], typed["backward"], dense, kernels, x.dtype)

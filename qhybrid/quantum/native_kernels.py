@@ -23,8 +23,9 @@ def gate_rows(weights, kinds, params, tables, mats, derivatives):
     """Every weight gate's matrix (into ``mats``, rows of kind -1 keep theirs) and derivatives
     (rows, MAX_PARAMS, 2, 2) from its kind's table (qhybrid.quantum.gate_tables): the matrix
     at the parameters, and at each parameter moved by pi for that parameter's rule. A shift
-    moves angle m by pi combos[j, m]: its cos and sin follow from the unshifted ones."""
-    combos, first, second, sign, rules, n_params = tables
+    moves angle m by pi combos[j, m]: its cos and sin follow from the unshifted ones and the
+    table's cos and sin of that shift."""
+    combos, shift_cos, shift_sin, first, second, sign, rules, n_params = tables
     a = combos.shape[2]
     factors = np.empty(2 * a + 1)
     shifted = np.empty(2 * a + 1)
@@ -41,7 +42,7 @@ def gate_rows(weights, kinds, params, tables, mats, derivatives):
         _table_matrix(factors, first[kind], second[kind], sign[kind], mats[r])
         for j in range(n_params[kind]):
             for m in range(a):
-                cs, sn = math.cos(math.pi * combos[kind, j, m]), math.sin(math.pi * combos[kind, j, m])
+                cs, sn = shift_cos[kind, j, m], shift_sin[kind, j, m]
                 shifted[m] = factors[m] * cs - factors[a + m] * sn
                 shifted[a + m] = factors[a + m] * cs + factors[m] * sn
             moved = derivatives[r, j]
@@ -151,7 +152,8 @@ def outer_backward(grad, v):
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def expect_z(psi, z, out):
-    """out (B, n) = <Z_w> = sum_d |psi[d, b]|^2 z[d, w]."""
+    """out (B, n) = <Z_w> = sum_d |psi[d, b]|^2 z[d, w]. A real psi works too: the dense
+    mode's [Re; Im] parts (2D, B), with z stacked twice."""
     D, B = psi.shape
     out[:] = 0.0
     for d in range(D):
@@ -163,7 +165,7 @@ def expect_z(psi, z, out):
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def expect_z_backward(psi, z, grad_out, grad_psi):
-    """grad_psi (2^n, B) = 2 psi sum_w z[d, w] grad_out[b, w] (d|psi|^2 = 2 psi)."""
+    """grad_psi (2^n, B) = 2 psi sum_w z[d, w] grad_out[b, w] (d|psi|^2 = 2 psi); real psi as in expect_z."""
     D, B = psi.shape
     for d in range(D):
         for b in range(B):
@@ -347,8 +349,16 @@ def forward_dense(x, weights, inputs, basis, kinds, params, tables, fixed, follo
     outer(cs, r)
     parts = np.dot(stacked, r)
     out = np.empty((B, z.shape[1]), dtype=x.dtype)
-    expect_z(parts[:D] + 1j * parts[D:], z, out)
+    expect_z(parts, _twice(z), out)
     return out, (mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _twice(z):
+    """z stacked over itself (2D, n): the signs for the [Re; Im] parts."""
+    both = np.empty((2 * z.shape[0], z.shape[1]), dtype=z.dtype)
+    both[: z.shape[0]], both[z.shape[0] :] = z, z
+    return both
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -358,12 +368,7 @@ def backward_dense(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, 
     D, B = r.shape
     n = cs.shape[0]
     g_parts = np.empty_like(parts)
-    for d in range(D):
-        for b in range(B):
-            weight = 0.0
-            for w in range(z.shape[1]):
-                weight += z[d, w] * grad_out[b, w]
-            g_parts[d, b], g_parts[D + d, b] = 2.0 * weight * parts[d, b], 2.0 * weight * parts[D + d, b]
+    expect_z_backward(parts, _twice(z), grad_out, g_parts)
     grad_cs = outer_backward(np.dot(stacked.T.copy(), g_parts), cs)
     g_stacked = np.dot(g_parts, r.T.copy())
     g_q = np.empty_like(M)  # dL/dRe Q + i dL/dIm Q, in Q's precision
