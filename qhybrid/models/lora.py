@@ -33,6 +33,11 @@ class LoRALinear(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dropout.p == 0.0:
+            # W + scale B A first (one small matrix), then one product with the batch: the same
+            # sum, in three operations instead of six (most of a small layer's cost is per operation)
+            weight = torch.addmm(self.base.weight, self.lora_b, self.lora_a, alpha=self.scale)
+            return nn.functional.linear(x, weight, self.base.bias)
         return self.base(x) + (self.dropout(x) @ self.lora_a.T @ self.lora_b.T) * self.scale
 
     def merged(self) -> nn.Linear:

@@ -25,6 +25,7 @@ from qhybrid.training import epoch_state
 from qhybrid.training.epoch_state import EpochCheckpoint
 from qhybrid.training.metrics import metric_value
 from qhybrid.training.precision import Precision
+from qhybrid.training.step_tools import ModeSwitch, clip_gradients, trained_parameters, zero_gradients
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -108,16 +109,17 @@ def _chunk_rows(model: nn.Module) -> int:
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, X: torch.Tensor, chunk: Optional[int] = None,
-                   precision: Optional[Precision] = None) -> torch.Tensor:
+                   precision: Optional[Precision] = None, modes: Optional[ModeSwitch] = None) -> torch.Tensor:
     """float32 logits in eval mode, in large chunks (never per sample), under the run's
     autocast when given one."""
     chunk = chunk or _chunk_rows(model)
+    modes = modes or ModeSwitch(model)
     was_training = model.training
-    model.eval()
+    modes.set(False)
     with precision.autocast() if precision is not None else contextlib.nullcontext():
-        logits = torch.cat([model(X[i : i + chunk]).float() for i in range(0, X.shape[0], chunk)])
-    model.train(was_training)
-    return logits
+        parts = [model(X[i : i + chunk]).float() for i in range(0, X.shape[0], chunk)]
+    modes.set(was_training)
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def probabilities(logits: torch.Tensor) -> np.ndarray:
@@ -146,8 +148,8 @@ def predict_outputs(model: nn.Module, X: torch.Tensor, precision: Optional[Preci
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor,
-              precision: Optional[Precision]) -> tuple[float, torch.Tensor]:
-    logits = predict_logits(model, X, precision=precision)
+              precision: Optional[Precision], modes: ModeSwitch) -> tuple[float, torch.Tensor]:
+    logits = predict_logits(model, X, precision=precision, modes=modes)
     return float(loss_fn(logits, y)), logits
 
 
@@ -193,16 +195,17 @@ def fit(
         result.history, result.stopped_early = state["history"], state["stopped"]
         first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
     y_val_np = y_val.cpu().numpy() if y_val is not None else None
+    modes = ModeSwitch(model)
     for epoch in range(first_epoch, spec.max_epochs + 1):
         if result.stopped_early:  # the checkpoint was taken after the last epoch
             break
-        train_loss = _train_epoch(model, X_fit, y_fit, spec, parts, generator, precision, scaler)
+        train_loss = _train_epoch(model, X_fit, y_fit, spec, parts, generator, precision, scaler, modes)
         logs = {"epoch": epoch, "train_loss": train_loss, "lr": parts.optimizer.param_groups[0]["lr"]}
         if not math.isfinite(train_loss):
             raise QHybridError(f"training diverged: the loss is {train_loss} at epoch {epoch}",
                                "lower trainer.lr, or keep trainer.grad_clip on")
         if X_val is not None and len(X_val):
-            logs["val_loss"], logits = _evaluate(model, parts.loss_fn, X_val, y_val, precision)
+            logs["val_loss"], logits = _evaluate(model, parts.loss_fn, X_val, y_val, precision, modes)
             if parts.monitor != "val_loss":
                 logs[parts.monitor] = parts.score(logits) if parts.score is not None else \
                     metric_value(parts.monitor.removeprefix("val_"), y_val_np, probabilities(logits), n_classes)
@@ -223,9 +226,10 @@ def fit(
 
 
 def _train_epoch(model: nn.Module, X_fit: torch.Tensor, y_fit: torch.Tensor, spec: TrainerSpec, parts: FitParts,
-                 generator: torch.Generator, precision: Optional[Precision], scaler) -> float:
+                 generator: torch.Generator, precision: Optional[Precision], scaler, modes: ModeSwitch) -> float:
     """One pass over the fit rows in shuffled mini-batches; the mean training loss."""
-    model.train()
+    modes.set(True)
+    params = trained_parameters(parts.optimizer)
     autocast = precision.autocast if precision is not None else contextlib.nullcontext
     n = X_fit.shape[0]
     order = torch.randperm(n, generator=generator).to(X_fit.device)
@@ -234,20 +238,20 @@ def _train_epoch(model: nn.Module, X_fit: torch.Tensor, y_fit: torch.Tensor, spe
         idx = order[begin : begin + spec.batch_size]
         with autocast():
             loss = parts.loss_fn(model(X_fit[idx]).float(), y_fit[idx])
-        parts.optimizer.zero_grad(set_to_none=True)
+        zero_gradients(params)
         if scaler is None:
             loss.backward()
             if spec.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+                clip_gradients(params, spec.grad_clip)
             parts.optimizer.step()
         else:
             scaler.scale(loss).backward()
             scaler.unscale_(parts.optimizer)  # clip the true gradients, not the scaled ones
             if spec.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+                clip_gradients(params, spec.grad_clip)
             scaler.step(parts.optimizer)
             scaler.update()
-        total += float(loss.detach()) * idx.numel()
+        total += loss.item() * idx.numel()
     return total / n
 
 
