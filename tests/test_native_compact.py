@@ -1,12 +1,14 @@
 """The native executor's compact strategy (qhybrid.quantum.native_compact: compiled loops,
 one autograd node) against PennyLane's default.qubit: random circuits of the family it
-covers (an angle embedding, single-wire gates reading weights or nothing, CNOT/SWAP/CZ) give
-the same outputs and input/weight gradients within 1e-10 in float64, in both of its modes
-(one 2^n x 2^n matrix, and step by step); anything else is left to the torch plans."""
+covers (an angle embedding on any wires, single-wire gates reading weights, nothing or a
+sample's number, CNOT/SWAP/CZ, controlled phases reading a soft gate) give the same outputs
+and input/gate/weight gradients within 1e-10 in float64, in both of its modes (one 2^n x 2^n
+matrix, and step by step); anything else is left to the torch plans."""
 
 from __future__ import annotations
 
 import numpy as np
+import pennylane as qml
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from qhybrid.errors import ConfigError
 from qhybrid.quantum import native_compact
-from qhybrid.quantum.circuit import SOURCE_INPUT, SOURCE_WEIGHT, Program
+from qhybrid.quantum.circuit import SOURCE_GATE, SOURCE_INPUT, SOURCE_WEIGHT, Angles, Program
 from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.gate_tables import _TABLES
 from qhybrid.quantum.gates import Gate
@@ -22,6 +24,8 @@ from qhybrid.quantum.layer import QuantumLayer
 from qhybrid.quantum.native import NativeExecutor
 from qhybrid.quantum.native_kernels import gate_rows
 from qhybrid.schema import QuantumSpec
+
+from qhybrid.quantum.pennylane_executor import build_qnode
 
 from test_native_any_gate import _assert_as_pennylane
 
@@ -68,6 +72,89 @@ def test_compact_equals_default_qubit(dense, case, monkeypatch):
     _assert_as_pennylane(program, "compact", batch, seed)
 
 
+PER_SAMPLE = ["RX", "RY", "RZ", "PhaseShift"]
+
+
+@st.composite
+def per_sample_programs(draw):
+    """Circuits that read a sample's numbers beyond the embedding: an embedding on some wires
+    (others start with a weight or fixed gate, or nothing), then up to 20 of: single-wire
+    weight/fixed gates, one-parameter gates reading an input or a soft gate, CNOT/SWAP/CZ, and
+    controlled phases reading an input or a soft gate (soft gating, re-uploading)."""
+    n = draw(st.integers(1, 6))
+    n_weights = draw(st.integers(1, 4))
+    columns: list = []
+
+    def column(source: str, index: int) -> tuple:
+        columns.append((source, index))
+        return (len(columns) - 1,)
+
+    def sample_column() -> tuple:
+        return column(draw(st.sampled_from([SOURCE_INPUT, SOURCE_GATE])), draw(st.integers(0, n - 1)))
+
+    def single(name: str, wire: int) -> Gate:
+        return Gate(name, (wire,), sum((column(SOURCE_WEIGHT, draw(st.integers(0, n_weights - 1)))
+                                        for _ in range(gate_kind(name).n_params)), ()))
+
+    gates = []
+    for w in range(n):
+        start = draw(st.sampled_from(["embed", "embed", "gate", "none"]))
+        if start == "embed":
+            gates.append(Gate(draw(st.sampled_from(["RX", "RY", "RZ"])), (w,), column(SOURCE_INPUT, draw(st.integers(0, n - 1)))))
+        elif start == "gate":
+            gates.append(single(draw(st.sampled_from(SINGLE)), w))
+    for _ in range(draw(st.integers(0, 20))):
+        what = draw(st.sampled_from(["single", "sample", "sample", "entangle", "phase"] if n > 1 else ["single", "sample"]))
+        wires = tuple(draw(st.permutations(range(n)))[:2])
+        if what == "single":
+            gates.append(single(draw(st.sampled_from(SINGLE)), wires[0]))
+        elif what == "sample":
+            gates.append(Gate(draw(st.sampled_from(PER_SAMPLE)), wires[:1], sample_column()))
+        elif what == "entangle":
+            gates.append(Gate(draw(st.sampled_from(["CNOT", "SWAP", "CZ"])), wires))
+        else:
+            gates.append(Gate("ControlledPhaseShift", wires, sample_column()))
+    program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n_weights,), n_inputs=n)
+    return program, draw(st.sampled_from([1, 2, 5, 33])), draw(st.integers(0, 2**31 - 1))
+
+
+def _outputs_and_gradients(run, program: Program, sources: list[torch.Tensor], projection: torch.Tensor):
+    x, g, w = (s.clone().requires_grad_(True) for s in sources)
+    out = run(Angles(program, x, g, w))
+    if out.requires_grad:
+        (out * projection).sum().backward()
+    return [out.detach()] + [torch.zeros_like(s) if s.grad is None else s.grad for s in (x, g, w)]
+
+
+@pytest.mark.parametrize("dense", [True, False])
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=per_sample_programs())
+def test_compact_reads_samples_mid_circuit_as_default_qubit_does(dense, case, monkeypatch):
+    """Outputs and the gradients of inputs, soft gates and weights; a circuit whose steps read
+    a sample's numbers always runs step by step (the patched dense choice notwithstanding)."""
+    program, batch, seed = case
+    monkeypatch.setattr(native_compact, "dense_pays", lambda n, block_rows, batch: dense)
+    native = NativeExecutor(program, "compact")
+    assert native.compact is not None
+    generator = torch.Generator().manual_seed(seed)
+    n = program.n_qubits
+    sources = [torch.rand(batch, n, generator=generator, dtype=torch.float64) * 4 - 2,
+               torch.rand(batch, n, generator=generator, dtype=torch.float64) * 4 - 2,
+               torch.rand(program.weight_shape, generator=generator, dtype=torch.float64) * 6]
+    projection = torch.rand(batch, n, generator=generator, dtype=torch.float64)
+    qnode = build_qnode(program, qml.device("default.qubit", wires=n), "backprop", None)
+
+    def reference(angles):
+        result = torch.stack(list(qnode(angles.matrix())), dim=-1)
+        return result.expand(batch, -1) if result.dim() == 1 else result
+
+    ours = _outputs_and_gradients(native, program, sources, projection)
+    theirs = _outputs_and_gradients(reference, program, sources, projection)
+    for a, b, what in zip(ours, theirs, ("outputs", "input gradients", "gate gradients", "weight gradients")):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0, msg=what)
+
+
 def test_tabulated_gates_and_derivatives_match_the_registry():
     """Each table's matrices equal the registry's, and its pi-shift derivatives central differences."""
     rng = np.random.default_rng(0)
@@ -82,7 +169,7 @@ def test_tabulated_gates_and_derivatives_match_the_registry():
 
         def build(w):
             mats, derivatives = np.zeros((5, 2, 2), complex), np.zeros((5, 3, 2, 2), complex)
-            gate_rows(w, np.zeros(5, dtype=np.int64), params, tables, mats, derivatives)
+            gate_rows(w, np.zeros(5, dtype=np.int64), params, np.full(5, -1), tables, mats, derivatives)
             return mats, derivatives
 
         mats, derivatives = build(weights)
@@ -95,8 +182,10 @@ def test_tabulated_gates_and_derivatives_match_the_registry():
             np.testing.assert_allclose(derivatives[:, j], central, atol=1e-8, err_msg=f"{name} parameter {j}")
 
 
-def test_auto_runs_the_usual_circuit_compact_on_the_cpu_in_either_precision():
-    spec = QuantumSpec(n_qubits=4, n_layers=2)
+@pytest.mark.parametrize("spec", [QuantumSpec(n_qubits=4, n_layers=2),  # g6's circuit; g5's: soft gating, no ansatz
+                                  QuantumSpec(n_qubits=4, ansatz="none", gating="soft", rotation="Y",
+                                              soft_tau_trainable=True)])
+def test_auto_runs_the_usual_circuits_compact_on_the_cpu_in_either_precision(spec):
     layers = {dtype: QuantumLayer(spec, lambda program, cols: NativeExecutor(program), dtype=dtype)
               for dtype in ("float64", "float32")}
     layers["float32"].load_state_dict({k: v.float() for k, v in layers["float64"].state_dict().items()})
@@ -107,10 +196,11 @@ def test_auto_runs_the_usual_circuit_compact_on_the_cpu_in_either_precision():
         outs[dtype] = layer(inputs)
         outs[dtype].sum().backward()
         assert layer.executor.last_strategy == "compact"
-        assert outs[dtype].dtype == inputs.grad.dtype == layer.weights.grad.dtype == layer.sim_dtype
+        assert outs[dtype].dtype == inputs.grad.dtype == layer.sim_dtype
+        assert all(p.grad.dtype == layer.sim_dtype for p in layer.parameters())
     np.testing.assert_allclose(outs["float32"].detach().numpy(), outs["float64"].detach().numpy(), atol=1e-5)
-    np.testing.assert_allclose(layers["float32"].weights.grad.numpy(), layers["float64"].weights.grad.numpy(),
-                               atol=1e-4)
+    for single, double in zip(layers["float32"].parameters(), layers["float64"].parameters()):
+        np.testing.assert_allclose(single.grad.numpy(), double.grad.numpy(), atol=1e-4)
 
 
 def test_frozen_weights_and_inputs_without_gradients():
@@ -124,7 +214,7 @@ def test_frozen_weights_and_inputs_without_gradients():
 
 
 def test_circuits_outside_the_family_stay_on_the_torch_plans():
-    gated = QuantumSpec(n_qubits=3, n_layers=1, gating="soft")
+    gated = QuantumSpec(n_qubits=3, n_layers=1, gating="hard")
     layer = QuantumLayer(gated, lambda program, cols: NativeExecutor(program))
     layer(torch.rand(2, 3, dtype=torch.float64))
     assert layer.executor.compact is None and layer.executor.last_strategy in ("fused", "gates")

@@ -359,7 +359,7 @@ class NativeExecutor(nn.Module):
             if device.type != "cpu":
                 raise ConfigError(f"backend.strategy=compact runs on the CPU, but the model is on {device}",
                                   "use backend.strategy=auto (it takes compact on the CPU), or trainer.device=cpu")
-            return CompactCircuit.apply(self.compact, angles.inputs, angles.weights)
+            return CompactCircuit.apply(self.compact, angles.inputs, angles.gates, angles.weights)
         ctype = COMPLEX[dtype]
         plan, prep = self.plans[strategy], self.prepared[strategy]
         shared, batched = self._matrices(plan, prep, angles, ctype)

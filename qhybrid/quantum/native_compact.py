@@ -7,16 +7,22 @@ the state is a few kilobytes, and each torch operation costs microseconds of dis
 as much again for autograd to record it and run its backward (a (4, 2, 64) step of the
 gates plan is ~780 of them). Here a step is about twenty calls and one autograd node.
 
-It covers the common circuit (COVERS): an angle embedding (RX, RY or RZ, any mix) reading
-an input on every wire, single-wire gates that read weights or nothing (tabulated in
-qhybrid.quantum.gate_tables), fixed permutations (CNOT, SWAP, X), fixed diagonal gates
-(CZ) and <Z> on every wire. ``compact_plan`` returns None for anything else (gating,
-re-uploading, amplitude embedding, other observables), and the executor runs its torch plans.
+It covers the common circuits (COVERS): an angle embedding (RX, RY or RZ, any mix) reading
+inputs on some or all wires, single-wire gates that read weights or nothing (tabulated in
+qhybrid.quantum.gate_tables) or one per-sample number (RX, RY, RZ, PhaseShift of an input:
+re-uploading; of a soft gate), fixed permutations (CNOT, SWAP, X), fixed diagonal gates (CZ),
+controlled phases reading a per-sample number (soft gating) and <Z> on every wire.
+``compact_plan`` returns None for anything else (hard gating, amplitude embedding, other
+observables, per-sample two-wire gates other than the phase), and the executor runs its
+torch plans.
 
 Per wire, the state is N_w [cos h, sin h] (h half the input angle, N_w the embedding's two
-columns times the weight gates that follow it); the product state goes through the plan's
-blocks (Kronecker products of weight gates, permutations absorbed) and <Z> is read off.
-The backward walks the same steps in reverse and ends in one derivative per gate parameter.
+columns times the weight gates that follow it; a wire without an embedding has h = 0); the
+product state goes through the plan's steps -- blocks (Kronecker products of weight gates,
+permutations absorbed), constant diagonals, and the per-sample steps: a gate whose angle is
+a sample's number, a phase on the amplitudes where both of a controlled phase's wires are 1
+-- and <Z> is read off. The backward walks the same steps in reverse and ends in one
+derivative per gate parameter and per-sample number.
 """
 
 from __future__ import annotations
@@ -29,17 +35,18 @@ from typing import Optional
 import numpy as np
 import torch
 
-from qhybrid.quantum.circuit import SOURCE_INPUT, SOURCE_WEIGHT, Program
+from qhybrid.quantum.circuit import SOURCE_GATE, SOURCE_INPUT, SOURCE_WEIGHT, Program
 from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.native_matrices import spread_diagonals
-from qhybrid.quantum.native_plan import MAX_BLOCK, Block, Compiled, Diagonal, Gather
+from qhybrid.quantum.native_plan import MAX_BLOCK, Block, Compiled, Diagonal, Gather, Phase
 from qhybrid.quantum.gate_tables import MAX_ANGLES, MAX_PARAMS, GateTable, fixed_matrix, gate_table
 
 # columns e0 and t of R(x)|0> = cos(x/2) e0 + sin(x/2) t, PennyLane's conventions
 EMBEDDING_BASIS = {"RX": [[1, 0], [0, -1j]], "RY": [[1, 0], [0, 1]], "RZ": [[1, -1j], [0, 0]]}
 _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.complex64}
-COVERS = ("an angle embedding (RX, RY or RZ of an input) on every wire, then single-wire gates reading weights or "
-          "nothing and CNOT, SWAP or CZ, read as <Z> on every wire")
+COVERS = ("an angle embedding (RX, RY or RZ of an input) on any wires, then single-wire gates reading weights or "
+          "nothing or an input (RX, RY, RZ, PhaseShift), CNOT, SWAP, CZ and a controlled phase reading a soft gate, read "
+          "as <Z> on every wire")
 
 
 @dataclass
@@ -50,9 +57,10 @@ class CompactPlan:
     the steps; ``typed`` holds the complex ones in each precision."""
 
     n: int
-    inputs: np.ndarray  # (n,)
+    inputs: np.ndarray  # (n,): the input each wire's embedding reads, -1 for none
     kinds: np.ndarray  # (rows,)
     params: np.ndarray  # (rows, MAX_PARAMS) entries of the weight vector
+    sampled: np.ndarray  # (rows,): the per-sample column a row's one parameter reads, -1 for none
     tables: tuple  # stacked GateTable arrays, one entry per kind
     fixed: np.ndarray  # (rows, 2, 2): fixed gates' matrices
     followers: np.ndarray  # (stages, n)
@@ -60,6 +68,8 @@ class CompactPlan:
     z: np.ndarray  # (2^n, n) signs of Z_w per stored amplitude
     basis: np.ndarray  # (n, 2, 2)
     block_rows: int  # the blocks' sizes added up
+    gate_offset: Optional[int]  # where a soft gate's columns start in the per-sample numbers (after the inputs)
+    per_sample_steps: bool  # steps that read a sample's numbers: then never as one matrix (dense)
 
     def typed(self, dtype: np.dtype) -> dict:
         """The kernels' arguments after the batch's, with the floating arrays in a precision
@@ -67,40 +77,71 @@ class CompactPlan:
         cache = self.__dict__.setdefault("_typed", {})
         if dtype not in cache:
             ctype = _COMPLEX[dtype]
-            steps, z = (*self.steps[:-1], self.steps[-1].astype(ctype)), self.z.astype(dtype)
+            steps, z = (*self.steps[:6], self.steps[6].astype(ctype), self.steps[7]), self.z.astype(dtype)
             cache[dtype] = {
-                "forward": (self.inputs, self.basis.astype(ctype), self.kinds, self.params, self.tables,
+                "forward": (self.inputs, self.basis.astype(ctype), self.kinds, self.params, self.sampled, self.tables,
                             self.fixed.astype(ctype), self.followers, steps, z),
-                "backward": (self.inputs, self.kinds, self.params, self.tables[-1], self.followers, steps, z)}
+                "backward": (self.inputs, self.kinds, self.params, self.sampled, self.tables, self.followers, steps, z)}
         return cache[dtype]
 
 
 def compact_plan(program: Program, plan: Compiled) -> Optional[CompactPlan]:
     """The compact form of a gates plan (qhybrid.quantum.native_plan), or None when the
     circuit is outside what it covers (see the module's docstring) or Numba is missing."""
-    if importlib.util.find_spec("numba") is None or plan.product is None:
+    if importlib.util.find_spec("numba") is None or program.embedding == "amplitude":
         return None
-    embedding = {plan.gates[s].wires[0]: plan.gates[s] for s in plan.product}
-    if sorted(embedding) != list(range(plan.n)) or not all(
-            g.name in EMBEDDING_BASIS and len(g.columns) == 1 and program.columns[g.columns[0]][0] == SOURCE_INPUT
-            for g in embedding.values()):
-        return None
-    if any(plan.batched_gate[slots[0]] for slots in plan.followers):
-        return None
-    unbatched = [s for s, batched in enumerate(plan.batched_gate) if not batched]
-    row_of = {s: row for row, s in enumerate(unbatched)}
-    rows, steps = _rows(program, plan, unbatched), _steps(plan, row_of)
+    columns, product = _SampleColumns(program), plan.product or []  # none: every wire starts in |0>
+    embedding = {plan.gates[s].wires[0]: plan.gates[s] for s in product if _embeds(program, plan.gates[s])}
+    # the product stage's other gates act on |0> before anything else: a first follower stage
+    stages = [[s for s in product if plan.gates[s].wires[0] not in embedding], *plan.followers]
+    stages = [slots for slots in stages if slots]
+    # stages from the first that reads a sample's numbers on run as steps on the state, not on the wires
+    first = next((f for f, slots in enumerate(stages) if any(columns.reads_sample(plan.gates[s]) for s in slots)),
+                 len(stages))
+    stages, leading = stages[:first], [(s, plan.gates[s].wires[0]) for slots in stages[first:] for s in slots]
+    row_slots = [s for s in range(len(plan.gates)) if s not in product or plan.gates[s].wires[0] not in embedding]
+    row_of = {s: row for row, s in enumerate(row_slots)}
+    rows, steps = _rows(program, plan, row_slots, columns), _steps(plan, row_of, columns, leading)
     if rows is None or steps is None:
         return None
-    identity = len(unbatched)  # the last row: a wire without a gate in a follower stage
-    followers = np.full((len(plan.followers), plan.n), identity, dtype=np.int64)
-    for f, slots in enumerate(plan.followers):
+    identity = len(row_slots)  # the last row: a wire without a gate in a follower stage
+    followers = np.full((len(stages), plan.n), identity, dtype=np.int64)
+    for f, slots in enumerate(stages):
         followers[f, [plan.gates[s].wires[0] for s in slots]] = [row_of[s] for s in slots]
+    basis = [EMBEDDING_BASIS[embedding[w].name] if w in embedding else np.eye(2) for w in range(plan.n)]
     return CompactPlan(
-        n=plan.n, inputs=np.array([program.columns[embedding[w].columns[0]][1] for w in range(plan.n)], dtype=np.int64),
-        **rows, followers=followers, steps=steps, z=plan.z.numpy(),
-        basis=np.array([EMBEDDING_BASIS[embedding[w].name] for w in range(plan.n)], dtype=np.complex128),
-        block_rows=int(sum(2**k for kind, k in zip(steps[0], steps[4]) if kind == 2)))
+        n=plan.n, inputs=np.array([program.columns[embedding[w].columns[0]][1] if w in embedding else -1
+                                   for w in range(plan.n)], dtype=np.int64),
+        **rows, followers=followers, steps=steps, z=plan.z.numpy(), basis=np.array(basis, dtype=np.complex128),
+        block_rows=int(sum(2**k for kind, k in zip(steps[0], steps[4]) if kind == 2)),
+        gate_offset=columns.gate_offset if columns.used_gates else None,
+        per_sample_steps=bool((rows["sampled"] >= 0).any() or (steps[0] == 4).any()))
+
+
+def _embeds(program: Program, gate) -> bool:
+    """An embedding gate of the product stage: RX, RY or RZ of one input column."""
+    return (gate.name in EMBEDDING_BASIS and len(gate.columns) == 1
+            and program.columns[gate.columns[0]][0] == SOURCE_INPUT)
+
+
+class _SampleColumns:
+    """Where a program column that is read per sample sits in the kernels' per-sample numbers
+    x = [inputs | soft gates] (B, columns); weights are not per sample (None)."""
+
+    def __init__(self, program: Program):
+        self.program, self.gate_offset, self.used_gates = program, program.n_inputs, False
+
+    def of(self, column: int) -> Optional[int]:
+        source, index = self.program.columns[column]
+        if source == SOURCE_WEIGHT:
+            return None
+        if source == SOURCE_GATE:
+            self.used_gates = True
+            return self.gate_offset + index
+        return index
+
+    def reads_sample(self, gate) -> bool:
+        return any(self.program.columns[c][0] != SOURCE_WEIGHT for c in gate.columns)
 
 
 def dense_pays(n: int, block_rows: int, batch: int) -> bool:
@@ -114,28 +155,36 @@ def dense_pays(n: int, block_rows: int, batch: int) -> bool:
     return n <= 8 and D <= 2 * block_rows and batch >= 2 * D * n
 
 
-def _rows(program: Program, plan: Compiled, slots: list[int]) -> Optional[dict]:
-    """The weight gates as rows (and an identity row last): kind index, parameter entries,
-    fixed matrix; None when a gate is not tabulated or reads something other than weights."""
+def _rows(program: Program, plan: Compiled, slots: list[int], columns: _SampleColumns) -> Optional[dict]:
+    """The gates as rows (and an identity row last): kind index, parameter entries, fixed
+    matrix, and the per-sample column of a one-parameter gate that reads an input; None
+    when a gate is not tabulated or mixes weights and per-sample numbers."""
     tables: dict[str, GateTable] = {}  # by kind, in order of first use
     kinds, params = np.full(len(slots) + 1, -1), np.zeros((len(slots) + 1, MAX_PARAMS), dtype=np.int64)
+    sampled = np.full(len(slots) + 1, -1, dtype=np.int64)
     fixed = np.zeros((len(slots) + 1, 2, 2), dtype=np.complex128)
     fixed[-1] = np.eye(2)
     for row, slot in enumerate(slots):
         gate = plan.gates[slot]
+        if gate_kind(gate.name).n_wires != 1:
+            return None
         if gate_kind(gate.name).n_params == 0:
             fixed[row] = fixed_matrix(gate.name)
             continue
         table = gate_table(gate.name)
-        columns = [program.columns[c] for c in gate.columns]
-        if table is None or any(src != SOURCE_WEIGHT for src, _ in columns):
+        if table is None:
             return None
+        if columns.reads_sample(gate):
+            if table.n_params != 1:
+                return None
+            sampled[row] = columns.of(gate.columns[0])
+        else:
+            params[row, : len(gate.columns)] = [program.columns[c][1] for c in gate.columns]
         tables.setdefault(table.name, table)
         kinds[row] = list(tables).index(table.name)
-        params[row, : len(columns)] = [i for _, i in columns]
     stacked = tuple(np.stack([getattr(t, f) for t in tables.values()]) if tables else np.zeros((0, *shape), dtype=dtype)
                     for f, shape, dtype in _TABLE_FIELDS)
-    return {"kinds": kinds.astype(np.int64), "params": params, "fixed": fixed,
+    return {"kinds": kinds.astype(np.int64), "params": params, "sampled": sampled, "fixed": fixed,
             "tables": (*stacked, np.array([t.n_params for t in tables.values()], dtype=np.int64))}
 
 
@@ -144,39 +193,45 @@ _TABLE_FIELDS = (("combos", (MAX_PARAMS, MAX_ANGLES), np.float64), ("shift_cos",
                  ("second", (8,), np.int64), ("sign", (8,), np.float64), ("rules", (MAX_PARAMS,), np.int64))
 
 
-def _steps(plan: Compiled, row_of: dict) -> Optional[tuple]:
-    """The plan's steps as the arrays kernels.forward reads, or None for a step it lacks."""
+def _steps(plan: Compiled, row_of: dict, columns: _SampleColumns, leading: list[tuple]) -> Optional[tuple]:
+    """The plan's steps as the arrays kernels.forward reads (kinds as in kernels._run), after
+    the ``leading`` gates (slot, wire) on the product state; None for a step it lacks."""
     D = 2**plan.n
-    kind, index, inverse, rows, ks, columns, diag = [], [], [], [], [], [], []
+    table: list[tuple] = []  # per step: kind, index, rows, k, columns, diag, source
+
+    def add(kind, index=None, members=(), k=0, cols=None, diag=None, source=-1):
+        table.append((kind, np.full(D, -1) if index is None else index, [*members, *[0] * (MAX_BLOCK - len(members))],
+                      k, np.arange(16) if cols is None else cols, np.ones(D, dtype=complex) if diag is None else diag,
+                      source))
+
+    for slot, wire in leading:  # the state is in its logical layout until the plan's steps
+        add(3, None, [row_of[slot]], wire)
     for step in plan.steps:
-        idx, cols, k, members, d = np.full(D, -1), np.arange(16), 0, [0] * MAX_BLOCK, np.ones(D, dtype=complex)
         if isinstance(step, Gather):
-            kind.append(0)
-            idx = step.index.numpy()
-        elif isinstance(step, Block) and not step.batched:
-            kind.append(2)
-            k = step.k
-            members[:k] = [row_of[s] for s in plan.blocks[(False, k)][step.slot]]
-            if step.gather is not None and 2**k == D:  # G (P psi) = (G P) psi: the matrix's columns move
+            add(0, step.index.numpy())
+        elif isinstance(step, Block) and step.batched:  # gate by gate: each may read a sample's number
+            gather = None if step.gather is None else step.gather.numpy()
+            for j, slot in enumerate(plan.blocks[(True, step.k)][step.slot]):
+                add(3, gather if j == 0 else None, [row_of[slot]], j)
+        elif isinstance(step, Block):
+            members, cols, index = [row_of[s] for s in plan.blocks[(False, step.k)][step.slot]], np.arange(16), None
+            if step.gather is not None and 2**step.k == D:  # G (P psi) = (G P) psi: the matrix's columns move
                 cols[:D] = np.argsort(step.gather.numpy())
             elif step.gather is not None:
-                idx = step.gather.numpy()
+                index = step.gather.numpy()
+            add(2, index, members, step.k, cols)
         elif isinstance(step, Diagonal) and not any(g.columns for g in step.gates):
-            kind.append(1)
-            d = spread_diagonals([gate_kind(g.name).matrix(()) for g in step.gates], step.codes).numpy()[:, 0]
+            add(1, diag=spread_diagonals([gate_kind(g.name).matrix(()) for g in step.gates], step.codes).numpy()[:, 0])
+        elif isinstance(step, Phase) and columns.of(step.column) is not None:
+            add(4, diag=step.mask.numpy().astype(complex), source=columns.of(step.column))
         else:
             return None
-        index.append(idx)
-        inverse.append(np.argsort(idx) if idx[0] >= 0 else idx)
-        rows.append(members)
-        ks.append(k)
-        columns.append(cols)
-        diag.append(d)
+    kind, index, rows, ks, cols, diag, source = (list(field) for field in zip(*table)) if table else ([],) * 7
     S = len(kind)
-    ints = [np.array(a, dtype=np.int64).reshape(S, width)
-            for a, width in ((index, D), (inverse, D), (rows, MAX_BLOCK), (columns, 16))]
-    return (np.array(kind, dtype=np.int64), ints[0], ints[1], ints[2], np.array(ks, dtype=np.int64), ints[3],
-            np.array(diag, dtype=np.complex128).reshape(S, D))
+    ints = [np.array(a, dtype=np.int64).reshape(S, width) for a, width in ((index, D), (rows, MAX_BLOCK), (cols, 16))]
+    inverse = np.array([np.argsort(i) if i[0] >= 0 else i for i in ints[0]], dtype=np.int64).reshape(S, D)
+    return (np.array(kind, dtype=np.int64), ints[0], inverse, ints[1], np.array(ks, dtype=np.int64), ints[2],
+            np.array(diag, dtype=np.complex128).reshape(S, D), np.array(source, dtype=np.int64))
 
 
 def warm_up(plan: CompactPlan, dtype: torch.dtype) -> float:
@@ -184,10 +239,11 @@ def warm_up(plan: CompactPlan, dtype: torch.dtype) -> float:
     cache (about a second) the kernels a run in ``dtype`` will call, both modes; the seconds."""
     start = time.perf_counter()
     weights = torch.zeros(int(plan.params.max()) + 1, dtype=dtype, requires_grad=True)
-    n_inputs = int(plan.inputs.max()) + 1
+    width = plan.gate_offset or int(max(plan.inputs.max(), plan.sampled.max())) + 1
     for batch in (1, 2 * 2**plan.n * plan.n):  # step by step, and as one matrix where that pays
-        inputs = torch.zeros(batch, n_inputs, dtype=dtype, requires_grad=True)
-        CompactCircuit.apply(plan, inputs, weights).sum().backward()
+        inputs = torch.zeros(batch, width, dtype=dtype, requires_grad=True)
+        gates = torch.zeros(batch, width, dtype=dtype, requires_grad=True) if plan.gate_offset else None
+        CompactCircuit.apply(plan, inputs, gates, weights).sum().backward()
     return time.perf_counter() - start
 
 
@@ -203,20 +259,24 @@ def _kernels():
 
 
 class CompactCircuit(torch.autograd.Function):
-    """(plan, inputs (B, n_inputs), weights or None) -> <Z_w> (B, n) on the CPU. Its Python
-    is kept to a few lines: at a few qubits it is a good part of a step."""
+    """(plan, inputs (B, n_inputs), soft gates (B, n_inputs) or None, weights or None) ->
+    <Z_w> (B, n) on the CPU. Its Python is kept to a few lines: at a few qubits it is a good
+    part of a step."""
 
     @staticmethod
-    def forward(ctx, plan: CompactPlan, inputs: torch.Tensor, weights: Optional[torch.Tensor]):
+    def forward(ctx, plan: CompactPlan, inputs: torch.Tensor, gates: Optional[torch.Tensor],
+                weights: Optional[torch.Tensor]):
         x = inputs.detach().numpy()
-        if not x.flags.c_contiguous:
+        if plan.gate_offset is not None:  # the kernels read one array of per-sample numbers
+            x = np.concatenate([x, gates.detach().numpy()], axis=1)
+        elif not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
         # numpy's reshape: torch's costs several microseconds, a tenth of a small circuit's forward
         w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().numpy().reshape(-1)
         kernels, typed = _kernels(), plan.typed(x.dtype)
-        dense = dense_pays(plan.n, plan.block_rows, x.shape[0])
+        dense = not plan.per_sample_steps and dense_pays(plan.n, plan.block_rows, x.shape[0])
         out, saved = (kernels.forward_dense if dense else kernels.forward)(x, w, *typed["forward"])
-        ctx.state = (saved, weights, x.shape[1], typed["backward"], dense, kernels, x.dtype)
+        ctx.state = (saved, weights, inputs.shape[1], typed["backward"], dense, kernels, x.dtype)
         return torch.from_numpy(out)
 
     @staticmethod
@@ -224,9 +284,10 @@ class CompactCircuit(torch.autograd.Function):
         if torch.is_grad_enabled():  # create_graph=True: these gradients have no graph of their own
             raise RuntimeError("backend.strategy=compact differentiates once; for second derivatives use "
                                "backend.strategy=gates")
-        saved, weights, n_inputs, arguments, dense, kernels, dtype = ctx.state
+        saved, weights, width, arguments, dense, kernels, dtype = ctx.state
         grad_x, grad_w = (kernels.backward_dense if dense else kernels.backward)(
-            np.ascontiguousarray(grad.numpy()), saved, n_inputs, 0 if weights is None else weights.numel(), *arguments)
+            np.ascontiguousarray(grad.numpy()), saved, 0 if weights is None else weights.numel(), *arguments)
         wanted = ctx.needs_input_grad
-        return (None, torch.from_numpy(grad_x) if wanted[1] else None,
-                torch.from_numpy(grad_w.reshape(weights.shape).astype(dtype)) if wanted[2] else None)
+        return (None, torch.from_numpy(grad_x[:, :width]) if wanted[1] else None,
+                torch.from_numpy(grad_x[:, width:]) if wanted[2] and grad_x.shape[1] > width else None,
+                torch.from_numpy(grad_w.reshape(weights.shape).astype(dtype)) if wanted[3] else None)

@@ -17,50 +17,21 @@ import math
 import numpy as np
 from numba import njit
 
+from qhybrid.quantum.native_kernels_gates import phase, phase_backward, table_gate, wire_gate, wire_gate_backward
+
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def gate_rows(weights, kinds, params, tables, mats, derivatives):
-    """Every weight gate's matrix (into ``mats``, rows of kind -1 keep theirs) and derivatives
-    (rows, MAX_PARAMS, 2, 2) from its kind's table (qhybrid.quantum.gate_tables): the matrix
-    at the parameters, and at each parameter moved by pi for that parameter's rule. A shift
-    moves angle m by pi combos[j, m]: its cos and sin follow from the unshifted ones and the
-    table's cos and sin of that shift."""
-    combos, shift_cos, shift_sin, first, second, sign, rules, n_params = tables
-    a = combos.shape[2]
-    factors = np.empty(2 * a + 1)
-    shifted = np.empty(2 * a + 1)
-    factors[2 * a] = shifted[2 * a] = 1.0
+def gate_rows(weights, kinds, params, sampled, tables, mats, derivatives):
+    """Every weight gate's matrix (into ``mats``; rows of kind -1 keep theirs, and rows read
+    per sample, ``sampled`` >= 0, are built per sample by the steps) and derivatives
+    (rows, MAX_PARAMS, 2, 2) from its kind's table (qhybrid.quantum.gate_tables)."""
+    values = np.empty(params.shape[1])
     for r in range(kinds.shape[0]):
-        kind = kinds[r]
-        if kind < 0:
+        if kinds[r] < 0 or sampled[r] >= 0:
             continue
-        for m in range(a):
-            angle = 0.0
-            for j in range(n_params[kind]):
-                angle += weights[params[r, j]] * combos[kind, j, m]
-            factors[m], factors[a + m] = math.cos(angle), math.sin(angle)
-        _table_matrix(factors, first[kind], second[kind], sign[kind], mats[r])
-        for j in range(n_params[kind]):
-            for m in range(a):
-                cs, sn = shift_cos[kind, j, m], shift_sin[kind, j, m]
-                shifted[m] = factors[m] * cs - factors[a + m] * sn
-                shifted[a + m] = factors[a + m] * cs + factors[m] * sn
-            moved = derivatives[r, j]
-            _table_matrix(shifted, first[kind], second[kind], sign[kind], moved)
-            if rules[kind, j] == 0:  # half angle: dU/dt = U(t + pi) / 2
-                moved *= 0.5
-            else:  # full phase: dU/dt = i (U(t) - U(t + pi)) / 2
-                for e in range(4):
-                    moved[e // 2, e % 2] = 0.5j * (mats[r, e // 2, e % 2] - moved[e // 2, e % 2])
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _table_matrix(factors, first, second, sign, out):
-    """A 2x2 matrix from a table's factor products (qhybrid.quantum.gate_tables)."""
-    for e in range(4):
-        re = sign[2 * e] * factors[first[2 * e]] * factors[second[2 * e]]
-        im = sign[2 * e + 1] * factors[first[2 * e + 1]] * factors[second[2 * e + 1]]
-        out[e // 2, e % 2] = complex(re, im)
+        for j in range(params.shape[1]):
+            values[j] = weights[params[r, j]]
+        table_gate(values, kinds[r], tables, mats[r], derivatives[r])
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -99,10 +70,11 @@ def unkron_block(grad, mats, rows, columns, grad_mats):
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def embed(x, inputs, c, s):
-    """c, s (n, B) = cos and sin of half each wire's input angle."""
+    """c, s (n, B) = cos and sin of half each wire's input angle (0 where inputs[w] < 0: a
+    wire without an embedding starts in |0>)."""
     for w in range(c.shape[0]):
         for b in range(c.shape[1]):
-            h = 0.5 * x[b, inputs[w]]
+            h = 0.5 * x[b, inputs[w]] if inputs[w] >= 0 else 0.0
             c[w, b], s[w, b] = math.cos(h), math.sin(h)
 
 
@@ -176,10 +148,10 @@ def expect_z_backward(psi, z, grad_out, grad_psi):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def parameter_grads(grad_mats, derivatives, kinds, params, n_params, total):
+def parameter_grads(grad_mats, derivatives, kinds, params, sampled, n_params, total):
     """Adds Re sum conj(dL/dU) dU/dparam of every weight gate into total[params[r, j]]."""
     for r in range(kinds.shape[0]):
-        if kinds[r] < 0:
+        if kinds[r] < 0 or sampled[r] >= 0:
             continue
         for j in range(n_params[kinds[r]]):
             value = 0.0
@@ -205,36 +177,46 @@ def _wire_chain(mats, followers, basis):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _prepare(weights, kinds, params, tables, fixed, followers, basis):
+def _prepare(weights, kinds, params, sampled, tables, fixed, followers, basis):
     """The gates' matrices and derivatives, and the wire matrices N per follower stage."""
     mats = fixed.copy()
     derivatives = np.zeros((kinds.shape[0], 3, 2, 2), dtype=basis.dtype)
-    gate_rows(weights, kinds, params, tables, mats, derivatives)
+    gate_rows(weights, kinds, params, sampled, tables, mats, derivatives)
     return mats, derivatives, _wire_chain(mats, followers, basis)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _run(psi, mats, steps):
+def _run(psi, mats, steps, x, kinds, sampled, tables):
     """The steps on the columns of psi (2^n, C). ``steps`` = (kind, index, inverse, rows, k,
-    columns, diag): kind 0 a gather by index, 1 a constant diagonal, 2 a block (its state
-    gathered by index first unless index[0] < 0) of the Kronecker product of mats[rows[:k]]
-    with columns taken from columns. Returns psi and, per block, its input and matrix."""
-    step_kind, step_index, _, step_rows, step_k, step_columns, step_diag = steps
+    columns, diag, source): kind 0 a gather by index; 1 a constant diagonal; 2 a block (its
+    state gathered by index first unless index[0] < 0) of the Kronecker product of
+    mats[rows[:k]] with columns taken from columns; 3 the gate of row rows[0] on storage wire
+    k (gathered first as a block), its angle per sample where sampled[row] >= 0; 4 a phase
+    exp(i x[:, source]) on the amplitudes where diag is nonzero. Returns psi and, per step,
+    its input and a block's matrix."""
+    step_kind, step_index, _, step_rows, step_k, step_columns, step_diag, step_source = steps
     D, C = psi.shape
     S = step_kind.shape[0]
     before = np.empty((S, D, C), dtype=psi.dtype)
     blocks = np.empty((S, 256), dtype=psi.dtype)
     for t in range(S):
-        if step_kind[t] == 0:
+        kind = step_kind[t]
+        if kind == 0:
             psi = psi[step_index[t]]
-        elif step_kind[t] == 1:
+        elif kind == 1:
             psi = psi * step_diag[t].reshape(D, 1)
+        elif kind == 4:
+            before[t] = psi
+            psi = phase(psi, step_diag[t], x[:, step_source[t]])
         else:
-            k = step_k[t]
-            d = 2**k
             if step_index[t, 0] >= 0:
                 psi = psi[step_index[t]]
             before[t] = psi
+            if kind == 3:
+                psi = wire_gate(psi, step_k[t], step_rows[t, 0], mats, x, kinds, sampled, tables)
+                continue
+            k = step_k[t]
+            d = 2**k
             matrix = blocks[t, : d * d].reshape(d, d)
             kron_block(mats, step_rows[t, :k], step_columns[t, :d], matrix)
             psi = np.dot(matrix, psi.reshape(d, (D // d) * C)).reshape(D, C)
@@ -242,23 +224,31 @@ def _run(psi, mats, steps):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _run_backward(g, mats, steps, before, blocks, grad_mats):
-    """The gradient at the steps' input from the one at their output; blocks' factors' into grad_mats."""
-    step_kind, step_index, step_inverse, step_rows, step_k, step_columns, step_diag = steps
+def _run_backward(g, mats, steps, before, blocks, grad_mats, x, kinds, sampled, tables, grad_x):
+    """The gradient at the steps' input from the one at their output; blocks' factors' into
+    grad_mats, per-sample angles' into grad_x."""
+    step_kind, step_index, step_inverse, step_rows, step_k, step_columns, step_diag, step_source = steps
     D, C = g.shape
     for t in range(step_kind.shape[0] - 1, -1, -1):
-        if step_kind[t] == 0:
+        kind = step_kind[t]
+        if kind == 0:
             g = g[step_inverse[t]]
-        elif step_kind[t] == 1:
+        elif kind == 1:
             g = g * np.conj(step_diag[t]).reshape(D, 1)
+        elif kind == 4:
+            g = phase_backward(g, before[t], step_diag[t], x, step_source[t], grad_x)
         else:
-            k = step_k[t]
-            d = 2**k
-            matrix = blocks[t, : d * d].reshape(d, d)
-            gv = g.reshape(d, (D // d) * C)
-            unkron_block(np.dot(gv, np.conj(before[t].reshape(d, (D // d) * C)).T), mats, step_rows[t, :k],
-                         step_columns[t, :d], grad_mats)
-            g = np.dot(np.conj(matrix).T, gv).reshape(D, C)
+            if kind == 3:
+                g = wire_gate_backward(g, before[t], step_k[t], step_rows[t, 0], mats, x, kinds, sampled, tables,
+                                       grad_mats, grad_x)
+            else:
+                k = step_k[t]
+                d = 2**k
+                matrix = blocks[t, : d * d].reshape(d, d)
+                gv = g.reshape(d, (D // d) * C)
+                unkron_block(np.dot(gv, np.conj(before[t].reshape(d, (D // d) * C)).T), mats, step_rows[t, :k],
+                             step_columns[t, :d], grad_mats)
+                g = np.dot(np.conj(matrix).T, gv).reshape(D, C)
             if step_index[t, 0] >= 0:
                 g = g[step_inverse[t]]
     return g
@@ -283,10 +273,11 @@ def _wires_backward(grad_wire, mats, wires, followers, grad_mats):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def forward(x, weights, inputs, basis, kinds, params, tables, fixed, followers, steps, z):
+def forward(x, weights, inputs, basis, kinds, params, sampled, tables, fixed, followers, steps, z):
     """The circuit on the batch, step by step: per wire v = N [cos h, sin h], their product
-    state, the steps, <Z>. Returns (out (B, n), saved) with ``saved`` what ``backward`` reads."""
-    mats, derivatives, wires = _prepare(weights, kinds, params, tables, fixed, followers, basis)
+    state, the steps, <Z>. ``x`` (B, columns) holds every per-sample number the circuit reads.
+    Returns (out (B, n), saved) with ``saved`` what ``backward`` reads."""
+    mats, derivatives, wires = _prepare(weights, kinds, params, sampled, tables, fixed, followers, basis)
     n, B = basis.shape[0], x.shape[0]
     c, s = np.empty((n, B), dtype=x.dtype), np.empty((n, B), dtype=x.dtype)
     embed(x, inputs, c, s)
@@ -296,22 +287,23 @@ def forward(x, weights, inputs, basis, kinds, params, tables, fixed, followers, 
             v[w, r] = wires[-1, w, r, 0] * c[w] + wires[-1, w, r, 1] * s[w]
     psi = np.empty((2**n, B), dtype=basis.dtype)
     outer(v, psi)
-    psi, before, blocks = _run(psi, mats, steps)
+    psi, before, blocks = _run(psi, mats, steps, x, kinds, sampled, tables)
     out = np.empty((B, z.shape[1]), dtype=x.dtype)
     expect_z(psi, z, out)
-    return out, (mats, derivatives, wires, c, s, v, psi, before, blocks)
+    return out, (x, mats, derivatives, wires, c, s, v, psi, before, blocks)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def backward(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, n_params, followers, steps, z):
-    """(grad_x (B, n_inputs), grad_weights (n_weights,) in float64) from the outputs' gradient."""
-    mats, derivatives, wires, c, s, v, psi, before, blocks = saved
+def backward(grad_out, saved, n_weights, inputs, kinds, params, sampled, tables, followers, steps, z):
+    """(grad_x (B, columns), grad_weights (n_weights,) in float64) from the outputs' gradient."""
+    x, mats, derivatives, wires, c, s, v, psi, before, blocks = saved
     g = np.empty_like(psi)
     expect_z_backward(psi, z, grad_out, g)
     grad_mats = np.zeros_like(mats)
-    grad_v = outer_backward(_run_backward(g, mats, steps, before, blocks, grad_mats).copy(), v)
     n, B = c.shape
-    grad_x = np.zeros((B, n_inputs), dtype=c.dtype)
+    grad_x = np.zeros((B, x.shape[1]), dtype=c.dtype)
+    grad_v = outer_backward(_run_backward(g, mats, steps, before, blocks, grad_mats, x, kinds, sampled, tables,
+                                          grad_x).copy(), v)
     grad_wire = np.zeros_like(wires[-1])
     for w in range(n):
         for b in range(B):
@@ -321,22 +313,24 @@ def backward(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, n_para
                 along += (np.conj(gv) * (wires[-1, w, r, 1] * c[w, b] - wires[-1, w, r, 0] * s[w, b])).real
                 grad_wire[w, r, 0] += gv * c[w, b]
                 grad_wire[w, r, 1] += gv * s[w, b]
-            grad_x[b, inputs[w]] += 0.5 * along
+            if inputs[w] >= 0:
+                grad_x[b, inputs[w]] += 0.5 * along
     _wires_backward(grad_wire, mats, wires, followers, grad_mats)
     total = np.zeros(n_weights)
-    parameter_grads(grad_mats, derivatives, kinds, params, n_params, total)
+    parameter_grads(grad_mats, derivatives, kinds, params, sampled, tables[-1], total)
     return grad_x, total
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def forward_dense(x, weights, inputs, basis, kinds, params, tables, fixed, followers, steps, z):
+def forward_dense(x, weights, inputs, basis, kinds, params, sampled, tables, fixed, followers, steps, z):
     """The circuit as one matrix: Q = (the steps run on the identity) (N_0 (x) ... (x) N_n-1)
     is built once per call, and the batch's state is Q r with r = (x)_w [cos h_w, sin h_w]
-    real, so the batch costs two real matrix products, [Re Q; Im Q] r (2^(n+1), B)."""
-    mats, derivatives, wires = _prepare(weights, kinds, params, tables, fixed, followers, basis)
+    real, so the batch costs two real matrix products, [Re Q; Im Q] r (2^(n+1), B). Only for
+    circuits without per-sample steps (kinds 3 and 4 of ``_run``)."""
+    mats, derivatives, wires = _prepare(weights, kinds, params, sampled, tables, fixed, followers, basis)
     n, B = basis.shape[0], x.shape[0]
     D = 2**n
-    M, before, blocks = _run(np.eye(D, dtype=basis.dtype), mats, steps)
+    M, before, blocks = _run(np.eye(D, dtype=basis.dtype), mats, steps, x, kinds, sampled, tables)
     every = np.arange(D)
     embedding = np.empty((D, D), dtype=basis.dtype)
     kron_block(wires[-1], every[:n], every, embedding)
@@ -350,7 +344,7 @@ def forward_dense(x, weights, inputs, basis, kinds, params, tables, fixed, follo
     parts = np.dot(stacked, r)
     out = np.empty((B, z.shape[1]), dtype=x.dtype)
     expect_z(parts, _twice(z), out)
-    return out, (mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks)
+    return out, (x, mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -362,9 +356,9 @@ def _twice(z):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def backward_dense(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, n_params, followers, steps, z):
+def backward_dense(grad_out, saved, n_weights, inputs, kinds, params, sampled, tables, followers, steps, z):
     """forward_dense's gradients, as ``backward``'s."""
-    mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks = saved
+    x, mats, derivatives, wires, cs, r, parts, stacked, M, embedding, before, blocks = saved
     D, B = r.shape
     n = cs.shape[0]
     g_parts = np.empty_like(parts)
@@ -376,15 +370,17 @@ def backward_dense(grad_out, saved, n_inputs, n_weights, inputs, kinds, params, 
         for j in range(D):
             g_q[i, j] = g_stacked[i, j] + 1j * g_stacked[D + i, j]
     grad_mats = np.zeros_like(mats)
-    _run_backward(np.dot(g_q, np.conj(embedding).T.copy()), mats, steps, before, blocks, grad_mats)
+    grad_x = np.zeros((B, x.shape[1]), dtype=r.dtype)
+    _run_backward(np.dot(g_q, np.conj(embedding).T.copy()), mats, steps, before, blocks, grad_mats, x, kinds, sampled,
+                  tables, grad_x)
     every = np.arange(D)
     grad_wire = np.zeros_like(wires[-1])
     unkron_block(np.dot(np.conj(M).T.copy(), g_q), wires[-1], every[:n], every, grad_wire)
     _wires_backward(grad_wire, mats, wires, followers, grad_mats)
-    grad_x = np.zeros((B, n_inputs), dtype=r.dtype)
     for w in range(n):
         for b in range(B):  # d cos h = -sin h, d sin h = cos h; h = x / 2
-            grad_x[b, inputs[w]] += 0.5 * (cs[w, 0, b] * grad_cs[w, 1, b] - cs[w, 1, b] * grad_cs[w, 0, b])
+            if inputs[w] >= 0:
+                grad_x[b, inputs[w]] += 0.5 * (cs[w, 0, b] * grad_cs[w, 1, b] - cs[w, 1, b] * grad_cs[w, 0, b])
     total = np.zeros(n_weights)
-    parameter_grads(grad_mats, derivatives, kinds, params, n_params, total)
+    parameter_grads(grad_mats, derivatives, kinds, params, sampled, tables[-1], total)
     return grad_x, total
