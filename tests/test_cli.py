@@ -16,6 +16,16 @@ def test_help_lists_commands_without_importing_torch():
     assert "train" in result.stdout and "usage: qhybrid <command>" in result.stdout
 
 
+def test_console_script_exit_keeps_the_code_the_output_and_the_exit_handlers(tmp_path):
+    """``run`` (the console script) skips the interpreter's teardown, not what a normal exit
+    does before it: the exit code, a handler registered with atexit, unflushed output."""
+    code = ("import atexit, sys; from qhybrid import cli; atexit.register(lambda: print('handler ran')); "
+            "sys.argv = ['qhybrid', 'fly']; cli.run()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "unknown command 'fly'" in result.stderr
+    assert result.stdout == "handler ran\n"
+
+
 def test_console_script_help(tmp_path):
     result = run_cli(["--help"], cwd=tmp_path)
     assert result.returncode == 0 and "commands:" in result.stdout
