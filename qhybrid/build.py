@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -151,8 +150,8 @@ def build_fit_parts(model: nn.Module, spec: TrainerSpec, class_weights: Optional
 def build_optimizer(model: nn.Module, spec: TrainerSpec) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if params and all(p.device.type == "cpu" for p in params):
-        # fused: the whole update in one kernel per dtype (torch >= 2.4 on the CPU); a small model's
-        # step with foreach's dozen operations took a third longer (docs/benchmarks.md, "The training loop")
+        # fused: the whole update in one kernel per dtype (torch >= 2.4 on the CPU) where foreach runs a
+        # dozen operations, each a loop over the tensors (docs/benchmarks.md, "the training loop")
         with contextlib.suppress(RuntimeError):
             return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
     # foreach: one operation per step for all parameters, not one per parameter (CPU defaults to

@@ -4,7 +4,8 @@ For the small models qhybrid trains (tens to thousands of parameters), torch's g
 helpers cost as much as the model: ``Module.train`` walks the module tree on every call,
 ``clip_grad_norm_`` groups the gradients by device and dtype and builds several temporary
 tensors, ``Optimizer.zero_grad`` runs its hooks. These do the same work for a fixed model
-(measured: docs/benchmarks.md, "The training loop").
+(measured: docs/benchmarks.md, "Per-sample steps in compact, the training loop, the quick
+exit").
 """
 
 from __future__ import annotations
