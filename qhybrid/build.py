@@ -26,6 +26,7 @@ from qhybrid.quantum.retry import RetryPolicy
 from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.spec import BackendSpec, QuantumSpec
 from qhybrid.schema import RunSpec
+from qhybrid.training.adamw import AdamW
 from qhybrid.training.engine import EarlyStopping, FitParts
 from qhybrid.training.finetune import apply_initial_weights, output_layer_name
 from qhybrid.training.spec import LOSSES, SCHEDULERS, TrainerSpec, resolved_loss
@@ -151,9 +152,9 @@ def build_optimizer(model: nn.Module, spec: TrainerSpec) -> torch.optim.Optimize
     params = [p for p in model.parameters() if p.requires_grad]
     if params and all(p.device.type == "cpu" for p in params):
         # fused: the whole update in one kernel per dtype (torch >= 2.4 on the CPU) where foreach runs a
-        # dozen operations, each a loop over the tensors (docs/benchmarks.md, "the training loop")
+        # dozen operations, each a loop over the tensors; qhybrid.training.adamw keeps its bookkeeping
         with contextlib.suppress(RuntimeError):
-            return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
+            return AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
     # foreach: one operation per step for all parameters, not one per parameter (CPU defaults to
     # the per-parameter loop, which is most of a small model's optimizer step)
     return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
