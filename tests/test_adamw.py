@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from qhybrid.training import adamw
 
@@ -53,3 +54,21 @@ def test_steps_are_bitwise_torchs_fused_adamw(monkeypatch):
     # torch's own step ran only where the kept lists could not: the first step, a gradient
     # lost and regained, a state dict loaded -- the other steps took the kept lists
     assert len(torch_steps) < 8
+
+
+def test_step_hooks_still_run():
+    """A hook registered for every optimizer, or for this one, sees every step."""
+    params = _parameters(3)
+    optimizer = adamw.AdamW(params, lr=0.01)
+    seen = []
+    handles = [register_optimizer_step_post_hook(lambda opt, args, kwargs: seen.append("all")),
+               optimizer.register_step_post_hook(lambda opt, args, kwargs: seen.append("this"))]
+    try:
+        for _ in range(3):
+            for p in params:
+                p.grad = torch.ones_like(p)
+            optimizer.step()
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert seen.count("all") == 3 and seen.count("this") == 3

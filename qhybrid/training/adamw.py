@@ -1,15 +1,15 @@
 """torch's fused AdamW on the CPU, its per-step bookkeeping done once instead of every step.
 
-``Optimizer.step`` rebuilds its lists of parameters, gradients and state on each call, runs
-its hooks and profiler scopes and regroups the tensors by dtype: for the small models
-qhybrid trains that was ~90 us of a ~125 us step here, and the whole fit of g6 on
-iris_binary ran 15% faster on the medians without it (docs/benchmarks.md, "Per-sample
-steps in compact, the training loop, the quick exit"). This class keeps torch's state (so
-state dicts, schedulers and resuming are unchanged) and calls the same fused kernel torch
-calls, ``torch._fused_adamw_``, on lists it keeps between steps; the result is bitwise
-torch's (tests/test_adamw.py). Anything the kept lists do not cover -- a parameter gaining
-or losing its gradient, a state dict loaded, hooks, a closure, a gradient scaler, AMSGrad,
-a tensor learning rate -- takes torch's own step, which also rebuilds the lists.
+``Optimizer.step`` rebuilds its lists of parameters, gradients and state on each call and
+regroups the tensors by dtype: for the small models qhybrid trains that was ~60 us of a
+~125 us step here (`python scripts/fit_replay.py`; docs/benchmarks.md). This class keeps
+torch's state (so state dicts, schedulers and resuming are unchanged) and calls the kernel
+torch's fused path calls, ``torch._fused_adamw_``, on lists it keeps between steps; the
+result is bitwise torch's (tests/test_adamw.py). torch wraps this class's step in its step
+hooks as it does every optimizer's. Anything the kept lists do not cover -- a parameter
+gaining or losing its gradient, a state dict loaded, a closure, a gradient scaler, AMSGrad,
+a tensor learning rate, complex parameters -- takes torch's own step, which also rebuilds
+the lists.
 """
 
 from __future__ import annotations
@@ -17,10 +17,22 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
+from torch.optim import optimizer as torch_optimizer
 
 # the kernel torch's fused AdamW calls; without it (torch < 2.4 on the CPU) every step is torch's
 FUSED_KERNEL = getattr(torch, "_fused_adamw_", None)
+
+
+def _hooked(step) -> bool:
+    """Whether torch has wrapped this step function in its hooks (Optimizer._patch_step_function)."""
+    return bool(getattr(step, "hooked", False)) and hasattr(step, "__wrapped__")
+
+
+def _global_hooks() -> bool:
+    """Step hooks registered for every optimizer (torch keeps them in private dicts: read
+    defensively, a torch without them has none)."""
+    return bool(getattr(torch_optimizer, "_global_optimizer_pre_hooks", None)
+                or getattr(torch_optimizer, "_global_optimizer_post_hooks", None))
 
 
 class AdamW(torch.optim.AdamW):
@@ -42,7 +54,7 @@ class AdamW(torch.optim.AdamW):
     @torch.no_grad()
     def step(self, closure=None):
         if closure is not None or not self._lists_hold():
-            loss = super().step(closure)
+            loss = self._torch_step(closure)
             self._kept = self._keep()
             return loss
         for params, exp_avgs, exp_avg_sqs, steps, group in self._kept:
@@ -53,11 +65,19 @@ class AdamW(torch.optim.AdamW):
                          amsgrad=False, maximize=group["maximize"])
         return None
 
+    def _torch_step(self, closure):
+        """torch's AdamW step. torch wraps every optimizer class's step in its step hooks, this
+        one's too: then the hooks have run, and torch's step is called without its wrapper."""
+        step = torch.optim.AdamW.step
+        if _hooked(type(self).step) and _hooked(step):
+            step = step.__wrapped__
+        return step(self, closure)
+
     def _lists_hold(self) -> bool:
         """Whether the kept lists are this step's: the same parameters with gradients, and
         nothing that torch's step would do differently."""
-        if self._kept is None or FUSED_KERNEL is None or self._optimizer_step_pre_hooks or \
-                self._optimizer_step_post_hooks or _global_optimizer_pre_hooks or _global_optimizer_post_hooks or \
+        hooks = self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks or _global_hooks()
+        if self._kept is None or FUSED_KERNEL is None or (hooks and not _hooked(type(self).step)) or \
                 getattr(self, "grad_scale", None) is not None or getattr(self, "found_inf", None) is not None:
             return False
         kept = {id(p) for params, *_ in self._kept for p in params}
