@@ -166,8 +166,6 @@ def _rows(program: Program, plan: Compiled, slots: list[int], columns: _SampleCo
     fixed[-1] = np.eye(2)
     for row, slot in enumerate(slots):
         gate = plan.gates[slot]
-        if gate_kind(gate.name).n_wires != 1:
-            return None
         if gate_kind(gate.name).n_params == 0:
             fixed[row] = fixed_matrix(gate.name)
             continue

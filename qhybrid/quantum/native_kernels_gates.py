@@ -18,7 +18,7 @@ from numba import njit
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def table_gate(values, kind, tables, mat, derivative):
+def table_gate(values, kind, tables, mat, derivative, with_derivatives=True):
     """One gate of a tabulated kind at parameters ``values``: its matrix, and per parameter its
     derivative, from the table evaluated at the parameter moved by pi. A shift moves angle m
     by pi combos[j, m]: its cos and sin follow from the unshifted ones and the table's cos
@@ -34,6 +34,8 @@ def table_gate(values, kind, tables, mat, derivative):
             angle += values[j] * combos[kind, j, m]
         factors[m], factors[a + m] = math.cos(angle), math.sin(angle)
     _table_matrix(factors, first[kind], second[kind], sign[kind], mat)
+    if not with_derivatives:  # a forward pass: only the backward reads them
+        return
     for j in range(n_params[kind]):
         for m in range(a):
             cs, sn = shift_cos[kind, j, m], shift_sin[kind, j, m]
@@ -58,9 +60,10 @@ def _table_matrix(factors, first, second, sign, out):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _per_sample(x, row, mats, kinds, sampled, tables, C, dtype):
-    """Row ``row``'s matrix per column (C, 2, 2) and derivatives (C, 3, 2, 2): the shared matrix
-    repeated, or the row's kind at each sample's angle x[b, sampled[row]]."""
+def _per_sample(x, row, mats, kinds, sampled, tables, C, dtype, with_derivatives):
+    """Row ``row``'s matrix per column (C, 2, 2) and derivatives (C, 3, 2, 2; zero unless
+    asked for): the shared matrix repeated, or the row's kind at each sample's angle
+    x[b, sampled[row]]."""
     U = np.empty((C, 2, 2), dtype=dtype)
     dU = np.zeros((C, 3, 2, 2), dtype=dtype)
     if sampled[row] < 0:
@@ -70,7 +73,7 @@ def _per_sample(x, row, mats, kinds, sampled, tables, C, dtype):
     values = np.zeros(3)
     for b in range(C):
         values[0] = x[b, sampled[row]]
-        table_gate(values, kinds[row], tables, U[b], dU[b])
+        table_gate(values, kinds[row], tables, U[b], dU[b], with_derivatives)
     return U, dU
 
 
@@ -93,7 +96,7 @@ def _pairs(psi, stride, U):
 @njit(cache=True, fastmath=True, error_model="numpy")
 def wire_gate(psi, wire, row, mats, x, kinds, sampled, tables):
     """psi with gate ``row`` applied on storage wire ``wire`` (a new array)."""
-    U, _ = _per_sample(x, row, mats, kinds, sampled, tables, psi.shape[1], psi.dtype)
+    U, _ = _per_sample(x, row, mats, kinds, sampled, tables, psi.shape[1], psi.dtype, False)
     return _pairs(psi, psi.shape[0] >> (wire + 1), U)
 
 
@@ -104,7 +107,7 @@ def wire_gate_backward(g, before, wire, row, mats, x, kinds, sampled, tables, gr
     derivative of each sample's angle into grad_x[b, sampled[row]]."""
     D, C = g.shape
     stride = D >> (wire + 1)
-    U, dU = _per_sample(x, row, mats, kinds, sampled, tables, C, g.dtype)
+    U, dU = _per_sample(x, row, mats, kinds, sampled, tables, C, g.dtype, True)
     G = np.zeros((C, 2, 2), dtype=g.dtype)
     for i in range(D):
         if i & stride:
@@ -126,13 +129,23 @@ def wire_gate_backward(g, before, wire, row, mats, x, kinds, sampled, tables, gr
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
+def _turns(angles):
+    """exp(i angles[b]) per sample: the trigonometry once, not once per masked amplitude."""
+    turns = np.empty(angles.shape[0], dtype=np.complex128)
+    for b in range(angles.shape[0]):
+        turns[b] = complex(math.cos(angles[b]), math.sin(angles[b]))
+    return turns
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
 def phase(psi, mask, angles):
     """psi with the amplitudes where mask is nonzero times exp(i angles[b]) (a new array)."""
     out = psi.copy()
+    turns = _turns(angles)
     for i in range(psi.shape[0]):
         if mask[i].real != 0.0:
             for b in range(psi.shape[1]):
-                out[i, b] *= complex(math.cos(angles[b]), math.sin(angles[b]))
+                out[i, b] *= turns[b]
     return out
 
 
@@ -141,10 +154,10 @@ def phase_backward(g, before, mask, x, column, grad_x):
     """phase's input gradient (g times exp(-i angle) on the mask) and each angle's, Re sum
     conj(g) i psi_out, into grad_x[b, column]."""
     out = g.copy()
+    turns = _turns(x[:, column])
     for i in range(g.shape[0]):
         if mask[i].real != 0.0:
             for b in range(g.shape[1]):
-                turn = complex(math.cos(x[b, column]), math.sin(x[b, column]))
-                out[i, b] = g[i, b] * np.conj(turn)
-                grad_x[b, column] += (np.conj(g[i, b]) * 1j * turn * before[i, b]).real
+                out[i, b] = g[i, b] * np.conj(turns[b])
+                grad_x[b, column] += (np.conj(g[i, b]) * 1j * turns[b] * before[i, b]).real
     return out
