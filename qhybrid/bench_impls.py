@@ -220,6 +220,10 @@ def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_second
     if how in BUILT_IN_ONLY and circuit:
         raise QHybridError(f"{impl} times the built-in circuit only", "leave it out of --impls with --circuit")
     compile_s = None
+    if device == "qhybrid.native":  # a strategy whose matrices cannot fit: one line, not the allocator's error
+        from qhybrid.quantum.memory import check_fits  # lazy: as above
+
+        check_fits(spec, "torch", "float64", B, "cuda" if torch.cuda.is_available() else "cpu", how)
     if how == "jax":
         step, compile_s = _jax_step(n, L, weights, tuple(dict.fromkeys((min(PROBE, B), B))))
     elif how == "loop":

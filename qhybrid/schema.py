@@ -213,7 +213,8 @@ def _check_memory(spec: RunSpec) -> None:
         import torch  # lazy: as above
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    check_fits(spec.model.quantum, spec.backend.name, spec.backend.dtype, spec.trainer.batch_size, device)
+    check_fits(spec.model.quantum, spec.backend.name, spec.backend.dtype, spec.trainer.batch_size, device,
+               spec.backend.strategy)
 
 
 def validate(cfg: DictConfig) -> RunSpec:

@@ -70,6 +70,7 @@ CONFIG_CASES = [
     (["backend=nope"], ["backend=nope"]),
     (["baselines=[logreg,nope]"], ["baselines[1]"]),
     (["model.quantum.n_qubits=40"], ["n_qubits=40", "iB"]),
+    (["model=g6", "model.quantum.n_qubits=20", "backend.strategy=fused"], ["backend.strategy=fused", "TiB"]),
     (["model=g6", "model.quantum.embedding=nope"], ["model.quantum.embedding"]),
     (["data=csv"], ["data.path"]),
     (["data=csv", "data.path=missing.csv"], ["missing.csv"]),

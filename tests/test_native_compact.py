@@ -227,3 +227,34 @@ def test_a_second_derivative_is_refused_not_silently_zero():
     x = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match="differentiates once"):
         torch.autograd.grad(layer(x).sum(), x, create_graph=True)
+
+
+def _run_layer(layer: QuantumLayer, x: torch.Tensor):
+    inputs = x.detach().requires_grad_(True)
+    layer.zero_grad()
+    out = layer(inputs)
+    (out * torch.arange(1.0, out.shape[1] + 1, dtype=out.dtype)).sum().backward()
+    return out.detach(), inputs.grad, layer.weights.grad.clone()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_model_batch_goes_straight_into_the_node_with_the_casts_of_the_angles_path(dtype):
+    """A float32 model's batch, cast inside the compact node, gives bitwise what casting it
+    to float64 and back around the node gives; so does a float64 batch without casts."""
+    layer = QuantumLayer(QuantumSpec(n_qubits=4, n_layers=2), lambda program, cols: NativeExecutor(program))
+    x = (torch.rand(8, 4, dtype=torch.float64) * 3 - 1.5).to(dtype)
+    direct = _run_layer(layer, x)
+    assert layer.executor.last_strategy == "compact"
+    layer._direct = False  # the angles object, the executor's call and torch's casts around the node
+    through_angles = _run_layer(layer, x)
+    assert direct[0].dtype == direct[1].dtype == dtype and direct[2].dtype == torch.float64
+    for ours, theirs in zip(direct, through_angles):
+        assert torch.equal(ours, theirs)
+
+
+def test_a_hook_on_the_executor_still_runs():
+    layer = QuantumLayer(QuantumSpec(n_qubits=3, n_layers=1), lambda program, cols: NativeExecutor(program))
+    calls = []
+    layer.executor.register_forward_hook(lambda module, args, out: calls.append(out.shape))
+    layer(torch.rand(5, 3))
+    assert calls == [(5, 3)] and layer.executor.last_strategy == "compact"

@@ -12,6 +12,7 @@ from qhybrid.quantum.observables import output_width
 from qhybrid.quantum.programs import program_of
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
+DIRECT_DTYPES = (torch.float32, torch.float64)  # what an executor's direct path casts itself
 
 
 class QuantumLayer(nn.Module):
@@ -41,6 +42,9 @@ class QuantumLayer(nn.Module):
             else:
                 self.register_buffer("tau", tau)
         self.executor = executor_factory(self.program, self.shift_columns())
+        # the inputs are the angles as they are: an executor may take them without the angles object
+        self._direct = hasattr(self.executor, "direct") and self.program.gating == "none" and \
+            self.program.input_map is None and self.program.weight_map is None and self.program.embedding != "amplitude"
 
     @property
     def n_inputs(self) -> int:
@@ -93,6 +97,10 @@ class QuantumLayer(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.n_inputs:
             raise ValueError(f"QuantumLayer expects inputs of shape (batch, {self.n_inputs}), got {tuple(x.shape)}")
         out_dtype = x.dtype
+        if self._direct and out_dtype in DIRECT_DTYPES and not torch.is_autocast_enabled(x.device.type):
+            out = self.executor.direct(x, self.effective_weights(), self.sim_dtype)
+            if out is not None:
+                return out
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 out = self._simulate(x.to(self.sim_dtype))

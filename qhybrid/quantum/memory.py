@@ -78,6 +78,10 @@ def _size(n: float) -> str:
     return f"{n:.1f} EiB"
 
 
+def _where(device: str) -> str:
+    return "the GPU" if device.startswith("cuda") else "this machine"
+
+
 def _layers(quantum) -> int:
     """The built-in ansatz's layers; for a circuit of your own, as many as it has n_qubits of depth
     (a built-in layer's depth), an estimate of the state-sized buffers its backward pass keeps."""
@@ -91,7 +95,15 @@ def _layers(quantum) -> int:
     return max(1, -(-depth(program) // max(2, program.n_qubits)))
 
 
-def check_fits(quantum, backend: str, dtype: str, batch: int, device: str) -> None:
+FUSED_MATRICES = 3  # backend.strategy=fused: the identity it starts from, the run's matrix, its gradient
+
+
+def fused_bytes(n_qubits: int, dtype: str) -> int:
+    """The full 2^n x 2^n matrices the native executor's fused strategy builds."""
+    return FUSED_MATRICES * 4**n_qubits * AMPLITUDE_BYTES[dtype]
+
+
+def check_fits(quantum, backend: str, dtype: str, batch: int, device: str, strategy: str = "auto") -> None:
     """Refuse a circuit whose simulation cannot fit in this machine's memory."""
     if quantum is None:
         return
@@ -99,16 +111,20 @@ def check_fits(quantum, backend: str, dtype: str, batch: int, device: str) -> No
     if available is None:
         return
     n, layers = quantum.n_qubits, _layers(quantum)
+    if strategy == "fused" and is_native(backend) and fused_bytes(n, dtype) > available:
+        # auto takes fused only where these matrices are small (qhybrid.quantum.native_plan.choose_strategy)
+        raise ConfigError(f"backend.strategy=fused builds {FUSED_MATRICES} matrices of 2^{n} x 2^{n} amplitudes, about "
+                          f"{_size(fused_bytes(n, dtype))} at {n} qubits, but {_where(device)} has {_size(available)}",
+                          "use backend.strategy=auto (or gates)")
     rows = max(batch, 1)
     need = max(needed_bytes(n, layers, rows, backend, dtype),
                needed_bytes(n, 0, min(rows, eval_chunk(n)), backend, dtype))
     if need <= available:
         return
     fits = max((k for k in range(1, min(n, 64)) if needed_bytes(k, layers, rows, backend, dtype) <= available), default=0)
-    where = "the GPU" if device.startswith("cuda") else "this machine"
     samples = f" x {rows} samples" if is_batched(backend) else ""
     fix = (f"use at most {fits} qubits at this batch size, " if fits else "") + \
         "or lower trainer.batch_size" + (", or backend.dtype=float32" if dtype == "float64" else "")
     raise ConfigError(f"model.quantum.n_qubits={n} needs about {_size(need)} to simulate (2^{n} amplitudes x "
                       f"{AMPLITUDE_BYTES[dtype]} B{samples} x {copies(layers, is_native(backend))} copies "
-                      f"for the backward pass), but {where} has {_size(available)}", fix)
+                      f"for the backward pass), but {_where(device)} has {_size(available)}", fix)

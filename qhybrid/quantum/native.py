@@ -49,7 +49,7 @@ from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductC
 from qhybrid.quantum.native_plan import (
     COMPLEX, MAX_BLOCK, Block, Compiled, Dense, Diagonal, Fused, Gather, Phase, Select, choose_strategy,
     compact_pays, compile_plan)
-from qhybrid.quantum.native_compact import COVERS, EMBEDDING_BASIS, CompactCircuit, compact_plan
+from qhybrid.quantum.native_compact import COVERS, EMBEDDING_BASIS, compact_apply, compact_plan
 from qhybrid.quantum.native_compact import warm_up as compact_warm_up
 from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
 
@@ -351,6 +351,17 @@ class NativeExecutor(nn.Module):
         return spread_diagonals([self._gate_matrix(g, angles, ctype, device) for g in step.gates],
                                 [self._on(code, device) for code in step.codes])
 
+    def direct(self, inputs: torch.Tensor, weights: Optional[torch.Tensor], dtype: torch.dtype) -> Optional[torch.Tensor]:
+        """<Z> of a batch whose inputs are the circuit's angles (no gating, no input map), in
+        the inputs' dtype and simulated in ``dtype``, when this batch runs compact: straight
+        into its node, without the angles object, this module's call or casts of their own
+        (at a few qubits these are a good part of a step). None otherwise: then ``forward``."""
+        if self.compact is None or inputs.device.type != "cpu" or self.pick(inputs.shape[0]) != "compact" or \
+                self._forward_hooks or self._forward_pre_hooks:  # a hook on this module: its call runs them
+            return None
+        self.last_strategy = "compact"
+        return compact_apply(self.compact, inputs, None, weights, dtype)
+
     def forward(self, angles: Angles, amplitudes: Optional[torch.Tensor] = None) -> torch.Tensor:
         dtype, device = angles.inputs.dtype, angles.inputs.device
         B = angles.batch
@@ -359,7 +370,7 @@ class NativeExecutor(nn.Module):
             if device.type != "cpu":
                 raise ConfigError(f"backend.strategy=compact runs on the CPU, but the model is on {device}",
                                   "use backend.strategy=auto (it takes compact on the CPU), or trainer.device=cpu")
-            return CompactCircuit.apply(self.compact, angles.inputs, angles.gates, angles.weights)
+            return compact_apply(self.compact, angles.inputs, angles.gates, angles.weights, dtype)
         ctype = COMPLEX[dtype]
         plan, prep = self.plans[strategy], self.prepared[strategy]
         shared, batched = self._matrices(plan, prep, angles, ctype)

@@ -241,7 +241,7 @@ def warm_up(plan: CompactPlan, dtype: torch.dtype) -> float:
     for batch in (1, 2 * 2**plan.n * plan.n):  # step by step, and as one matrix where that pays
         inputs = torch.zeros(batch, width, dtype=dtype, requires_grad=True)
         gates = torch.zeros(batch, width, dtype=dtype, requires_grad=True) if plan.gate_offset else None
-        CompactCircuit.apply(plan, inputs, gates, weights).sum().backward()
+        compact_apply(plan, inputs, gates, weights, dtype).sum().backward()
     return time.perf_counter() - start
 
 
@@ -256,36 +256,62 @@ def _kernels():
     return _KERNELS[0]
 
 
+_NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
+
+
 class CompactCircuit(torch.autograd.Function):
-    """(plan, inputs (B, n_inputs), soft gates (B, n_inputs) or None, weights or None) ->
-    <Z_w> (B, n) on the CPU. Its Python is kept to a few lines: at a few qubits it is a good
-    part of a step."""
+    """(plan, inputs (B, n_inputs), soft gates (B, n_inputs) or None, weights or None, the
+    simulation's dtype) -> <Z_w> (B, n) on the CPU, computed in that dtype and returned in the
+    inputs': a float32 model's batch is cast inside the node (NumPy's astype, the same
+    rounding as torch's) instead of by two more autograd nodes. Its Python is kept to a few
+    lines: at a few qubits it is a good part of a step."""
 
     @staticmethod
     def forward(ctx, plan: CompactPlan, inputs: torch.Tensor, gates: Optional[torch.Tensor],
-                weights: Optional[torch.Tensor]):
-        x = inputs.detach().numpy()
+                weights: Optional[torch.Tensor], dtype: torch.dtype):
+        sim, given = _NUMPY[dtype], inputs.detach().numpy()
+        x = given
         if plan.gate_offset is not None:  # the kernels read one array of per-sample numbers
             x = np.concatenate([x, gates.detach().numpy()], axis=1)
-        elif not x.flags.c_contiguous:
-            x = np.ascontiguousarray(x)
+        if x.dtype != sim or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=sim)
         # numpy's reshape: torch's costs several microseconds, a tenth of a small circuit's forward
-        w = np.zeros(0, dtype=x.dtype) if weights is None else weights.detach().numpy().reshape(-1)
-        kernels, typed = _kernels(), plan.typed(x.dtype)
+        w = np.zeros(0, dtype=sim) if weights is None else weights.detach().numpy().reshape(-1)
+        kernels, typed = _kernels(), plan.typed(sim)
         dense = not plan.per_sample_steps and dense_pays(plan.n, plan.block_rows, x.shape[0])
         out, saved = (kernels.forward_dense if dense else kernels.forward)(x, w, *typed["forward"])
-        ctx.state = (saved, weights, inputs.shape[1], typed["backward"], dense, kernels, x.dtype)
-        return torch.from_numpy(out)
+        ctx.state = (saved, weights, inputs.shape[1], typed["backward"], dense, kernels, sim, given.dtype,
+                     None if gates is None else gates.dtype)
+        return torch.from_numpy(out if out.dtype == given.dtype else out.astype(given.dtype))
 
     @staticmethod
     def backward(ctx, grad):
         if torch.is_grad_enabled():  # create_graph=True: these gradients have no graph of their own
             raise RuntimeError("backend.strategy=compact differentiates once; for second derivatives use "
                                "backend.strategy=gates")
-        saved, weights, width, arguments, dense, kernels, dtype = ctx.state
+        saved, weights, width, arguments, dense, kernels, sim, inputs_dtype, gates_dtype = ctx.state
         grad_x, grad_w = (kernels.backward_dense if dense else kernels.backward)(
-            np.ascontiguousarray(grad.numpy()), saved, 0 if weights is None else weights.numel(), *arguments)
+            np.ascontiguousarray(grad.numpy(), dtype=sim), saved, 0 if weights is None else weights.numel(),
+            *arguments)
         wanted = ctx.needs_input_grad
-        return (None, torch.from_numpy(grad_x[:, :width]) if wanted[1] else None,
-                torch.from_numpy(grad_x[:, width:]) if wanted[2] and grad_x.shape[1] > width else None,
-                torch.from_numpy(grad_w.reshape(weights.shape).astype(dtype)) if wanted[3] else None)
+        return (None, torch.from_numpy(grad_x[:, :width].astype(inputs_dtype)) if wanted[1] else None,
+                torch.from_numpy(grad_x[:, width:].astype(_NUMPY[gates_dtype]))
+                if wanted[2] and grad_x.shape[1] > width else None,
+                torch.from_numpy(grad_w.reshape(weights.shape).astype(_NUMPY[weights.dtype])) if wanted[3] else None,
+                None)
+
+
+# torch's C entry of Function.apply: the Python classmethod in front of it maps the arguments
+# through functorch's unwrapping first (~10 us a call here, a tenth of a small circuit's forward)
+_ENTRY = getattr(torch._C, "_FunctionBase", None)
+_C_APPLY = _ENTRY.__dict__["apply"].__get__(None, CompactCircuit) if "apply" in getattr(_ENTRY, "__dict__", {}) \
+    else None
+
+
+def compact_apply(plan: CompactPlan, inputs: torch.Tensor, gates: Optional[torch.Tensor],
+                  weights: Optional[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
+    """``CompactCircuit.apply``; through torch's C entry unless functorch's transforms are on
+    (they need the Python classmethod) or this torch has no such entry."""
+    if _C_APPLY is None or torch._C._are_functorch_transforms_active():
+        return CompactCircuit.apply(plan, inputs, gates, weights, dtype)
+    return _C_APPLY(plan, inputs, gates, weights, dtype)
