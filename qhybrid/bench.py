@@ -25,7 +25,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from qhybrid.bench_impls import BUILT_IN_ONLY, IMPLEMENTATIONS, XLA_ONE_THREAD, bench_spec, jax_missing, run_worker
+from qhybrid.bench_impls import BUILT_IN_ONLY, CAPPED, IMPLEMENTATIONS, XLA_ONE_THREAD, bench_spec, jax_missing, run_worker
+from qhybrid.bench_noise import NOISE_CASES, NOISE_IMPLS, NOISE_P, REFERENCES, SAMPLED, SHOTS
 from qhybrid.errors import QHybridError, report
 from qhybrid.io import write_json, write_text
 
@@ -69,12 +70,19 @@ def _spawn(impl: str, case: tuple[int, int, int], args, circuit: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def reference_of(impl: str) -> str:
+    """What a row is compared with: PennyLane's broadcasting, or under --noise default.mixed
+    (noise rows) and default.qubit with the same shots (shots rows)."""
+    return REFERENCES.get(IMPLEMENTATIONS[impl][1], REFERENCE)
+
+
 def combine_rounds(runs: dict[str, list[dict]], impls: list[str]) -> list[dict]:
     """One row per implementation: the median rate over rounds, the median of per-round
-    speed-ups (round i against broadcasting's round i; the capped loop against its first)."""
-    ref_runs = [r for r in runs.get(REFERENCE, []) if "error" not in r]
+    speed-ups (round i against its reference's round i; a capped loop against its first);
+    the largest difference from the reference's outputs (none for sampled shots)."""
     rows = []
     for impl in impls:
+        ref_runs = [r for r in runs.get(reference_of(impl), []) if "error" not in r]
         ok = [r for r in runs[impl] if "error" not in r]
         if not ok:
             rows.append(runs[impl][-1])
@@ -87,7 +95,7 @@ def combine_rounds(runs: dict[str, list[dict]], impls: list[str]) -> list[dict]:
         if ref_runs:
             ratios = [r["samples_per_s"] / ref["samples_per_s"] for r, ref in zip(ok, ref_runs)]
             row["speedup"] = statistics.median(ratios)
-            row["max_error"] = _max_error(ok[0], ref_runs[0])
+            row["max_error"] = None if impl in SAMPLED else _max_error(ok[0], ref_runs[0])
         rows.append(row)
     return rows
 
@@ -112,7 +120,8 @@ def markdown(results: list[dict], meta: dict) -> str:
     if meta.get("jax"):
         versions += f", jax {meta['jax']}"
     lines = [f"Command: `{meta['command']}`", "", f"Machine: {meta['machine']}; {versions}; float64; {meta['date']}.",
-             "", "| implementation | n | L | B | threads | samples/s | vs broadcast | max error | compile |",
+             "", f"| implementation | n | L | B | threads | samples/s | vs {meta.get('versus', 'broadcast')} | max error "
+                 "| compile |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         head = f"| {_label(r)} | {r['n']} | {r['L']} | {r['B']} |"
@@ -126,6 +135,11 @@ def markdown(results: list[dict], meta: dict) -> str:
         shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
         compiled = f"{r['compile_s']:.1f} s" if r.get("compile_s") is not None else "-"
         lines.append(f"{head} {r['threads']} | {shown}{note} | {speed} | {err} | {compiled} |")
+    if meta.get("versus") == "reference":
+        lines += ["", f"vs reference: noise rows against pennylane_mixed (default.mixed), shots rows against "
+                      f"pennylane_shots (default.qubit, the same shots). Noise: a depolarizing channel (p = {NOISE_P}) "
+                      f"after every gate on each of its wires; shots: {SHOTS} per sample (Aer samples them too), no max error "
+                      f"for sampled rows."]
     if any(r.get("compile_s") is not None for r in results):
         lines += ["", ("compile: jax.jit compiling the step for the timed batch shape, once per worker process (the "
                        "median over rounds); not counted in samples/s.")]
@@ -138,9 +152,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="circuits as n,L,B (qubits, layers, batch); default: "
                              + " ".join(f"{n},{L},{B}" for n, L, B in DEFAULT_CASES) + ", with CUDA also "
                              + " ".join(f"{n},{L},{B}" for n, L, B in CUDA_CASES))
-    parser.add_argument("--impls", nargs="+", default=DEFAULT_IMPLS, choices=list(IMPLEMENTATIONS),
+    parser.add_argument("--impls", nargs="+", default=None, choices=list(IMPLEMENTATIONS),
                         help="native: the native executor with its automatic strategy (native_auto is the same); "
-                             "pennylane_jax needs jax (pip install 'qhybrid[bench]'); default: %(default)s")
+                             "pennylane_jax needs jax (pip install 'qhybrid[bench]'); default: "
+                             + " ".join(DEFAULT_IMPLS) + "; with --noise " + " ".join(NOISE_IMPLS))
+    parser.add_argument("--noise", action="store_true",
+                        help="steps under noise (a depolarizing channel after every gate) and under shots, against "
+                             "default.mixed and default.qubit with shots; cases "
+                             + " ".join(f"{n},{L},{B}" for n, L, B in NOISE_CASES) + " (qhybrid/bench_noise.py)")
     parser.add_argument("--threads", type=int, default=None,
                         help="intra-op threads of each worker process (torch, OpenMP, BLAS; 1 also makes XLA single-"
                              "threaded); default: the workers' own default (torch: OMP_NUM_THREADS, else the cores)")
@@ -212,11 +231,14 @@ def _run_cases(cases: list[tuple], args, circuit: dict, console) -> list[dict]:
     """Every case's implementations in interleaved rounds, one process each."""
     results: list[dict] = []
     for case in cases:
-        impls = sorted(dict.fromkeys([REFERENCE, *args.impls]), key=lambda i: i != REFERENCE)
+        # the references are always timed, even when every implementation was left out
+        references = list(dict.fromkeys(reference_of(impl) for impl in args.impls)) or \
+            [NOISE_IMPLS[0] if args.noise else REFERENCE]
+        impls = list(dict.fromkeys([*references, *args.impls]))
         runs: dict[str, list[dict]] = {impl: [] for impl in impls}
         for round_ in range(args.rounds):
             for impl in impls:
-                if round_ and (IMPLEMENTATIONS[impl][1] == "loop" or any("error" in r for r in runs[impl])):
+                if round_ and (IMPLEMENTATIONS[impl][1] in CAPPED or any("error" in r for r in runs[impl])):
                     continue  # the capped loop is timed once; a failure is not retried
                 console.print(f"bench n={case[0]} L={case[1]} B={case[2]} round {round_ + 1}/{args.rounds}: "
                               f"{impl} ...", highlight=False)
@@ -255,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     import pennylane
     import torch
 
-    if not cases:
-        cases = DEFAULT_CASES + (CUDA_CASES if torch.cuda.is_available() else [])
+    args.impls = args.impls or list(NOISE_IMPLS if args.noise else DEFAULT_IMPLS)
+    cases = cases or (NOISE_CASES if args.noise else DEFAULT_CASES + (CUDA_CASES if torch.cuda.is_available() else []))
     # lazy: `qhybrid bench --help` must not load rich (console) or torch (environment)
     from qhybrid.console import get_console
     from qhybrid.environment import package_version
@@ -272,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{os.cpu_count()} CPU cores, {'CUDA' if torch.cuda.is_available() else 'no GPU'}",
             "torch": torch.__version__, "pennylane": pennylane.__version__,
             "lightning": package_version("pennylane-lightning"), "threads": args.threads,
+            "versus": "reference" if any(reference_of(i) != REFERENCE for i in args.impls) else "broadcast",
             **({"jax": package_version("jax")} if "pennylane_jax" in args.impls else {})}
     out = Path(args.out) if args.out else Path("outputs") / "bench" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     table = markdown(results, meta)

@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 from qhybrid.allocator import retain_freed_memory
+from qhybrid.bench_noise import IMPLEMENTATIONS as NOISE_IMPLEMENTATIONS
+from qhybrid.bench_noise import noise_step
 from qhybrid.errors import QHybridError
 
 # name -> (device, how): "loop" is the seeds' per-sample TorchLayer loop, "jax" PennyLane's JAX
@@ -32,7 +34,9 @@ IMPLEMENTATIONS = {
     "native_auto": ("qhybrid.native", "auto"),  # the name before `native`; the same implementation
     "native_fused": ("qhybrid.native", "fused"),
     "native_gates": ("qhybrid.native", "gates"),
+    **NOISE_IMPLEMENTATIONS,  # `qhybrid bench --noise` (qhybrid.bench_noise)
 }
+CAPPED = ("loop", "noise-capped")  # timed on the part of the batch that fits in --cap-seconds
 BUILT_IN_ONLY = ("loop", "jax")  # ways that time AngleEmbedding + StronglyEntanglingLayers only
 PROBE = 16  # samples whose outputs and gradients are compared across implementations
 # one XLA thread: Eigen's pool off (jax has no thread-count option for the CPU)
@@ -91,6 +95,17 @@ def _layer_step(device_name: str, diff_method: str, spec, weights):
         with torch.no_grad():
             layer.weights.copy_(weights)
     layer.to(device)
+    step = layer_step(layer, device)
+    step.strategy = lambda: executors[-1].last_strategy if executors else None
+    return step
+
+
+def layer_step(layer, device=None):
+    """A training step of a quantum layer: forward, backward of the outputs' sum; the outputs
+    and the input gradients."""
+    import torch  # lazy: as _layer_step
+
+    device = device or torch.device("cpu")
 
     def step(x):
         x = x.detach().to(device).requires_grad_(True)
@@ -100,7 +115,6 @@ def _layer_step(device_name: str, diff_method: str, spec, weights):
             torch.cuda.synchronize()
         return out.detach().cpu(), x.grad.cpu()
 
-    step.strategy = lambda: executors[-1].last_strategy if executors else None
     return step
 
 
@@ -223,15 +237,18 @@ def run_worker(impl: str, n: int, L: int, B: int, min_seconds: float, cap_second
     if device == "qhybrid.native":  # a strategy whose matrices cannot fit: one line, not the allocator's error
         from qhybrid.quantum.memory import check_fits  # lazy: as above
 
-        check_fits(spec, "torch", "float64", B, "cuda" if torch.cuda.is_available() else "cpu", how)
+        check_fits(spec, "torch", "float64", B, "cuda" if torch.cuda.is_available() else "cpu", how,
+                   noisy=how == "noise")
     if how == "jax":
         step, compile_s = _jax_step(n, L, weights, tuple(dict.fromkeys((min(PROBE, B), B))))
     elif how == "loop":
         step = _torchlayer_loop_step(device, n, L, weights)
+    elif impl in NOISE_IMPLEMENTATIONS:
+        step = noise_step(impl, spec, weights, layer_step)
     else:
         step = _layer_step(device, how, spec, weights)
     probe_out, probe_grad = step(x[:PROBE])  # also the warm-up
-    batch, times = _timed(step, x, how == "loop", min_seconds, cap_seconds)
+    batch, times = _timed(step, x, how in CAPPED, min_seconds, cap_seconds)
     median = statistics.median(times)
     # XLA's CPU pool is one thread under XLA_ONE_THREAD, else it spans the cores (no count to set)
     used = (1 if XLA_ONE_THREAD in os.environ.get("XLA_FLAGS", "") else os.cpu_count()) if how == "jax" \

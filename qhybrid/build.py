@@ -20,6 +20,8 @@ from qhybrid.quantum.backend_options import is_native
 from qhybrid.quantum.backends import ResolvedBackend, resolve_backend
 from qhybrid.quantum.layer import QuantumLayer
 from qhybrid.quantum.native import NativeExecutor
+from qhybrid.quantum.native_density import DensityExecutor
+from qhybrid.quantum.native_shots import ShotsExecutor, shots_refusal
 from qhybrid.quantum.pennylane_executor import PennyLaneExecutor
 from qhybrid.quantum.programs import program_of
 from qhybrid.quantum.retry import RetryPolicy
@@ -96,6 +98,15 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
         backend_spec = replace(backend_spec, fallbacks=[f for f in backend_spec.fallbacks if not is_native(f)])
     backend = resolve_backend(backend_spec, q.n_qubits, amplitude=program.embedding == "amplitude",
                               run_seed=spec.seed)
+    if backend.name == "torch" and backend.diff_method == "parameter-shift" and shots_refusal(program):
+        if is_native(backend_spec.name):
+            raise ConfigError(f"backend={backend_spec.name} (the native executor) samples shots and shifts parameters "
+                              f"of Z-basis readouts of angle embeddings, and {shots_refusal(program)}",
+                              "use backend=default_qubit with backend.shots=N")
+        # a fallback to the native executor that cannot run this circuit: the rest of the chain
+        backend_spec = replace(backend_spec, fallbacks=[f for f in backend_spec.fallbacks if not is_native(f)])
+        backend = resolve_backend(backend_spec, q.n_qubits, amplitude=program.embedding == "amplitude",
+                                  run_seed=spec.seed)
     if backend.diff_method == "adjoint" and any(o.probs is not None for o in program.observables):
         raise ConfigError(f"backend={backend.name} differentiates by adjoint, which reads expectation values only, "
                           "but model.quantum.observables has probs",
@@ -113,6 +124,11 @@ def build_retry(spec: BackendSpec) -> RetryPolicy:
 
 def build_quantum_layer(spec: QuantumSpec, backend: ResolvedBackend, retry: Optional[RetryPolicy] = None):
     def executor(program, shift_columns):
+        if backend.name == "torch" and backend.diff_method == "parameter-shift":
+            return ShotsExecutor(program, shift_columns, backend.shots, backend.device, backend.strategy or "auto",
+                                 backend.noise)
+        if backend.name == "torch" and backend.noise is not None:
+            return DensityExecutor(program, backend.noise)
         if backend.name == "torch":
             return NativeExecutor(program, backend.strategy or "auto")
 

@@ -153,8 +153,9 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
     log.info("parameters: %d total, %d trainable%s; precision %s", counts["total"], counts["trainable"],
              " (LoRA adapters)" if spec.lora.freeze_base else "", precision.name)
     if backend is not None:
-        log.info("quantum backend: %s (%s %s), diff_method=%s, shots=%s, dtype=%s", backend.name, backend.device_name,
-                 backend.plugin_version or "", backend.diff_method, backend.shots, backend.dtype)
+        log.info("quantum backend: %s (%s %s), diff_method=%s, shots=%s, dtype=%s%s", backend.name, backend.device_name,
+                 backend.plugin_version or "", backend.diff_method, backend.shots, backend.dtype,
+                 f", noise={backend.noise.record()} (density matrices)" if backend.noise is not None else "")
         observables = probe.quantum.program.observables
         log.info("quantum readout: %s -> %d outputs into the head", describe(observables), output_width(observables))
     log.info("run folder: %s", out)

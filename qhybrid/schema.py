@@ -214,7 +214,7 @@ def _check_memory(spec: RunSpec) -> None:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     check_fits(spec.model.quantum, spec.backend.name, spec.backend.dtype, spec.trainer.batch_size, device,
-               spec.backend.strategy)
+               spec.backend.strategy, spec.backend.noise.active)
 
 
 def validate(cfg: DictConfig) -> RunSpec:

@@ -69,7 +69,7 @@ REFUSED = [
     (["backend=default_qubit", "backend.shots=100", "backend.diff_method=adjoint"], "needs exact simulation"),
     (["backend=pennylane"], "backend=pennylane needs the device's name"),
     (["backend=pennylane", "backend.device=no.such.device"], "no backend could start"),
-    (["backend=torch", "backend.shots=100"], "computes exact expectation values"),
+    (["backend=torch", "backend.shots=100", "model.quantum.observables=[X0]"], "X0 is not diagonal"),
     (["backend=auto", "backend.diff_method=adjoint"], "differentiates by autograd"),
     (["backend=torch", "backend.strategy=magic"], "backend.strategy='magic'"),
 ]

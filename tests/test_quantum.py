@@ -277,19 +277,19 @@ class TestBackendChoice:
         assert "lightning.gpu" in backend.fallback_reason
         assert len(warnings) == 1 and "using lightning_qubit" in warnings[0].getMessage()
 
-    @pytest.mark.parametrize("shots, used", [(None, "torch"), (100, "default_qubit")])
-    def test_a_missing_gpu_simulator_falls_back_to_the_native_executor_unless_shots(self, caplog, shots, used):
+    @pytest.mark.parametrize("shots", [None, 100])
+    def test_a_missing_gpu_simulator_falls_back_to_the_native_executor_with_or_without_shots(self, caplog, shots):
         spec = BackendSpec(name="lightning_gpu", fallbacks=["torch", "default_qubit"], shots=shots,
                            diff_method="best" if shots is None else "parameter-shift")
         if lightning_gpu_starts():
             return  # nothing to fall back from (the test above covers a GPU machine)
         with caplog.at_level(logging.WARNING, logger="qhybrid"):
             backend = resolve_backend(spec, 4, False, 0)
-        assert backend.requested == "lightning_gpu" and backend.name == used
+        assert backend.requested == "lightning_gpu" and backend.name == "torch"
         assert "lightning.gpu" in backend.fallback_reason
         assert len(caplog.records) == 1
-        if shots is not None:
-            assert "the native executor is exact and backend.shots=100 samples" in backend.fallback_reason
+        assert backend.shots == shots and backend.diff_method == ("backprop" if shots is None else "parameter-shift")
+        assert (f"{shots} shots" if shots else "exact") in caplog.records[0].getMessage()
 
     def test_strict_mode_refuses_to_fall_back(self):
         spec = BackendSpec(name="lightning_gpu", fallbacks=["default_qubit"], strict=True)

@@ -23,6 +23,16 @@ from qhybrid.training.seeding import fold_seed
 
 log = logging.getLogger("qhybrid")
 
+class ShotSampler:
+    """The native executor's stream of shots (qhybrid.quantum.native_shots): a NumPy
+    Generator as ``_rng``, where the epoch state reads a shot-drawing device's stream and
+    replaces it on resume (as PennyLane's default.qubit keeps its own)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+
+
 @dataclass
 class ResolvedBackend:
     requested: str
@@ -39,10 +49,13 @@ class ResolvedBackend:
     seed: Optional[int] = None  # the device's sampling seed (default.qubit with shots)
     n_wires: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    noise: Any = None  # the native executor's channels (qhybrid.quantum.spec.NoiseSpec), None: noiseless
 
     def for_fold(self, fold: int) -> "ResolvedBackend":
         """A device that draws seeded shots gets its own stream per fold, so a fold's shots
         do not depend on the folds run before it (a resumed run draws the same)."""
+        if isinstance(self.device, ShotSampler) and self.seed is not None:
+            return replace(self, device=ShotSampler(fold_seed(self.seed, fold)))
         if self.device is None or self.shots is None or self.seed is None or self.device_name != "default.qubit":
             return self
 
@@ -62,6 +75,9 @@ class ResolvedBackend:
             "dtype": self.dtype,
             "fallback_reason": self.fallback_reason,
             "strategy": self.strategy,
+            # the shots' seed; fold k draws from qhybrid.training.seeding.fold_seed(seed, k)
+            "seed": self.seed if self.shots is not None else None,
+            "noise": self.noise.record() if self.noise is not None else None,
         }
 
 
@@ -127,10 +143,16 @@ def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> Resol
 
 
 def resolve_native(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
-    # runs on the model's device (trainer.device: CUDA when available under auto)
-    return ResolvedBackend(requested=spec.name, name="torch", device_name="qhybrid.native", device=None,
-                           diff_method="backprop", shots=None, dtype=spec.dtype, plugin="qhybrid",
-                           plugin_version=__version__, strategy=spec.strategy)
+    """Autograd through the exact simulation; the parameter shift with shots or when asked
+    for (qhybrid.quantum.native_shots). Runs on the model's device (trainer.device)."""
+    sampled = spec.shots is not None
+    seed = (spec.seed if spec.seed is not None else run_seed) if sampled else None
+    return ResolvedBackend(requested=spec.name, name="torch", device_name="qhybrid.native",
+                           device=ShotSampler(seed) if sampled else None,
+                           diff_method="parameter-shift" if sampled or spec.diff_method == "parameter-shift" else
+                           "backprop", shots=spec.shots, dtype=spec.dtype, plugin="qhybrid",
+                           plugin_version=__version__, strategy=spec.strategy, seed=seed,
+                           noise=spec.noise if spec.noise.active else None)
 
 
 def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
@@ -141,9 +163,6 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
     reasons: list[str] = []
     for i, name in enumerate(chain):
         if i > 0 and is_native(name):
-            if spec.shots is not None:
-                reasons.append(f"{name}: the native executor is exact and backend.shots={spec.shots} samples")
-                continue
             return _native_fallback(spec, chain[0], "; ".join(reasons), n_wires, amplitude, run_seed)
         device_name = spec.device if (i == 0 and spec.device) else device_of(name)
         options = dict(spec.options) if i == 0 else {}
@@ -175,9 +194,10 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
 
 def _native_fallback(spec, asked: str, reason: str, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
     """The native executor in place of a simulator that cannot start: the same state-vector
-    mathematics, exact, with autograd (on CUDA when trainer.device finds a GPU)."""
-    log.warning("backend %s is not available here (%s); using qhybrid's native executor (backend=torch: exact, "
-                "the same mathematics; backend.strict=true refuses instead)", asked, reason)
+    mathematics (on CUDA when trainer.device finds a GPU), exact or with the shots asked for."""
+    log.warning("backend %s is not available here (%s); using qhybrid's native executor (backend=torch: the same "
+                "mathematics%s; backend.strict=true refuses instead)", asked, reason,
+                f", {spec.shots} shots" if spec.shots is not None else ", exact")
     return replace(resolve_native(spec, n_wires, amplitude, run_seed), fallback_reason=reason)
 
 

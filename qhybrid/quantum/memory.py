@@ -103,7 +103,14 @@ def fused_bytes(n_qubits: int, dtype: str) -> int:
     return FUSED_MATRICES * 4**n_qubits * AMPLITUDE_BYTES[dtype]
 
 
-def check_fits(quantum, backend: str, dtype: str, batch: int, device: str, strategy: str = "auto") -> None:
+def density_bytes(n_qubits: int, n_layers: int, batch: int, dtype: str) -> int:
+    """The density-matrix mode (backend.noise): 4^n amplitudes per sample, and autograd keeps
+    a few of them per gate (~3n gates a layer) and per channel."""
+    return 4**n_qubits * AMPLITUDE_BYTES[dtype] * batch * (4 + 18 * n_qubits * max(n_layers, 1))
+
+
+def check_fits(quantum, backend: str, dtype: str, batch: int, device: str, strategy: str = "auto",
+               noisy: bool = False) -> None:
     """Refuse a circuit whose simulation cannot fit in this machine's memory."""
     if quantum is None:
         return
@@ -111,6 +118,12 @@ def check_fits(quantum, backend: str, dtype: str, batch: int, device: str, strat
     if available is None:
         return
     n, layers = quantum.n_qubits, _layers(quantum)
+    if noisy and density_bytes(n, layers, max(batch, 1), dtype) > available:
+        raise ConfigError(f"backend.noise simulates density matrices: model.quantum.n_qubits={n} needs about "
+                          f"{_size(density_bytes(n, layers, max(batch, 1), dtype))} (4^{n} amplitudes x "
+                          f"{AMPLITUDE_BYTES[dtype]} B x {max(batch, 1)} samples, kept per gate for the backward "
+                          f"pass), but {_where(device)} has {_size(available)}",
+                          "use fewer qubits or a smaller trainer.batch_size, or no noise")
     if strategy == "fused" and is_native(backend) and fused_bytes(n, dtype) > available:
         # auto takes fused only where these matrices are small (qhybrid.quantum.native_plan.choose_strategy)
         raise ConfigError(f"backend.strategy=fused builds {FUSED_MATRICES} matrices of 2^{n} x 2^{n} amplitudes, about "

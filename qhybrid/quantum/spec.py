@@ -100,6 +100,48 @@ DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift")
 SIM_DTYPES = ("float64", "float32")
 
 
+PROBABILITIES = ("depolarizing", "depolarizing_2q", "amplitude_damping", "phase_damping", "bit_flip", "phase_flip",
+                 "readout", "readout_01", "readout_10")
+
+
+@dataclass
+class NoiseSpec:
+    """``backend.noise``: probabilities in [0, 1]; all zero (the default) is a noiseless run."""
+
+    depolarizing: float = 0.0  # after every gate, on each wire it acts on (PennyLane's DepolarizingChannel p)
+    depolarizing_2q: Optional[float] = None  # after a two-qubit gate, on both wires at once (null: depolarizing per wire)
+    amplitude_damping: float = 0.0  # gamma: T1 relaxation during a gate
+    phase_damping: float = 0.0  # gamma: T2 dephasing during a gate
+    bit_flip: float = 0.0
+    phase_flip: float = 0.0
+    readout: float = 0.0  # a bit read wrong, either way
+    readout_01: Optional[float] = None  # p(read 0 | 1): overrides readout for that direction
+    readout_10: Optional[float] = None  # p(read 1 | 0)
+
+    def check(self) -> None:
+        for name in PROBABILITIES:
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"backend.noise.{name}={value} is not a probability",
+                                  f"give backend.noise.{name} a value in [0, 1]")
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) for name in PROBABILITIES)
+
+    @property
+    def readout_errors(self) -> tuple[float, float]:
+        """(p(read 0 | 1), p(read 1 | 0))."""
+        return (self.readout if self.readout_01 is None else self.readout_01,
+                self.readout if self.readout_10 is None else self.readout_10)
+
+    def record(self) -> Optional[dict]:
+        """What metrics.json records: the channels that act (None for a noiseless run)."""
+        if not self.active:
+            return None
+        return {name: getattr(self, name) for name in PROBABILITIES if getattr(self, name)}
+
+
 @dataclass
 class BackendSpec:
     """Where a quantum layer runs. Classical models ignore this group."""
@@ -117,19 +159,19 @@ class BackendSpec:
     options: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments for qml.device
     strategy: str = "auto"  # native executor (torch, auto): one of NATIVE_STRATEGIES
     module: Optional[str] = None  # a backend of your own: the module that registers it (backend_options.py)
+    noise: NoiseSpec = field(default_factory=NoiseSpec)  # channels after every gate (the native executor)
 
     def check(self) -> None:
         native = is_native(self.name)  # an unknown name is refused here, with the known ones
+        self.noise.check()
+        if self.noise.active and not native:
+            raise ConfigError(f"backend.noise runs on the native executor's density matrices, not on backend={self.name}",
+                              "use backend=torch (or auto) with backend.noise, or set the device's own noise options")
         choice("backend.strategy", self.strategy, NATIVE_STRATEGIES)
-        if native and self.shots is not None:
-            raise ConfigError(f"backend={self.name} (the native executor) computes exact expectation values, "
-                              f"but backend.shots={self.shots}",
-                              "for shot noise use backend=default_qubit (or qiskit_aer) with backend.shots=N")
-        if native and self.diff_method in ("adjoint", "parameter-shift"):
-            raise ConfigError(f"backend={self.name} (the native executor) differentiates by autograd, not "
-                              f"{self.diff_method}",
-                              "use backend.diff_method=best, or backend=lightning_qubit (adjoint) / "
-                              "backend=default_qubit (parameter-shift)")
+        if native and self.diff_method == "adjoint":
+            raise ConfigError(f"backend={self.name} (the native executor) differentiates by autograd (backprop) or "
+                              "the parameter shift, not adjoint",
+                              "use backend.diff_method=best (or parameter-shift), or backend=lightning_qubit (adjoint)")
         choice("backend.diff_method", self.diff_method, DIFF_METHODS)
         choice("backend.dtype", self.dtype, SIM_DTYPES)
         for i, fallback in enumerate(self.fallbacks):
