@@ -129,7 +129,7 @@ def markdown(results: list[dict], meta: dict) -> str:
             lines.append(f"{head} | failed: {r['error']} | | | |")
             continue
         note = " (extrapolated)" if r["extrapolated"] else ""
-        speed = f"{r['speedup']:.2f}x" if r.get("speedup") else "-"
+        speed = (f"{r['speedup']:.2f}x" if r["speedup"] >= 0.1 else f"{r['speedup']:.2g}x") if r.get("speedup") else "-"
         err = f"{r['max_error']:.1e}" if r.get("max_error") is not None else "-"
         rate = r["samples_per_s"]
         shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"

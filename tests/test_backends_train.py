@@ -28,6 +28,19 @@ def test_backend_trains_one_epoch_on_iris(backend, used, diff_method, tmp_path, 
     assert env["quantum_backend"]["device"] == metrics["backend"]["device"]
 
 
+@pytest.mark.parametrize("overrides, recorded", [
+    (["backend.shots=50"], {"shots": 50, "seed": 0, "noise": None, "diff_method": "parameter-shift"}),
+    (["backend.noise.depolarizing=0.01", "backend.noise.readout=0.02"],
+     {"shots": None, "seed": None, "noise": {"depolarizing": 0.01, "readout": 0.02}, "diff_method": "backprop"}),
+], ids=["shots", "noise"])
+def test_the_native_executor_trains_under_shots_or_noise_and_records_them(overrides, recorded, tmp_path, compose):
+    cfg = compose(["model=g6", "backend=torch", "data=iris_binary", "cv=holdout", "seed=0", *overrides, *ONE_EPOCH,
+                   *TINY_CIRCUIT])
+    metrics = train(cfg, tmp_path / "run")
+    assert {key: metrics["backend"][key] for key in recorded} == recorded
+    assert metrics["folds"][0]["epochs_run"] == 1 and metrics["summary"]["accuracy"]["mean"] is not None
+
+
 @HEAVY
 def test_qiskit_aer_trains_on_a_tiny_subset(tmp_path, compose):
     bunch = load_iris(as_frame=True)

@@ -140,7 +140,7 @@ def test_a_layer_under_noise_differentiates_its_weights_as_the_parameter_shift_d
     x = torch.rand(3, n_qubits, dtype=torch.float64) * 3 - 1.5
     for noise, reference in ((NOISES["every-channel"], lambda p, c, s: ShotsExecutor(p, c, None, None, noise=s)),
                              (NoiseSpec(), lambda p, c, s: NativeExecutor(p))):
-        ours = QuantumLayer(spec, lambda program, cols: DensityExecutor(program, noise))
+        ours = QuantumLayer(spec, lambda program, cols: DensityExecutor(program, noise)).to("cpu")  # a model moves
         theirs = QuantumLayer(spec, lambda program, cols: reference(program, cols, noise))
         theirs.load_state_dict(ours.state_dict())
         results = []

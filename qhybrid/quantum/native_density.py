@@ -116,7 +116,7 @@ class DensityExecutor(nn.Module):
         skipped = set(self.prefix.values())
         for index, op in enumerate(self.operations):
             if index not in skipped:
-                t, order = self._apply(t, order, self._superoperator(index, op, A, ctype), op.wires)
+                t, order = self._operate(t, order, self._superoperator(index, op, A, ctype), op.wires)
         rho = t.permute(0, *(1 + order.index(a) for a in range(2 * n))).reshape(B, 2**n, 2**n)
         return self._measure(rho).to(A.dtype)
 
@@ -149,7 +149,7 @@ class DensityExecutor(nn.Module):
             state = state * wire.reshape(shape)
         return state.expand(B, *([2] * (2 * n)))
 
-    def _apply(self, t: torch.Tensor, order: list[int], S: torch.Tensor, wires: tuple) -> tuple:
+    def _operate(self, t: torch.Tensor, order: list[int], S: torch.Tensor, wires: tuple) -> tuple:
         """The state (axes in ``order``) with superoperator S (R, 4^m, 4^m) on ``wires``' row
         and column axes, which end last; the new order."""
         n, B, d = self.n, t.shape[0], S.shape[-1]
