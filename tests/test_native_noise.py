@@ -185,3 +185,19 @@ def test_readout_and_depolarizing_agree_with_qiskit_aer_within_four_standard_err
     sampled = torch.tensor([[float(v) for v in aer(row)] for row in A], dtype=torch.float64)
     standard_error = ((1 - exact**2) / shots).sqrt()
     assert ((sampled - exact).abs() <= 4 * standard_error).all(), (sampled, exact)
+
+
+def test_an_amplitude_embedding_starts_from_its_state_without_noise_as_the_state_vector_executor():
+    spec = QuantumSpec(n_qubits=3, n_layers=2, embedding="amplitude")
+    ours = QuantumLayer(spec, lambda program, cols: DensityExecutor(program, NoiseSpec()))
+    theirs = QuantumLayer(spec, lambda program, cols: NativeExecutor(program))
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.rand(4, ours.n_inputs, dtype=torch.float64)
+    results = []
+    for layer in (ours, theirs):
+        inputs = x.clone().requires_grad_(True)
+        out = layer(inputs)
+        (out * torch.arange(1.0, 4.0, dtype=out.dtype)).sum().backward()
+        results.append((out.detach(), inputs.grad, layer.weights.grad))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
