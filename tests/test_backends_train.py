@@ -85,6 +85,7 @@ REFUSED = [
     (["backend=torch", "backend.shots=100", "model.quantum.observables=[X0]"], "X0 is not diagonal"),
     (["backend=auto", "backend.diff_method=adjoint"], "differentiates by autograd"),
     (["backend=torch", "backend.strategy=magic"], "backend.strategy='magic'"),
+    (["backend=torch", "backend.noise.readout=2"], "backend.noise.readout=2 is not a probability"),
 ]
 
 
@@ -104,7 +105,7 @@ def test_refused_backend_settings_are_one_line(overrides, message, tmp_path, cli
 def test_a_refused_backend_is_one_line_from_the_installed_command(tmp_path):
     """A refusal through the console script: exit code 2, one line, no traceback (one refused
     before any device starts: the process only pays for its start-up)."""
-    overrides, message = next((o, m) for o, m in REFUSED if "backend.shots=100" in o and "backend=torch" in o)
+    overrides, message = next((o, m) for o, m in REFUSED if "backend.noise.readout=2" in o)
     run = tmp_path / "run"
     result = run_cli(["train", "model=g6", *overrides, f"hydra.run.dir={run}"], cwd=tmp_path)
     one_line(result, message)

@@ -122,7 +122,7 @@ class NoiseSpec:
         for name in PROBABILITIES:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
-                raise ConfigError(f"backend.noise.{name}={value} is not a probability",
+                raise ConfigError(f"backend.noise.{name}={value:g} is not a probability",
                                   f"give backend.noise.{name} a value in [0, 1]")
 
     @property
