@@ -89,10 +89,9 @@ def _mixed_step(spec, weights):
 
     @qml.qnode(qml.device("default.mixed", wires=n), interface="torch", diff_method="backprop")
     def circuit(x, w):
-        columns = torch.cat([x, w.reshape(1, -1).expand(x.shape[0], -1)], dim=1).unbind(-1)
+        columns = program.angles(x, w, None).matrix().unbind(-1)  # the angle matrix every executor reads
         for gate in program.gates:
-            gate_kind(gate.name).operation()(*(columns[_column(program, c, n)] for c in gate.columns),
-                                             wires=list(gate.wires))
+            gate_kind(gate.name).operation()(*(columns[c] for c in gate.columns), wires=list(gate.wires))
             for wire in gate.wires:
                 qml.DepolarizingChannel(NOISE_P, wires=wire)
         return [qml.expval(qml.PauliZ(i)) for i in range(n)]
@@ -106,12 +105,6 @@ def _mixed_step(spec, weights):
         return out.detach(), x.grad
 
     return step
-
-
-def _column(program, column: int, n_inputs: int) -> int:
-    """Where column ``column`` of the program reads in [inputs | weights]."""
-    source, index = program.columns[column]
-    return index if source == "input" else n_inputs + index
 
 
 def _aer_noise_model():
