@@ -38,6 +38,8 @@ IMPLEMENTATIONS = {
 }
 CAPPED = ("loop", "noise-capped")  # timed on the part of the batch that fits in --cap-seconds
 BUILT_IN_ONLY = ("loop", "jax")  # ways that time AngleEmbedding + StronglyEntanglingLayers only
+WARM_FRACTION = 0.25  # of --min-seconds, run before the timed steps
+MAX_STEPS = 100_000
 PROBE = 16  # samples whose outputs and gradients are compared across implementations
 # one XLA thread: Eigen's pool off (jax has no thread-count option for the CPU)
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -207,9 +209,15 @@ def _timed(step, x, loop: bool, min_seconds: float, cap_seconds: float):
         step(x[:PROBE])
         per_sample = (time.perf_counter() - start) / min(PROBE, B)
         batch = x[:max(1, min(B, int(cap_seconds / max(per_sample, 1e-9))))]
+    if not loop:  # the first steps after the probe run slower (caches, allocator, clock): not timed
+        warm_until = time.perf_counter() + WARM_FRACTION * min_seconds
+        while time.perf_counter() < warm_until:
+            step(batch)
     times = []
+    # time-bound, not step-bound: a 0.2 ms step timed 200 times is a 40 ms sample, which this
+    # machine's drift moves by a factor of two between rounds
     deadline = time.perf_counter() + min_seconds
-    while len(times) < 3 or (time.perf_counter() < deadline and len(times) < 200):
+    while len(times) < 3 or (time.perf_counter() < deadline and len(times) < MAX_STEPS):
         start = time.perf_counter()
         step(batch)
         times.append(time.perf_counter() - start)
