@@ -118,6 +118,25 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
     return backend
 
 
+def build_eval_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
+    """The native executor under eval_noise and eval_shots, which scores each fold's trained
+    model a second time; None when neither is set or the model is classical."""
+    q = spec.model.quantum
+    if q is None or not (spec.eval_noise.active or spec.eval_shots):
+        return None
+    program = program_of(q)
+    asked = " and ".join(k for k, on in (("eval_noise", spec.eval_noise.active), ("eval_shots", spec.eval_shots)) if on)
+    if program.opaque:
+        raise ConfigError(f"{asked} runs on the native executor, which does not have {', '.join(program.opaque)}",
+                          f"use registry gates (qhybrid circuit lists them), or leave {asked} unset")
+    if spec.eval_shots and shots_refusal(program):
+        raise ConfigError(f"eval_shots samples Z-basis readouts of angle embeddings, and {shots_refusal(program)}",
+                          "leave eval_shots unset")
+    native = BackendSpec(name="torch", dtype=spec.backend.dtype, shots=spec.eval_shots, noise=spec.eval_noise,
+                         seed=spec.backend.seed, diff_method="parameter-shift" if spec.eval_shots else "best")
+    return resolve_backend(native, q.n_qubits, amplitude=program.embedding == "amplitude", run_seed=spec.seed)
+
+
 def build_retry(spec: BackendSpec) -> RetryPolicy:
     return RetryPolicy(max_retries=spec.max_retries, backoff=spec.retry_backoff)
 

@@ -69,6 +69,7 @@ class FoldContext:
     progress: Any
     make_model: Callable[[Any], torch.nn.Module]  # fold backend -> the model a fold trains
     make_plain_model: Callable[[Any], torch.nn.Module]  # fold backend -> the model a checkpoint holds
+    eval_backend: Any = None  # eval_noise / eval_shots: the native executor that scores the test rows again
 
 
 def fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
@@ -174,8 +175,19 @@ def score_and_checkpoint(ctx: FoldContext, fold: Fold, arrays: FoldArrays, model
                                             spec.quantization.latency_repeats, int8_scores)
         save_checkpoint(checkpoints / f"fold_{fold.index}_int8.pt", state_dict=packed, quantization="int8",
                         **described)
+    if ctx.eval_backend is not None:
+        row["evaluation"] = _score_under_evaluation(ctx, fold, arrays, plain, X_test)
     curves = FoldCurves(arrays.y_test, outputs, result.history, result.best_epoch)
     return row, curves, _predictions(data, fold, outputs, threshold), daily
+
+
+def _score_under_evaluation(ctx: FoldContext, fold: Fold, arrays: FoldArrays, plain: dict, X_test: torch.Tensor):
+    """The checkpoint's model on the test rows again, its circuit under eval_noise and
+    eval_shots (the fold's own seeded shots)."""
+    model = ctx.make_plain_model(ctx.eval_backend.for_fold(fold.index)).to(ctx.device)
+    model.load_state_dict(plain)
+    outputs = engine.predict_outputs(model, X_test, ctx.precision, arrays.target)
+    return fold_metrics(arrays.y_test, outputs, ctx.data.n_classes, ctx.data.regression)
 
 
 def _regression_score(spec: RunSpec, arrays: FoldArrays) -> Optional[Callable[[torch.Tensor], float]]:

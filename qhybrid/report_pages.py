@@ -22,7 +22,7 @@ from qhybrid.training.metrics import REGISTRY, lower_is_better
 
 
 def csv_text(rows: list[dict[str, Any]], failures: list[RunRecord], metrics: list[str]) -> str:
-    columns = ["run", "model", "baseline", "best", "data", "overrides", "backend", "folds",
+    columns = ["run", "model", "baseline", "tested_under", "best", "data", "overrides", "backend", "folds",
                *(f"{m}_{k}" for m in metrics for k in ("mean", "std")), "train_seconds", "parameters", "error"]
     records = [{**r, "best": bool(r.get("best"))} for r in rows]
     records += [{"run": f.label, "overrides": " ".join(f.overrides), "error": f.error} for f in failures]

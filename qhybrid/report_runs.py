@@ -226,6 +226,13 @@ def table_rows(records: list[RunRecord], metrics: list[str]) -> list[dict[str, A
         for name in metrics:
             hybrid[f"{name}_mean"], hybrid[f"{name}_std"] = _stat(m["summary"], name)
         record.rows = [hybrid]
+        evaluation = m.get("evaluation")
+        if isinstance(evaluation, dict) and isinstance(evaluation.get("summary"), dict):  # eval_noise / eval_shots
+            tested = {**hybrid, "model": f"{hybrid['model']} ({evaluation.get('label', 'tested under noise')})",
+                      "train_seconds": None, "tested_under": evaluation.get("tested_under", "noise")}
+            for name in metrics:
+                tested[f"{name}_mean"], tested[f"{name}_std"] = _stat(evaluation["summary"], name)
+            record.rows.append(tested)
         for base, result in (m.get("baselines") or {}).items():
             folds = [f for f in result.get("folds") or [] if isinstance(f, dict)]
             seconds = [_number(f.get("train_seconds")) for f in folds]

@@ -9,7 +9,10 @@ from qhybrid.training.metrics import lower_is_better
 
 
 def _scored(rows: list[dict[str, Any]], metric: str, baseline: bool) -> list[dict[str, Any]]:
-    return [r for r in rows if r["baseline"] == baseline and r.get(f"{metric}_mean") is not None]
+    """Hybrid runs (or baselines) with a value of ``metric``; a run's model re-tested under
+    eval_noise is its run's, not another run to rank."""
+    return [r for r in rows if r["baseline"] == baseline and not r.get("tested_under")
+            and r.get(f"{metric}_mean") is not None]
 
 
 def _top(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
@@ -103,7 +106,8 @@ COLUMNS = ("run", "model", "data", "overrides", "backend")
 
 def display(row: dict[str, Any], metrics: list[str]) -> list[str]:
     model = f"{row['model']} (baseline)" if row["baseline"] else row["model"] + (" ★ best" if row.get("best") else "")
-    own = not row["baseline"]  # a baseline's row sits under its run's: run and overrides are not repeated
+    # a baseline's row (or the model re-tested under noise) sits under its run's: run and overrides not repeated
+    own = not row["baseline"] and not row.get("tested_under")
     seconds, parameters = row["train_seconds"], row["parameters"]
     return [row["run"] if own else "", model, row["data"], row["overrides"] if own else "",
             row["backend"], *(_cell(row, m) for m in metrics), f"{seconds:.1f}" if seconds is not None else "",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,14 @@ from qhybrid.allocator import retain_freed_memory
 from qhybrid.circuit_copy import resumed_config
 from qhybrid.circuit_files import write_run_circuit
 from qhybrid.quantum.observables import describe, output_width
-from qhybrid.build import build_backend, build_model, build_retry, build_run_model, model_inputs
+from qhybrid.build import build_backend, build_eval_backend, build_model, build_retry, build_run_model, model_inputs
 from qhybrid.console import fold_progress
 from qhybrid.data import Dataset, load_dataset
 from qhybrid.errors import ConfigError, DataError
 from qhybrid.fold import FoldContext, fit_and_validation_rows, fold_metric_names, run_fold
 from qhybrid.models.lora import parameter_counts
 from qhybrid.schema import RunSpec, validate
-from qhybrid.summary import FoldResults, metrics_record, print_run_summary, write_artefacts
+from qhybrid.summary import conditions, FoldResults, metrics_record, print_run_summary, write_artefacts
 from qhybrid.tasks import for_task
 from qhybrid.tracking import Session
 from qhybrid.training import resume
@@ -61,16 +61,22 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     config = OmegaConf.to_container(cfg, resolve=True)
     out = open_run_folder(spec, config, Path(output_dir))
     backend = build_backend(spec)  # a missing plugin or GPU is found before any data is read
+    eval_backend = build_eval_backend(spec)
     spec, data, folds = prepare_data(spec)
     if spec.resume is not None:  # nothing can refuse the resume any more: only now is the folder written
         run_folder.take_over(out)
         resume.remove_stale_temp_files(out)
     setup = prepare_model(spec, data, len(folds), backend, out)
+    if eval_backend is not None:
+        tested = eval_backend.record()
+        log.info("each fold's test rows are scored again under %s (the native executor)",
+                 conditions(tested["noise"], tested["shots"]))
     if spec.model.quantum is not None and spec.resume is None:  # a resumed run keeps its circuit files
         write_run_circuit(out, spec.model.quantum, len(fit_and_validation_rows(spec, data, folds[0])[0]), spec.plots)
     tracker = tracking.start(spec.logger, out, config, resumed=spec.resume is not None)
-    results = run_folds(spec, data, folds, config, setup, out, tracker)
-    metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device)
+    results = run_folds(spec, data, folds, config, replace(setup, eval_backend=eval_backend), out, tracker)
+    metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device,
+                             eval_backend.record() if eval_backend is not None else None)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     metrics["timing"]["kernel_seconds"] = setup.kernel_seconds
     write_artefacts(out, spec, data, results, metrics)
@@ -124,6 +130,7 @@ class ModelSetup:
     make_model: Any  # fold backend -> the model a fold trains (init_from applied, adapters added)
     make_plain_model: Any  # fold backend -> the model its checkpoint holds
     kernel_seconds: float = 0.0  # compiling or loading the native executor's kernels, before any fold
+    eval_backend: Any = None  # eval_noise / eval_shots (qhybrid.build.build_eval_backend)
 
 
 def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path) -> ModelSetup:
@@ -189,7 +196,7 @@ def run_folds(spec: RunSpec, data: Dataset, folds: list[Fold], config: dict, set
     shown = REGRESSION_METRICS if data.regression else ("accuracy", "roc_auc", "f1")
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
         ctx = FoldContext(spec, data, config, setup.device, setup.precision, out, progress, setup.make_model,
-                          setup.make_plain_model)
+                          setup.make_plain_model, setup.eval_backend)
         for fold in folds:
             progress.start_fold(fold.index)
             outcome = resume.load_fold(out, fold.index) if spec.resume is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import keyword
 import math
 import typing
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from qhybrid.data.target import valid_task
 from qhybrid.errors import ConfigError, first_line
 from qhybrid.models.spec import ModelSpec
 from qhybrid.quantum.backend_options import BACKENDS, is_native
-from qhybrid.quantum.spec import BackendSpec, QuantumSpec  # noqa: F401
+from qhybrid.quantum.spec import BackendSpec, EvalNoiseSpec, QuantumSpec  # noqa: F401
 from qhybrid.run_folder import is_run
 from qhybrid.spec_checks import choice
 from qhybrid.tasks import check_task
@@ -65,6 +66,9 @@ class RunSpec:
     logger: LoggerSpec = field(default_factory=LoggerSpec)
     plots: bool = True  # the run's figures; false skips them (metrics unchanged)
     task: str = "auto"  # auto | classification | regression (qhybrid.data.target)
+    # each fold's test rows scored again under this noise and these shots (the native executor)
+    eval_noise: EvalNoiseSpec = field(default_factory=EvalNoiseSpec)
+    eval_shots: Optional[int] = None
 
 
 def _group_type(schema: type, name: str) -> Optional[type]:
@@ -104,6 +108,15 @@ def _full_key(group: str, err: Exception) -> str:
     return full if full == group or full.startswith(group + ".") else f"{group}.{full}"
 
 
+def _python_names(node: Any) -> Any:
+    """A key that is a Python keyword (backend.noise.from) is the field with an underscore
+    after it (``from_``), as a dataclass must name it."""
+    if isinstance(node, dict):
+        return {(f"{k}_" if isinstance(k, str) and keyword.iskeyword(k) else k): _python_names(v)
+                for k, v in node.items()}
+    return node
+
+
 def _coerce(group: str, schema: type, node: Any) -> Any:
     """Merge a config node onto its schema; turn OmegaConf's errors into one line."""
     if not isinstance(node, DictConfig):
@@ -111,7 +124,7 @@ def _coerce(group: str, schema: type, node: Any) -> Any:
     _nested_groups(group, schema, node)
     try:
         # resolve against the whole config first (cv.seed is ${seed}), then type-check alone
-        plain = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+        plain = OmegaConf.create(_python_names(OmegaConf.to_container(node, resolve=True)))
         merged = OmegaConf.merge(OmegaConf.structured(schema), plain)
         obj = OmegaConf.to_object(merged)
     except ConfigKeyError as err:
@@ -188,6 +201,12 @@ def _baselines(value: Any) -> list[str]:
     return names
 
 
+def _eval_shots(value: Any) -> Optional[int]:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigError(f"eval_shots={value!r} is not a number of shots", "use null (exact) or a positive count")
+    return value
+
+
 def _flag(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key}={value!r} is not true or false", f"set {key}=true or {key}=false")
@@ -246,6 +265,8 @@ def validate(cfg: DictConfig) -> RunSpec:
         resume=_resume(cfg.get("resume")),
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),
                        cfg.get("logger") or OmegaConf.create({})),
+        eval_noise=_coerce("eval_noise", EvalNoiseSpec, cfg.get("eval_noise") or OmegaConf.create({})),
+        eval_shots=_eval_shots(cfg.get("eval_shots")),
     )
     _check_across_groups(spec)
     if spec.task != "auto":
@@ -263,6 +284,14 @@ def _check_across_groups(spec: RunSpec) -> None:
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
     q = spec.model.quantum
+    for key, noise in (("backend.noise", spec.backend.noise), ("eval_noise", spec.eval_noise)):
+        if q is not None and noise.from_:
+            from qhybrid.quantum.calibration import load_calibration  # lazy: as above
+
+            if q.n_qubits > len(load_calibration(noise.from_, f"{key}.from").qubits):
+                raise ConfigError(f"{key}.from={noise.from_} has {len(load_calibration(noise.from_).qubits)} "
+                                  f"qubits, and model.quantum.n_qubits={q.n_qubits}",
+                                  "use a larger device's calibration, or fewer qubits")
     if q is not None and program_of(q).embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
             and not is_native(spec.backend.name):
         raise ConfigError(

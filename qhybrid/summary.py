@@ -102,7 +102,7 @@ class FoldResults:
 
 
 def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], precision, backend_record: dict,
-                   device: str) -> dict[str, Any]:
+                   device: str, eval_record: Optional[dict] = None) -> dict[str, Any]:
     """metrics.json's content (its timing's total is set when it is written)."""
     rows, names = results.rows, results.names
     baselines = {name: {"summary": summarize(results.baseline_rows(name), names),
@@ -133,6 +133,8 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
         "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows)),
                    "threads": torch.get_num_threads()},
     }
+    if eval_record is not None:
+        metrics["evaluation"] = evaluation_record(rows, names, backend_record, eval_record)
     if results.trading is not None:
         metrics["trading"] = {"strategy": spec.data.strategy, "note": TRADING_NOTE}
     return metrics
@@ -173,11 +175,39 @@ def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[s
     _write_plots(out, figures)
 
 
+def conditions(noise: Optional[dict], shots: Optional[int]) -> str:
+    """A circuit's conditions in words: "fake_manila's noise, 1000 shots", "noiseless"."""
+    parts = []
+    if noise and noise.get("from"):  # a fake backend's name, or a calibration file's without .json
+        source = str(noise["from"])
+        parts.append(f"{Path(source).stem if source.lower().endswith('.json') else source}'s noise")
+    elif noise:
+        parts.append(", ".join(f"{name} {value:g}" for name, value in noise.items()))
+    if shots:
+        parts.append(f"{shots} shots")
+    return ", ".join(parts) or "noiseless"
+
+
+def evaluation_record(rows: list[dict], names: list[str], trained: dict, tested: dict) -> dict[str, Any]:
+    """metrics.json's "evaluation": the test metrics under eval_noise / eval_shots beside the
+    test metrics as trained, and their differences (mean over folds)."""
+    under, as_trained = summarize([r["evaluation"] for r in rows], names), summarize(rows, names)
+    trained_words = conditions(trained.get("noise"), trained.get("shots"))
+    tested_words = conditions(tested["noise"], tested["shots"])
+    return {"label": f"trained {trained_words}, tested under {tested_words}", "tested_under": tested_words,
+            "noise": tested["noise"], "shots": tested["shots"], "seed": tested["seed"],
+            "summary": under, "as_trained_summary": as_trained,
+            "difference": {n: (under[n]["mean"] - as_trained[n]["mean"]
+                               if under[n]["mean"] is not None and as_trained[n]["mean"] is not None else None)
+                           for n in names if n in under}}
+
+
 def print_run_summary(spec, data, metrics: dict[str, Any], out: Path) -> None:
-    baselines = metrics["baselines"]
+    baselines, evaluation = metrics["baselines"], metrics.get("evaluation")
     print_summary(metrics["summary"], metrics["cv"]["n_folds"], str(out),
                   title=f"{spec.model.name} on {data.name} ({spec.cv.name})", model=spec.model.name,
                   baselines={name: b["summary"] for name, b in baselines.items()},
+                  beside={f"tested under {evaluation['tested_under']}": evaluation["summary"]} if evaluation else None,
                   parameters={spec.model.name: metrics["parameters"]["total"],
                               **{name: b["n_parameters"] for name, b in baselines.items()}})
 

@@ -19,6 +19,7 @@ from qhybrid import __version__
 from qhybrid.environment import package_version
 from qhybrid.errors import ConfigError, QHybridError, first_line
 from qhybrid.quantum.backend_options import BACKENDS, device_of, is_native
+from qhybrid.quantum.noise import NoiseModel
 from qhybrid.training.seeding import fold_seed
 
 log = logging.getLogger("qhybrid")
@@ -49,7 +50,7 @@ class ResolvedBackend:
     seed: Optional[int] = None  # the device's sampling seed (default.qubit with shots)
     n_wires: int = 0
     options: dict[str, Any] = field(default_factory=dict)
-    noise: Any = None  # the native executor's channels (qhybrid.quantum.spec.NoiseSpec), None: noiseless
+    noise: Any = None  # the native executor's channels (qhybrid.quantum.noise.NoiseModel), None: noiseless
 
     def for_fold(self, fold: int) -> "ResolvedBackend":
         """A device that draws seeded shots gets its own stream per fold, so a fold's shots
@@ -152,7 +153,7 @@ def resolve_native(spec, n_wires: int, amplitude: bool, run_seed: int) -> Resolv
                            diff_method="parameter-shift" if sampled or spec.diff_method == "parameter-shift" else
                            "backprop", shots=spec.shots, dtype=spec.dtype, plugin="qhybrid",
                            plugin_version=__version__, strategy=spec.strategy, seed=seed,
-                           noise=spec.noise if spec.noise.active else None)
+                           noise=NoiseModel.of(spec.noise, n_wires) if spec.noise.active else None)
 
 
 def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:

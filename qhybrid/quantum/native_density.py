@@ -17,6 +17,7 @@ executor runs instead.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -26,7 +27,7 @@ from qhybrid.errors import ConfigError
 from qhybrid.quantum.circuit import SOURCE_WEIGHT, Angles, Program
 from qhybrid.quantum.gate_registry import GATES
 from qhybrid.quantum.native_density_plan import fuse, operation_superoperator
-from qhybrid.quantum.noise import readout_confusion
+from qhybrid.quantum.noise import NoiseModel
 from qhybrid.quantum.spec import NoiseSpec
 from qhybrid.quantum.observables import Readout, default_observables
 
@@ -54,12 +55,14 @@ class DensityExecutor(nn.Module):
     """(angles, amplitudes) -> the program's observables (B, width) under ``noise``, in the
     angles' dtype."""
 
-    def __init__(self, program: Program, noise: NoiseSpec):
+    def __init__(self, program: Program, noise: NoiseSpec | NoiseModel):
         super().__init__()
         opaque = [g.name for g in program.gates if g.name not in GATES and g.name != "AMPLITUDE"]
         if opaque:
             raise ConfigError(f"backend.noise runs circuits of qhybrid's gate registry, and {', '.join(opaque)} is not "
                               "in it", "use registry gates (qhybrid circuit lists them), or no noise")
+        if isinstance(noise, NoiseSpec):
+            noise = NoiseModel.of(noise, program.n_qubits)
         self.program, self.noise, self.n = program, noise, program.n_qubits
         per_sample = {c for c, (source, _) in enumerate(program.columns) if source != SOURCE_WEIGHT}
         self.operations = fuse([g for g in program.gates if g.name != "AMPLITUDE"], noise,  # a state preparation
@@ -73,7 +76,7 @@ class DensityExecutor(nn.Module):
                 self.prefix[op.wires[0]] = index
             seen.update(op.wires)
         self._constant: dict = {}  # (operation index, dtype, device) -> its superoperator
-        self.confusion = readout_confusion(noise)
+        self.confusion = [noise.confusion(w) for w in range(self.n)]
         self._readout(program.observables or default_observables(self.n))
 
     def extra_repr(self) -> str:
@@ -84,7 +87,7 @@ class DensityExecutor(nn.Module):
         with an X or Y (coefficient, flip index, phase) read from rho's off-diagonal."""
         n, bits = self.n, _bits(self.n)
         actions = Readout(observables, n).words
-        symmetric = self.confusion is None or self.noise.readout_errors[0] == self.noise.readout_errors[1]
+        errors = [self.noise.readout_errors(w) for w in range(n)]
         vectors, words = [], []
         for o in observables:
             if o.probs is not None:
@@ -97,11 +100,11 @@ class DensityExecutor(nn.Module):
                 flip, phase = actions[word]
                 if flip is None:
                     vector += coefficient * phase.real
-                elif not symmetric:
+                elif any(errors[w][0] != errors[w][1] for _, w in word):
                     raise ConfigError(f"an asymmetric readout error on {o.label} (an X or Y word) needs its basis "
                                       "rotation modelled", "use backend.noise.readout (symmetric), or Z words")
                 else:  # a symmetric readout error shrinks a word by (1 - 2p) per factor read
-                    off.append((coefficient * (1 - 2 * self.noise.readout_errors[0]) ** len(word), flip, phase))
+                    off.append((coefficient * math.prod(1 - 2 * errors[w][0] for _, w in word), flip, phase))
             vectors.append(vector)
             words.append(off)
         self.values = torch.stack(vectors, dim=1)  # (2^n, width)
@@ -166,11 +169,11 @@ class DensityExecutor(nn.Module):
 
     def _measure(self, rho: torch.Tensor) -> torch.Tensor:
         probs = rho.diagonal(dim1=1, dim2=2).real
-        if self.confusion is not None:
-            confusion, shape = self.confusion.to(probs), probs.shape
-            for w in range(self.n):
+        shape = probs.shape
+        for w, confusion in enumerate(self.confusion):
+            if confusion is not None:
                 moved, undo = _moved(probs.reshape(shape[0], *([2] * self.n)), [1 + w])
-                probs = _back(moved @ confusion.T, undo, shape)
+                probs = _back(moved @ confusion.to(probs).T, undo, shape)
         out = probs @ self.values.to(probs)
         extra = [(c, sum(k * (rho[:, flip.to(rho.device), torch.arange(rho.shape[1], device=rho.device)]
                               * phase.to(rho)).sum(-1).real for k, flip, phase in off))

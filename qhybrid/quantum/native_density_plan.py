@@ -14,8 +14,7 @@ from typing import Optional
 import torch
 
 from qhybrid.quantum.gate_registry import GateKind, gate_kind
-from qhybrid.quantum.noise import superoperator, two_wire_depolarizing, wire_channel
-from qhybrid.quantum.spec import NoiseSpec
+from qhybrid.quantum.noise import NoiseModel
 
 
 @dataclass
@@ -45,19 +44,7 @@ class Operation:
         return not any(item.per_sample for item in self.items)
 
 
-def _channels(gate_wires: tuple[int, ...], noise: NoiseSpec) -> list[tuple[torch.Tensor, tuple[int, ...]]]:
-    """The channels after a gate, in qhybrid.quantum.noise's order."""
-    out = []
-    pair = len(gate_wires) == 2 and bool(noise.depolarizing_2q)
-    if pair:
-        out.append((superoperator(two_wire_depolarizing(noise.depolarizing_2q)), gate_wires))
-    channel = wire_channel(noise, depolarizing=not pair)
-    if channel is not None:
-        out += [(channel, (w,)) for w in gate_wires]
-    return out
-
-
-def fuse(gates: list, noise: NoiseSpec, join_samples: bool, per_sample: set[int]) -> list[Operation]:
+def fuse(gates: list, noise: NoiseModel, join_samples: bool, per_sample: set[int]) -> list[Operation]:
     """The gates (with their channels) as operations of at most two wires, in an order that
     applies the same map: a gate joins the operation last on its wires when that operation
     covers them; a two-wire gate's new operation takes in one-wire operations last on its
@@ -72,7 +59,7 @@ def fuse(gates: list, noise: NoiseSpec, join_samples: bool, per_sample: set[int]
         return len(into.wires) == 1 or join_samples or (into.shared and not item.per_sample)
 
     for gate in gates:
-        item = Item(tuple(gate.wires), gate_kind(gate.name), tuple(gate.columns), _channels(tuple(gate.wires), noise),
+        item = Item(tuple(gate.wires), gate_kind(gate.name), tuple(gate.columns), noise.gate_channels(tuple(gate.wires)),
                     per_sample=bool(set(gate.columns) & per_sample))
         owner = last.get(gate.wires[0])
         if owner is not None and all(last.get(w) is owner for w in gate.wires) and \

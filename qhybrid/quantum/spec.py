@@ -117,17 +117,27 @@ class NoiseSpec:
     readout: float = 0.0  # a bit read wrong, either way
     readout_01: Optional[float] = None  # p(read 0 | 1): overrides readout for that direction
     readout_10: Optional[float] = None  # p(read 1 | 0)
+    # `from` in YAML and overrides: a device's calibration (a JSON file or a fake backend's name)
+    from_: Optional[str] = None
 
-    def check(self) -> None:
+    def check(self, key: str = "backend.noise") -> None:
+        if self.from_:
+            set_too = [name for name in PROBABILITIES if getattr(self, name)]
+            if set_too:
+                raise ConfigError(f"{key}.from={self.from_} sets every channel from the calibration, and "
+                                  f"{key}.{set_too[0]} is set too", f"use one: drop {key}.{set_too[0]}, or {key}.from")
+            from qhybrid.quantum.calibration import load_calibration  # lazy: reads a JSON file
+
+            load_calibration(self.from_, f"{key}.from")  # a missing file or unknown name, before anything runs
         for name in PROBABILITIES:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
-                raise ConfigError(f"backend.noise.{name}={value:g} is not a probability",
-                                  f"give backend.noise.{name} a value in [0, 1]")
+                raise ConfigError(f"{key}.{name}={value:g} is not a probability",
+                                  f"give {key}.{name} a value in [0, 1]")
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, name) for name in PROBABILITIES)
+        return bool(self.from_) or any(getattr(self, name) for name in PROBABILITIES)
 
     @property
     def readout_errors(self) -> tuple[float, float]:
@@ -140,6 +150,14 @@ class NoiseSpec:
         if not self.active:
             return None
         return {name: getattr(self, name) for name in PROBABILITIES if getattr(self, name)}
+
+
+@dataclass
+class EvalNoiseSpec(NoiseSpec):
+    """``eval_noise``: backend.noise's keys, for scoring each fold's trained model only."""
+
+    def check(self, key: str = "eval_noise") -> None:
+        super().check(key)
 
 
 @dataclass
