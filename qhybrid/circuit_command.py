@@ -13,15 +13,22 @@ from qhybrid.errors import ConfigError, QHybridError, report
 
 USAGE = """\
 usage: qhybrid circuit [group=option ...] [key=value ...] [output=<file.png>] [overwrite=true]
+                       [target=<fake backend or calibration.json>]
 
 Draw the circuit `qhybrid train` with the same overrides would run (text here, and a PNG:
 outputs/circuits/<model>-<time>.png unless output= names one), and print its resources:
 qubits, depth, gates by kind, two-qubit gates, circuit weights, readout, and circuit
 executions per training sample and per epoch under the parameter-shift rule.
 
+target= (or backend.noise.from / eval_noise.from when set) adds hardware readiness: the
+circuit transpiled by Qiskit to that device's basis gates and coupling map (depth, gates,
+two-qubit gates, layout), and the shots per sample and per epoch at backend.shots (or
+eval_shots).
+
 examples:
   qhybrid circuit model=g6
   qhybrid circuit model=iqp_variational model.quantum.n_qubits=6 output=iqp.png
+  qhybrid circuit model=g6 target=fake_manila backend.shots=1000
 """
 
 
@@ -30,18 +37,20 @@ def run(args: list[str]) -> int:
         print(USAGE, end="")
         return 0
     try:
-        output, overwrite, overrides = _own_keys(args)
-        _show(overrides, output, overwrite)
+        output, overwrite, target, overrides = _own_keys(args)
+        _show(overrides, output, overwrite, target)
     except QHybridError as err:
         return report(err)
     return 0
 
 
-def _own_keys(args: list[str]) -> tuple[Optional[Path], bool, list[str]]:
-    output, overwrite, rest = None, False, []
+def _own_keys(args: list[str]) -> tuple[Optional[Path], bool, Optional[str], list[str]]:
+    output, overwrite, target, rest = None, False, None, []
     for arg in args:
         key, _, value = arg.partition("=")
-        if key == "output":
+        if key == "target":
+            target = value
+        elif key == "output":
             output = Path(value).expanduser()
         elif key == "overwrite":
             if value not in ("true", "false"):
@@ -49,7 +58,7 @@ def _own_keys(args: list[str]) -> tuple[Optional[Path], bool, list[str]]:
             overwrite = value == "true"
         else:
             rest.append(arg)
-    return output, overwrite, rest
+    return output, overwrite, target, rest
 
 
 def _training_rows(spec) -> Optional[int]:
@@ -65,7 +74,21 @@ def _training_rows(spec) -> Optional[int]:
     return len(fit_and_validation_rows(spec, data, folds[0])[0])
 
 
-def _show(overrides: list[str], output: Optional[Path], overwrite: bool) -> None:
+def _hardware(spec, program, record: dict, target: Optional[str]) -> list[str]:
+    """The hardware-readiness lines for ``target`` (or the device a noise setting names)."""
+    from qhybrid.quantum.hardware import hardware_lines, transpiled
+
+    target = target or spec.backend.noise.from_ or spec.eval_noise.from_
+    if not target:
+        return []
+    executions = {"per_sample": record["parameter_shift_executions_per_sample"],
+                  "per_epoch": record.get("parameter_shift_executions_per_epoch")}
+    record["hardware"] = transpiled(program, target, spec.backend.shots or spec.eval_shots,
+                                    executions if executions["per_sample"] is not None else None)
+    return ["", *hardware_lines(record["hardware"])]
+
+
+def _show(overrides: list[str], output: Optional[Path], overwrite: bool, target: Optional[str]) -> None:
     from qhybrid.preflight import Composer, job_config
     from qhybrid.quantum.drawing import draw_png, draw_text
     from qhybrid.circuit_files import circuit_record
@@ -87,6 +110,6 @@ def _show(overrides: list[str], output: Optional[Path], overwrite: bool) -> None
     print(f"model={spec.model.name}: the circuit every executor runs\n")
     print(draw_text(program))
     print()
-    print("\n".join(resource_lines(record)))
+    print("\n".join(resource_lines(record) + _hardware(spec, program, record, target)))
     draw_png(program, output)
     print(f"\ndrawing: {output}")

@@ -4,8 +4,6 @@ the refusals of settings it cannot run."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pennylane as qml
 import pytest
 import torch
@@ -16,11 +14,10 @@ from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.layer import QuantumLayer
 from qhybrid.quantum.native import NativeExecutor
 from qhybrid.quantum.native_density import DensityExecutor
-from qhybrid.quantum.native_shots import ShotsExecutor, flat_program
-from qhybrid.quantum.noise import two_wire_depolarizing
-from qhybrid.quantum.observables import default_observables, pennylane_measurements
+from qhybrid.quantum.native_shots import ShotsExecutor
 from qhybrid.quantum.programs import program_of
 from qhybrid.quantum.spec import BackendSpec, NoiseSpec, QuantumSpec
+from helpers.noise_reference import flat_pair, mixed_reference
 
 CIRCUITS = {
     "g6": QuantumSpec(n_qubits=3, n_layers=2),
@@ -36,61 +33,6 @@ NOISES = {
 }
 
 
-def _after(gate, noise: NoiseSpec) -> None:
-    """default.mixed's channels after one gate, in the order qhybrid.quantum.noise states."""
-    pair = len(gate.wires) == 2 and noise.depolarizing_2q
-    if pair:
-        qml.QubitChannel([k.numpy() for k in two_wire_depolarizing(noise.depolarizing_2q)], wires=list(gate.wires))
-    for wire in gate.wires:
-        for channel, p in ((qml.DepolarizingChannel, 0 if pair else noise.depolarizing),
-                           (qml.AmplitudeDamping, noise.amplitude_damping), (qml.PhaseDamping, noise.phase_damping),
-                           (qml.BitFlip, noise.bit_flip), (qml.PhaseFlip, noise.phase_flip)):
-            if p:
-                channel(p, wires=wire)
-
-
-def _readout(observable, p: float) -> None:
-    """A symmetric readout error as the flip of each measured wire before measuring: a bit flip
-    where it is read in the Z basis, a phase flip (which flips X and Y outcomes) where in X or Y.
-    (default.mixed's own readout_prob fails in this PennyLane: its measure() iterates a float.)"""
-    if not p:
-        return
-    bases = {wire: "Z" for wire in (observable.probs or ())}
-    for _, word in observable.terms:
-        bases.update({wire: pauli for pauli, wire in word})
-    for wire, pauli in bases.items():
-        (qml.BitFlip if pauli == "Z" else qml.PhaseFlip)(p, wires=wire)
-
-
-def _reference(program, noise: NoiseSpec, A: torch.Tensor) -> torch.Tensor:
-    device = qml.device("default.mixed", wires=program.n_qubits)
-    observables = program.observables or default_observables(program.n_qubits)
-
-    @qml.qnode(device, interface="torch", diff_method="backprop")
-    def circuit(row, observable):
-        for gate in program.gates:
-            # each gate as PennyLane's own matrix (complex128): default.mixed applies ControlledPhaseShift
-            # itself with an error of ~1e-9 (against default.qubit), so it is given the matrix
-            operation = gate_kind(gate.name).operation()
-            matrix = qml.matrix(operation(*(row[c] for c in gate.columns), wires=list(gate.wires)))
-            qml.QubitUnitary(matrix, wires=list(gate.wires))
-            _after(gate, noise)
-        _readout(observable, noise.readout)
-        return pennylane_measurements([observable])
-
-    rows = []
-    for row in A:  # a few samples, one observable at a time: the reference's loops, not the executor's
-        parts = [torch.as_tensor(circuit(row, o)[0]).reshape(-1) for o in observables]
-        rows.append(torch.cat(parts))
-    return torch.stack(rows)
-
-
-def _flat(spec: QuantumSpec):
-    """The circuit reading its angle matrix as inputs (so gradients are taken w.r.t. it)."""
-    program = program_of(spec)
-    return program, replace(flat_program(program), observables=program.observables)
-
-
 # every circuit with every channel; each noise once more on another circuit
 PAIRS = [(c, "every-channel") for c in CIRCUITS] + [("g6", "two-qubit"), ("soft-gating", "depolarizing"),
                                                     ("words-probs", "two-qubit")]
@@ -99,10 +41,10 @@ PAIRS = [(c, "every-channel") for c in CIRCUITS] + [("g6", "two-qubit"), ("soft-
 @pytest.mark.parametrize("circuit, noise_name", PAIRS, ids=[f"{c}-{n}" for c, n in PAIRS])
 def test_density_matrices_equal_default_mixed(circuit, noise_name):
     spec, noise = CIRCUITS[circuit], NOISES[noise_name]
-    program, flat = _flat(spec)
+    program, flat = flat_pair(spec)
     A = (torch.rand(3, program.n_columns, dtype=torch.float64) * 4 - 2).requires_grad_(True)
     ours = DensityExecutor(flat, noise)(Angles(flat, A, None, None))
-    theirs = _reference(program, noise, A)
+    theirs = mixed_reference(program, noise, A)
     torch.testing.assert_close(ours, theirs.to(ours.dtype), atol=1e-10, rtol=0)
     weights = torch.rand_like(ours)
     grad_ours, = torch.autograd.grad((ours * weights).sum(), A)
@@ -112,7 +54,7 @@ def test_density_matrices_equal_default_mixed(circuit, noise_name):
 
 def test_the_parameter_shift_under_noise_equals_autograd_through_the_density_matrix():
     spec, noise = CIRCUITS["g6"], NOISES["every-channel"]
-    program, flat = _flat(spec)
+    program, flat = flat_pair(spec)
     A = (torch.rand(4, program.n_columns, dtype=torch.float64) * 4 - 2).requires_grad_(True)
     exact = DensityExecutor(flat, noise)(Angles(flat, A, None, None))
     shifted = ShotsExecutor(flat, list(range(program.n_columns)), None, None, noise=noise)(Angles(flat, A, None, None))

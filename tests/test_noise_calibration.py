@@ -9,19 +9,16 @@ import json
 import math
 from dataclasses import replace
 
-import pennylane as qml
 import pytest
 import torch
 
 from helpers import TINY_CIRCUIT, fast
+from helpers.noise_reference import flat_pair, mixed_reference
 from qhybrid.errors import ConfigError
 from qhybrid.quantum.calibration import fake_backend_dir, load_calibration, parse_calibration
 from qhybrid.quantum.circuit import Angles
-from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.native_density import DensityExecutor
-from qhybrid.quantum.native_shots import flat_program
 from qhybrid.quantum.noise import NoiseModel, average_infidelity, superoperator, two_wire_depolarizing, wire_channel
-from qhybrid.quantum.observables import pennylane_measurements
 from qhybrid.quantum.programs import program_of
 from qhybrid.quantum.spec import NoiseSpec, QuantumSpec
 from qhybrid.run import train
@@ -36,64 +33,19 @@ CALIBRATION = {"name": "test_chip", "qubits": QUBITS,
                          {"qubits": [1, 2], "gate_error": 0.05, "gate_time": 4e-7}]}  # 0-2 uncoupled: the median
 
 
-def _flat(spec: QuantumSpec):
-    """The circuit, and the same circuit reading its angle matrix as inputs."""
-    program = program_of(spec)
-    return program, replace(flat_program(program), observables=program.observables)
-
-
 def _model(n: int = 3) -> NoiseModel:
     return NoiseModel.calibrated(parse_calibration(CALIBRATION, "test_chip"), n, "test_chip")
 
 
-def _flips(wire: int, p01: float, p10: float) -> None:
-    """An asymmetric readout error as a channel on the measured wire's populations."""
-    kraus = [[[math.sqrt(1 - p10), 0], [0, 0]], [[0, 0], [math.sqrt(p10), 0]],
-             [[0, 0], [0, math.sqrt(1 - p01)]], [[0, math.sqrt(p01)], [0, 0]]]
-    qml.QubitChannel([torch.tensor(k, dtype=torch.complex128).numpy() for k in kraus], wires=wire)
-
-
-def _after(gate, model: NoiseModel) -> None:
-    """default.mixed's channels after a gate, from the model's probabilities per wire and pair."""
-    if len(gate.wires) == 2:
-        p2, *each = model.pairs[tuple(sorted(gate.wires))]
-        each = dict(zip(sorted(gate.wires), each))
-        if p2:
-            qml.QubitChannel([k.numpy() for k in two_wire_depolarizing(p2)], wires=list(gate.wires))
-    else:
-        each = {gate.wires[0]: model.single[gate.wires[0]]}
-    for wire in gate.wires:
-        spec = each[wire]
-        for channel, p in ((qml.DepolarizingChannel, spec.depolarizing), (qml.AmplitudeDamping, spec.amplitude_damping),
-                           (qml.PhaseDamping, spec.phase_damping)):
-            if p:
-                channel(p, wires=wire)
-
-
-def _reference(program, model: NoiseModel, A: torch.Tensor) -> torch.Tensor:
-    @qml.qnode(qml.device("default.mixed", wires=program.n_qubits), interface="torch", diff_method="backprop")
-    def circuit(row):
-        for gate in program.gates:
-            operation = gate_kind(gate.name).operation()
-            qml.QubitUnitary(qml.matrix(operation(*(row[c] for c in gate.columns), wires=list(gate.wires))),
-                             wires=list(gate.wires))
-            _after(gate, model)
-        for wire in range(program.n_qubits):
-            _flips(wire, *model.readout_errors(wire))
-        return pennylane_measurements(program.observables)
-
-    return torch.stack([torch.cat([torch.as_tensor(part).reshape(-1) for part in circuit(row)]) for row in A])
-
-
 def test_a_calibrated_circuit_equals_default_mixed_with_the_same_channels_per_wire_and_pair():
     spec = QuantumSpec(n_qubits=3, n_layers=2, observables=["Z0", "Z1 Z2", "probs(2, 0)"])
-    program, flat = _flat(spec)
+    program, flat = flat_pair(spec)
     model = _model()
     generator = torch.Generator().manual_seed(3)
     A = (torch.rand(4, program.n_columns, generator=generator, dtype=torch.float64) * 2 - 1) * math.pi
     A.requires_grad_(True)
     ours = DensityExecutor(flat, model)(Angles(flat, A, None, None))
-    theirs = _reference(program, model, A)
+    theirs = mixed_reference(program, model, A)
     assert torch.allclose(ours, theirs, atol=1e-10)
     weights = torch.rand(ours.shape, generator=generator, dtype=torch.float64)
     grad_ours, = torch.autograd.grad((ours * weights).sum(), A)
@@ -105,7 +57,7 @@ def _idle_state(first: str, n_gates: int, model: NoiseModel) -> torch.Tensor:
     """One qubit: ``first`` (RX(pi) to |1>, RY(pi/2) to |+>), then n_gates RZ(0) (identities
     that take a gate's time); <Z> and <X>."""
     layers = [{"gate": first, "wires": [0]}, *[{"gate": "RZ", "wires": [0]}] * n_gates]
-    program, flat = _flat(QuantumSpec(n_qubits=1, circuit={"embedding": {"kind": "none"}, "layers": layers, "reps": 1},
+    program, flat = flat_pair(QuantumSpec(n_qubits=1, circuit={"embedding": {"kind": "none"}, "layers": layers, "reps": 1},
                                       observables=["Z0", "X0"]))
     A = torch.zeros(1, program.n_columns, dtype=torch.float64)
     A[0, program.gates[0].columns[0]] = math.pi if first == "RX" else math.pi / 2

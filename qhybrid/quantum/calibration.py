@@ -86,6 +86,11 @@ def _short(name: str) -> str:
     return low.removesuffix("v2").strip("_")
 
 
+def fake_name(name: str) -> str:
+    """A fake backend's name as qiskit-ibm-runtime spells it: fake_manila."""
+    return f"fake_{_short(name)}"
+
+
 def load_calibration(source: str, key: str = "backend.noise.from") -> Calibration:
     """The calibration ``source`` names (a JSON file or a fake backend); ConfigError, one
     line, for a missing file, an unreadable one or an unknown name."""
@@ -107,8 +112,10 @@ def load_calibration(source: str, key: str = "backend.noise.from") -> Calibratio
     short = _short(source)
     props = root / short / f"props_{short}.json"
     if not props.is_file():
-        close = difflib.get_close_matches(f"fake_{short}", fake_backend_names(), n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "`qhybrid backends --fake` lists them"
+        names = fake_backend_names()
+        close = difflib.get_close_matches(f"fake_{short}", names, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else \
+            f"qiskit-ibm-runtime has {len(names)}, e.g. {', '.join(names[:4])}; or give a calibration JSON file"
         raise ConfigError(f"{key}={source} is neither a file nor a fake backend of qiskit-ibm-runtime", hint)
     return parse_calibration(json.loads(props.read_text()), f"fake_{short}")
 
