@@ -234,6 +234,9 @@ def _check_memory(spec: RunSpec) -> None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     check_fits(spec.model.quantum, spec.backend.name, spec.backend.dtype, spec.trainer.batch_size, device,
                spec.backend.strategy, spec.backend.noise.active)
+    if spec.eval_noise.active:
+        check_fits(spec.model.quantum, "torch", spec.backend.dtype, spec.trainer.batch_size, device, noisy=True,
+                   noise_key="eval_noise")
 
 
 def validate(cfg: DictConfig) -> RunSpec:

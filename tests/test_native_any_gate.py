@@ -17,6 +17,7 @@ from qhybrid.quantum.gate_registry import GATES, gate_kind
 from qhybrid.quantum.gates import Gate
 from qhybrid.quantum.native import NativeExecutor
 from qhybrid.quantum.native_plan import Block, Dense, Diagonal, Fused, compile_plan
+from qhybrid.quantum.observables import default_observables, output_width
 from qhybrid.quantum.pennylane_executor import build_qnode
 from qhybrid.quantum.spec import QuantumSpec
 
@@ -55,17 +56,25 @@ def _outputs_and_gradients(run, program: Program, x: torch.Tensor, w: torch.Tens
     return out.detach(), zero(x) if x.grad is None else x.grad, zero(w) if w.grad is None else w.grad
 
 
+def pennylane_outputs(results, observables: list, batch: int) -> torch.Tensor:
+    """A qnode's measurements as one (batch, width) tensor: expectation values and probs side
+    by side (a circuit with no broadcast angle is one circuit: its outputs are every sample's)."""
+    results = results if isinstance(results, (list, tuple)) else [results]
+    return torch.cat([torch.as_tensor(r).reshape(-1, o.width).expand(batch, -1) for r, o in zip(results, observables)],
+                     dim=1)
+
+
 def _assert_as_pennylane(program: Program, strategy: str, batch: int, seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, program.n_qubits, generator=generator, dtype=torch.float64) * 4 - 2
     w = torch.rand(program.weight_shape, generator=generator, dtype=torch.float64) * 6
-    projection = torch.rand(batch, program.n_qubits, generator=generator, dtype=torch.float64)
+    observables = program.observables or default_observables(program.n_qubits)
+    projection = torch.rand(batch, output_width(observables), generator=generator, dtype=torch.float64)
     native = NativeExecutor(program, strategy)
     qnode = build_qnode(program, qml.device("default.qubit", wires=program.n_qubits), "backprop", None)
 
     def reference(angles):
-        result = torch.stack(list(qnode(angles.matrix())), dim=-1)
-        return result.expand(batch, -1) if result.dim() == 1 else result  # no broadcast angle: one circuit
+        return pennylane_outputs(qnode(angles.matrix()), observables, batch)
 
     ours = _outputs_and_gradients(native, program, x, w, projection)
     theirs = _outputs_and_gradients(reference, program, x, w, projection)

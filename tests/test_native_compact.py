@@ -23,11 +23,13 @@ from qhybrid.quantum.gates import Gate
 from qhybrid.quantum.layer import QuantumLayer
 from qhybrid.quantum.native import NativeExecutor
 from qhybrid.quantum.native_kernels import gate_rows
+from qhybrid.quantum.observables import default_observables, output_width, parse_observables
+from qhybrid.quantum.programs import program_of
 from qhybrid.schema import QuantumSpec
 
 from qhybrid.quantum.pennylane_executor import build_qnode
 
-from test_native_any_gate import _assert_as_pennylane
+from test_native_any_gate import _assert_as_pennylane, pennylane_outputs
 
 SINGLE = ["RX", "RY", "RZ", "PhaseShift", "Rot", "ROT", "U3", "H", "S", "T", "X", "Y", "Z"]
 
@@ -35,7 +37,8 @@ SINGLE = ["RX", "RY", "RZ", "PhaseShift", "Rot", "ROT", "U3", "H", "S", "T", "X"
 @st.composite
 def compact_programs(draw):
     """An angle embedding on every wire (the inputs in any order), 0-2 full stages of weight
-    gates, then up to 24 single-wire weight/fixed gates and CNOT, SWAP, CZ anywhere."""
+    gates, then up to 24 single-wire weight/fixed gates and CNOT, SWAP, CZ anywhere; read as
+    <Z> on every wire or as Z words and probs."""
     n = draw(st.integers(1, 7))
     n_weights = draw(st.integers(1, 6))
     columns = [(SOURCE_INPUT, i) for i in draw(st.permutations(range(n)))]
@@ -56,8 +59,25 @@ def compact_programs(draw):
             gates.append(Gate(draw(st.sampled_from(["CNOT", "SWAP", "CZ"])), tuple(draw(st.permutations(range(n)))[:2])))
         else:
             gates.append(single(draw(st.sampled_from(SINGLE)), draw(st.integers(0, n - 1))))
-    program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n_weights,), n_inputs=n)
+    program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n_weights,), n_inputs=n,
+                      observables=draw(diagonal_readouts(n)))
     return program, draw(st.sampled_from([1, 2, 5, 33])), draw(st.integers(0, 2**31 - 1))
+
+
+@st.composite
+def diagonal_readouts(draw, n: int):
+    """None (<Z> on every wire), or up to three of: a Z word, a sum of them with coefficients,
+    probs of some wires in any order."""
+    if draw(st.booleans()):
+        return None
+    wires = st.lists(st.integers(0, n - 1), min_size=1, max_size=min(n, 3), unique=True)
+    labels = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind, chosen = draw(st.sampled_from(["word", "sum", "probs"])), draw(wires)
+        word = " ".join(f"Z{w}" for w in chosen)
+        labels.append(f"probs({', '.join(map(str, chosen))})" if kind == "probs" else
+                      word if kind == "word" else f"0.5 {word} - 1.5 Z{chosen[0]}")
+    return parse_observables(labels, n)
 
 
 @pytest.mark.parametrize("dense", [True, False])
@@ -114,7 +134,8 @@ def per_sample_programs(draw):
             gates.append(Gate(draw(st.sampled_from(["CNOT", "SWAP", "CZ"])), wires))
         else:
             gates.append(Gate("ControlledPhaseShift", wires, sample_column()))
-    program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n_weights,), n_inputs=n)
+    program = Program(n_qubits=n, gates=gates, columns=columns, weight_shape=(n_weights,), n_inputs=n,
+                      observables=draw(diagonal_readouts(n)))
     return program, draw(st.sampled_from([1, 2, 5, 33])), draw(st.integers(0, 2**31 - 1))
 
 
@@ -142,12 +163,12 @@ def test_compact_reads_samples_mid_circuit_as_default_qubit_does(dense, case, mo
     sources = [torch.rand(batch, n, generator=generator, dtype=torch.float64) * 4 - 2,
                torch.rand(batch, n, generator=generator, dtype=torch.float64) * 4 - 2,
                torch.rand(program.weight_shape, generator=generator, dtype=torch.float64) * 6]
-    projection = torch.rand(batch, n, generator=generator, dtype=torch.float64)
+    observables = program.observables or default_observables(n)
+    projection = torch.rand(batch, output_width(observables), generator=generator, dtype=torch.float64)
     qnode = build_qnode(program, qml.device("default.qubit", wires=n), "backprop", None)
 
     def reference(angles):
-        result = torch.stack(list(qnode(angles.matrix())), dim=-1)
-        return result.expand(batch, -1) if result.dim() == 1 else result
+        return pennylane_outputs(qnode(angles.matrix()), observables, batch)
 
     ours = _outputs_and_gradients(native, program, sources, projection)
     theirs = _outputs_and_gradients(reference, program, sources, projection)
@@ -258,3 +279,16 @@ def test_a_hook_on_the_executor_still_runs():
     layer.executor.register_forward_hook(lambda module, args, out: calls.append(out.shape))
     layer(torch.rand(5, 3))
     assert calls == [(5, 3)] and layer.executor.last_strategy == "compact"
+
+
+@pytest.mark.parametrize("n_qubits", [4, 12])
+def test_warming_up_runs_the_dense_batch_only_where_the_dense_kernels_can_run(n_qubits, monkeypatch):
+    """At 4 qubits the warm-up also compiles the one-matrix kernels (a batch of 2 D n rows); at
+    12 they never run, and that batch step by step would hold 400k states (a MemoryError at 13)."""
+    executor = NativeExecutor(program_of(QuantumSpec(n_qubits=n_qubits, n_layers=2)), "compact")
+    batches = []
+    real = native_compact.compact_apply
+    monkeypatch.setattr(native_compact, "compact_apply",
+                        lambda plan, inputs, *rest: batches.append(inputs.shape[0]) or real(plan, inputs, *rest))
+    executor.warm_up(torch.float64)
+    assert batches == ([1, 2 * 2**n_qubits * n_qubits] if n_qubits == 4 else [1])

@@ -118,3 +118,20 @@ def test_a_resumed_fold_draws_the_shots_an_uninterrupted_one_would(tmp_path):
     model, result = _train(fresh, EpochCheckpoint(path, every_seconds=0, resume=True, samplers=[fresh]))
     assert result.history == whole.history
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), whole_model.state_dict().values()))
+
+
+def test_shifting_the_sources_on_the_compact_kernels_equals_shifting_the_flat_circuits_columns():
+    """g6's circuit reads each input and weight once: its shifted copies run with the weights
+    shared (compact kernels); the same layer made to shift the flat circuit's columns gives
+    the same values and gradients."""
+    spec = QuantumSpec(n_qubits=4, n_layers=2, observables=["Z0 Z1", "probs(3)", "Z2"])
+    fast = _shots_layer(spec, None)
+    slow = _shots_layer(spec, None)
+    slow.load_state_dict(fast.state_dict())
+    assert fast.executor.sources is not None and fast.executor.probabilities.compact is not None
+    slow.executor.probabilities = None  # the flat circuit's columns, every gate read per row
+    x = torch.rand(5, 4, dtype=torch.float64) * 3 - 1.5
+    weights = torch.rand(5, fast.n_outputs, dtype=torch.float64)
+    for ours, theirs in zip(_gradients(fast, x, weights), _gradients(slow, x, weights)):
+        for a, b in zip(ours if isinstance(ours, list) else [ours], theirs if isinstance(theirs, list) else [theirs]):
+            torch.testing.assert_close(a, b, atol=1e-12, rtol=0)

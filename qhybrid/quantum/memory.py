@@ -103,26 +103,32 @@ def fused_bytes(n_qubits: int, dtype: str) -> int:
     return FUSED_MATRICES * 4**n_qubits * AMPLITUDE_BYTES[dtype]
 
 
-def density_bytes(n_qubits: int, n_layers: int, batch: int, dtype: str) -> int:
+def density_bytes(n_qubits: int, n_layers: int, batch: int, dtype: str, backward: bool = True) -> int:
     """The density-matrix mode (backend.noise): 4^n amplitudes per sample, and autograd keeps
-    a few of them per gate (~3n gates a layer) and per channel."""
+    a few of them per gate (~3n gates a layer) and per channel; scoring alone (eval_noise)
+    holds a few, for an evaluation chunk's rows."""
+    if not backward:
+        return 4**n_qubits * AMPLITUDE_BYTES[dtype] * min(batch, eval_chunk(2 * n_qubits)) * 4
     return 4**n_qubits * AMPLITUDE_BYTES[dtype] * batch * (4 + 18 * n_qubits * max(n_layers, 1))
 
 
 def check_fits(quantum, backend: str, dtype: str, batch: int, device: str, strategy: str = "auto",
-               noisy: bool = False) -> None:
-    """Refuse a circuit whose simulation cannot fit in this machine's memory."""
+               noisy: bool = False, noise_key: str = "backend.noise") -> None:
+    """Refuse a circuit whose simulation cannot fit in this machine's memory (``noise_key``:
+    the setting that asks for density matrices)."""
     if quantum is None:
         return
     available = machine_bytes(device)
     if available is None:
         return
     n, layers = quantum.n_qubits, _layers(quantum)
-    if noisy and density_bytes(n, layers, max(batch, 1), dtype) > available:
-        raise ConfigError(f"backend.noise simulates density matrices: model.quantum.n_qubits={n} needs about "
-                          f"{_size(density_bytes(n, layers, max(batch, 1), dtype))} (4^{n} amplitudes x "
-                          f"{AMPLITUDE_BYTES[dtype]} B x {max(batch, 1)} samples, kept per gate for the backward "
-                          f"pass), but {_where(device)} has {_size(available)}",
+    backward = noise_key == "backend.noise"  # eval_noise only scores: no backward pass to keep states for
+    need = density_bytes(n, layers, max(batch, 1), dtype, backward)
+    if noisy and need > available:
+        raise ConfigError(f"{noise_key} simulates density matrices: model.quantum.n_qubits={n} needs about "
+                          f"{_size(need)} (4^{n} amplitudes x {AMPLITUDE_BYTES[dtype]} B per sample, "
+                          f"{'kept per gate for the backward pass' if backward else 'a few copies'}), but "
+                          f"{_where(device)} has {_size(available)}",
                           "use fewer qubits or a smaller trainer.batch_size, or no noise")
     if strategy == "fused" and is_native(backend) and fused_bytes(n, dtype) > available:
         # auto takes fused only where these matrices are small (qhybrid.quantum.native_plan.choose_strategy)

@@ -49,7 +49,7 @@ from qhybrid.quantum.native_autograd import PermuteRows, Probabilities, ProductC
 from qhybrid.quantum.native_plan import (
     COMPLEX, MAX_BLOCK, Block, Compiled, Dense, Diagonal, Fused, Gather, Phase, Select, choose_strategy,
     compact_pays, compile_plan)
-from qhybrid.quantum.native_compact import COVERS, EMBEDDING_BASIS, compact_apply, compact_plan
+from qhybrid.quantum.native_compact import COVERS, EMBEDDING_BASIS, compact_apply, compact_plan, diagonal_readout
 from qhybrid.quantum.native_compact import warm_up as compact_warm_up
 from qhybrid.quantum.native_matrices import apply_on_top, kron, rotation_matrices, spread_diagonals
 
@@ -82,7 +82,10 @@ class NativeExecutor(nn.Module):
         self.last_strategy: Optional[str] = None
         observables = program.observables
         self.readout = None if observables is None or is_default(observables, self.n) else Readout(observables, self.n)
-        self.compact = None if self.readout is not None else compact_plan(program, self.plans["gates"])
+        # a readout diagonal in the computational basis (Z words, probs) runs compact too
+        diagonal = None if self.readout is None else diagonal_readout(observables, self.plans["gates"].z.numpy())
+        self.compact = compact_plan(program, self.plans["gates"], diagonal) \
+            if self.readout is None or diagonal is not None else None
         if strategy == "compact" and self.compact is None:
             raise ConfigError(f"backend.strategy=compact covers {COVERS}, and this circuit is not that",
                               "use backend.strategy=auto (or fused, gates)")

@@ -11,10 +11,11 @@ It covers the common circuits (COVERS): an angle embedding (RX, RY or RZ, any mi
 inputs on some or all wires, single-wire gates that read weights or nothing (tabulated in
 qhybrid.quantum.gate_tables) or one per-sample number (RX, RY, RZ, PhaseShift of an input:
 re-uploading; of a soft gate), fixed permutations (CNOT, SWAP, X), fixed diagonal gates (CZ),
-controlled phases reading a per-sample number (soft gating) and <Z> on every wire.
-``compact_plan`` returns None for anything else (hard gating, amplitude embedding, other
-observables, per-sample two-wire gates other than the phase), and the executor runs its
-torch plans.
+controlled phases reading a per-sample number (soft gating), read as <Z> on every wire or
+any observables diagonal in the computational basis (Z words, probs: a matrix over the
+amplitudes' probabilities). ``compact_plan`` returns None for anything else (hard gating,
+amplitude embedding, X or Y in a readout, per-sample two-wire gates other than the phase),
+and the executor runs its torch plans.
 
 Per wire, the state is N_w [cos h, sin h] (h half the input angle, N_w the embedding's two
 columns times the weight gates that follow it; a wire without an embedding has h = 0); the
@@ -38,6 +39,7 @@ import torch
 from qhybrid.quantum.circuit import SOURCE_GATE, SOURCE_INPUT, SOURCE_WEIGHT, Program
 from qhybrid.quantum.gate_registry import gate_kind
 from qhybrid.quantum.native_matrices import spread_diagonals
+from qhybrid.quantum.observables import readout_values
 from qhybrid.quantum.native_plan import MAX_BLOCK, Block, Compiled, Diagonal, Gather, Phase
 from qhybrid.quantum.gate_tables import MAX_ANGLES, MAX_PARAMS, GateTable, fixed_matrix, gate_table
 
@@ -46,7 +48,7 @@ EMBEDDING_BASIS = {"RX": [[1, 0], [0, -1j]], "RY": [[1, 0], [0, 1]], "RZ": [[1, 
 _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.complex64}
 COVERS = ("an angle embedding (RX, RY or RZ of an input) on any wires, then single-wire gates reading weights or "
           "nothing or an input (RX, RY, RZ, PhaseShift), CNOT, SWAP, CZ and a controlled phase reading a soft gate, read "
-          "as <Z> on every wire")
+          "as Z words or probs")
 
 
 @dataclass
@@ -65,7 +67,7 @@ class CompactPlan:
     fixed: np.ndarray  # (rows, 2, 2): fixed gates' matrices
     followers: np.ndarray  # (stages, n)
     steps: tuple  # kind, index, inverse, rows, k, columns (int64) and diag (complex)
-    z: np.ndarray  # (2^n, n) signs of Z_w per stored amplitude
+    z: np.ndarray  # (2^n, width): each output per stored amplitude (<Z_w>: its signs; diagonal_readout)
     basis: np.ndarray  # (n, 2, 2)
     block_rows: int  # the blocks' sizes added up
     gate_offset: Optional[int]  # where a soft gate's columns start in the per-sample numbers (after the inputs)
@@ -85,9 +87,21 @@ class CompactPlan:
         return cache[dtype]
 
 
-def compact_plan(program: Program, plan: Compiled) -> Optional[CompactPlan]:
+def diagonal_readout(observables: list, z: np.ndarray) -> Optional[np.ndarray]:
+    """Observables diagonal in the computational basis (Z words, probs) as the (2^n, width)
+    matrix the kernels read the probabilities with (stored amplitude k, whose Z signs are
+    z[k]; <Z> on every wire is z itself); None where a word has an X or a Y."""
+    if any(pauli in "XY" for o in observables for _, word in o.terms for pauli, _ in word):
+        return None
+    n = z.shape[1]
+    logical = ((1 - z.astype(np.int64)) // 2 << np.arange(n - 1, -1, -1)).sum(axis=1)
+    return readout_values(observables, n).numpy()[logical]
+
+
+def compact_plan(program: Program, plan: Compiled, readout: Optional[np.ndarray] = None) -> Optional[CompactPlan]:
     """The compact form of a gates plan (qhybrid.quantum.native_plan), or None when the
-    circuit is outside what it covers (see the module's docstring) or Numba is missing."""
+    circuit is outside what it covers (see the module's docstring) or Numba is missing;
+    ``readout`` (diagonal_readout) in place of <Z> on every wire."""
     if importlib.util.find_spec("numba") is None or program.embedding == "amplitude":
         return None
     columns, product = _SampleColumns(program), plan.product or []  # none: every wire starts in |0>
@@ -112,7 +126,7 @@ def compact_plan(program: Program, plan: Compiled) -> Optional[CompactPlan]:
     return CompactPlan(
         n=plan.n, inputs=np.array([program.columns[embedding[w].columns[0]][1] if w in embedding else -1
                                    for w in range(plan.n)], dtype=np.int64),
-        **rows, followers=followers, steps=steps, z=plan.z.numpy(), basis=np.array(basis, dtype=np.complex128),
+        **rows, followers=followers, steps=steps, z=plan.z.numpy() if readout is None else readout, basis=np.array(basis, dtype=np.complex128),
         block_rows=int(sum(2**k for kind, k in zip(steps[0], steps[4]) if kind == 2)),
         gate_offset=columns.gate_offset if columns.used_gates else None,
         per_sample_steps=bool((rows["sampled"] >= 0).any() or (steps[0] == 4).any()))
@@ -238,7 +252,9 @@ def warm_up(plan: CompactPlan, dtype: torch.dtype) -> float:
     start = time.perf_counter()
     weights = torch.zeros(int(plan.params.max()) + 1, dtype=dtype, requires_grad=True)
     width = plan.gate_offset or int(max(plan.inputs.max(), plan.sampled.max())) + 1
-    for batch in (1, 2 * 2**plan.n * plan.n):  # step by step, and as one matrix where that pays
+    dense = 2 * 2**plan.n * plan.n  # the smallest batch run as one matrix, where that can pay at all
+    # (a batch that large of a 13-qubit circuit step by step would need ~28 GB: only where dense runs)
+    for batch in (1, dense) if not plan.per_sample_steps and dense_pays(plan.n, plan.block_rows, dense) else (1,):
         inputs = torch.zeros(batch, width, dtype=dtype, requires_grad=True)
         gates = torch.zeros(batch, width, dtype=dtype, requires_grad=True) if plan.gate_offset else None
         compact_apply(plan, inputs, gates, weights, dtype).sum().backward()

@@ -55,6 +55,8 @@ class DensityExecutor(nn.Module):
     """(angles, amplitudes) -> the program's observables (B, width) under ``noise``, in the
     angles' dtype."""
 
+    density_matrix = True  # a row holds 4^n amplitudes: evaluation takes fewer rows at once
+
     def __init__(self, program: Program, noise: NoiseSpec | NoiseModel):
         super().__init__()
         opaque = [g.name for g in program.gates if g.name not in GATES and g.name != "AMPLITUDE"]

@@ -220,3 +220,10 @@ def pennylane_measurements(observables: list[Observable]):
             parts.append(qml.s_prod(coefficient, op) if coefficient != 1.0 else op)
         out.append(qml.expval(parts[0] if len(parts) == 1 else qml.sum(*parts)))
     return out
+
+
+def readout_values(observables: list[Observable], n: int) -> torch.Tensor:
+    """(2^n, width): what each computational basis state reads as per output column (a Z
+    word's sign times its coefficient, a probs column's indicator), in float64."""
+    eye = torch.eye(2**n, dtype=torch.float64)
+    return Readout(observables, n)(eye.to(torch.complex128), eye)

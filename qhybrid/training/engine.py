@@ -101,10 +101,13 @@ class FitResult:
 
 def _chunk_rows(model: nn.Module) -> int:
     """Rows evaluated at once: the whole of a small model's input in a few calls, fewer rows
-    as a quantum layer's state grows (each row is a 2^n state)."""
+    as a quantum layer's state grows (each row is a 2^n state, or under noise a 4^n density
+    matrix)."""
     quantum = getattr(model, "quantum", None)
     n_qubits = getattr(getattr(quantum, "spec", None), "n_qubits", None)
-    return eval_chunk(n_qubits) if isinstance(n_qubits, int) else 8192
+    if not isinstance(n_qubits, int):
+        return 8192
+    return eval_chunk(2 * n_qubits if getattr(getattr(quantum, "executor", None), "density_matrix", False) else n_qubits)
 
 
 @torch.no_grad()
