@@ -126,7 +126,8 @@ def compact_plan(program: Program, plan: Compiled, readout: Optional[np.ndarray]
     return CompactPlan(
         n=plan.n, inputs=np.array([program.columns[embedding[w].columns[0]][1] if w in embedding else -1
                                    for w in range(plan.n)], dtype=np.int64),
-        **rows, followers=followers, steps=steps, z=plan.z.numpy() if readout is None else readout, basis=np.array(basis, dtype=np.complex128),
+        **rows, followers=followers, steps=steps, z=plan.z.numpy() if readout is None else readout,
+        basis=np.array(basis, dtype=np.complex128),
         block_rows=int(sum(2**k for kind, k in zip(steps[0], steps[4]) if kind == 2)),
         gate_offset=columns.gate_offset if columns.used_gates else None,
         per_sample_steps=bool((rows["sampled"] >= 0).any() or (steps[0] == 4).any()))

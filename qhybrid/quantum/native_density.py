@@ -26,7 +26,7 @@ from torch import nn
 from qhybrid.errors import ConfigError
 from qhybrid.quantum.circuit import SOURCE_WEIGHT, Angles, Program
 from qhybrid.quantum.gate_registry import GATES
-from qhybrid.quantum.native_density_plan import fuse, operation_superoperator
+from qhybrid.quantum.native_density_plan import fuse, operation_superoperator, shared_superoperators
 from qhybrid.quantum.noise import NoiseModel
 from qhybrid.quantum.spec import NoiseSpec
 from qhybrid.quantum.observables import Readout, default_observables
@@ -78,6 +78,7 @@ class DensityExecutor(nn.Module):
                 self.prefix[op.wires[0]] = index
             seen.update(op.wires)
         self._constant: dict = {}  # (operation index, dtype, device) -> its superoperator
+        self._varying_items = [item for op in self.operations if not op.fixed for item in op.items]
         self.confusion = [noise.confusion(w) for w in range(self.n)]
         self._readout(program.observables or default_observables(self.n))
 
@@ -117,23 +118,24 @@ class DensityExecutor(nn.Module):
         B, n, ctype = A.shape[0], self.n, _COMPLEX[A.dtype]
         # the state's 2n axes (rows of each wire, then columns) stay in the order the last
         # operation left them: each operation moves its axes last once, and nothing moves back
-        t, order = self._initial(A, amplitudes), list(range(2 * n))
+        shared = shared_superoperators(self._varying_items, A, ctype)
+        t, order = self._initial(A, amplitudes, shared), list(range(2 * n))
         skipped = set(self.prefix.values())
         for index, op in enumerate(self.operations):
             if index not in skipped:
-                t, order = self._operate(t, order, self._superoperator(index, op, A, ctype), op.wires)
+                t, order = self._operate(t, order, self._superoperator(index, op, A, ctype, shared), op.wires)
         rho = t.permute(0, *(1 + order.index(a) for a in range(2 * n))).reshape(B, 2**n, 2**n)
         return self._measure(rho).to(A.dtype)
 
-    def _superoperator(self, index: int, op, A: torch.Tensor, ctype: torch.dtype) -> torch.Tensor:
+    def _superoperator(self, index: int, op, A: torch.Tensor, ctype: torch.dtype, shared: dict) -> torch.Tensor:
         if not op.fixed:
-            return operation_superoperator(op, A, ctype)
+            return operation_superoperator(op, A, ctype, shared)
         key = (index, ctype, str(A.device))
         if key not in self._constant:
             self._constant[key] = operation_superoperator(op, A[:1].detach(), ctype)
         return self._constant[key]
 
-    def _initial(self, A: torch.Tensor, amplitudes: Optional[torch.Tensor]) -> torch.Tensor:
+    def _initial(self, A: torch.Tensor, amplitudes: Optional[torch.Tensor], shared: dict) -> torch.Tensor:
         """The state before the operations, (B, 2, ..., 2): rows of each wire, then columns."""
         n, B, ctype = self.n, A.shape[0], _COMPLEX[A.dtype]
         if self.program.embedding == "amplitude":
@@ -146,7 +148,7 @@ class DensityExecutor(nn.Module):
         for w in range(n):
             if w in self.prefix:  # the wire's first operation on vec(|0><0|): column 0 of its superoperator
                 index = self.prefix[w]
-                wire = self._superoperator(index, self.operations[index], A, ctype) @ zero
+                wire = self._superoperator(index, self.operations[index], A, ctype, shared) @ zero
             else:
                 wire = zero
             shape = [wire.shape[0]] + [1] * (2 * n)

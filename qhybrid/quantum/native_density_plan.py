@@ -26,6 +26,7 @@ class Item:
     columns: tuple[int, ...]
     channels: list[tuple[torch.Tensor, tuple[int, ...]]] = field(default_factory=list)
     per_sample: bool = False  # a column reads an input (or a soft gate): its matrix differs per sample
+    noise: Optional[torch.Tensor] = None  # the channels' product on the gate's wires (4^k x 4^k), None: none
 
 
 @dataclass
@@ -59,8 +60,10 @@ def fuse(gates: list, noise: NoiseModel, join_samples: bool, per_sample: set[int
         return len(into.wires) == 1 or join_samples or (into.shared and not item.per_sample)
 
     for gate in gates:
-        item = Item(tuple(gate.wires), gate_kind(gate.name), tuple(gate.columns), noise.gate_channels(tuple(gate.wires)),
+        item = Item(tuple(gate.wires), gate_kind(gate.name), tuple(gate.columns),
+                    noise.gate_channels(tuple(gate.wires)),
                     per_sample=bool(set(gate.columns) & per_sample))
+        item.noise = item_noise(item)
         owner = last.get(gate.wires[0])
         if owner is not None and all(last.get(w) is owner for w in gate.wires) and \
                 set(gate.wires) <= set(owner.wires) and joins(owner, item):
@@ -92,20 +95,53 @@ def _lift(S: torch.Tensor, item_wires: tuple[int, ...], op_wires: tuple[int, ...
     return torch.einsum(equation, one, eye, eye).reshape(R, 16, 16)
 
 
-def _item_superoperator(item: Item, A: torch.Tensor, ctype: torch.dtype) -> torch.Tensor:
-    """One gate and its channels on the gate's wires (R, 4^k, 4^k)."""
-    rows = A if item.per_sample else A[:1]  # a shared gate's gradient reaches the weights through row 0 alone
-    U = item.kind.matrix(tuple(rows[:, c] for c in item.columns), ctype).to(A.device)
-    S = torch.einsum("zik,zjl->zijkl", U, U.conj()).reshape(U.shape[0], U.shape[1] ** 2, -1)
+def item_noise(item: Item) -> Optional[torch.Tensor]:
+    """The product of a gate's channels, lifted onto the gate's wires (constant: built once)."""
+    total = None
     for channel, wires in item.channels:
-        S = _lift(channel.to(ctype).to(A.device).unsqueeze(0), wires, item.wires) @ S
-    return S
+        lifted = _lift(channel.unsqueeze(0), wires, item.wires)[0]
+        total = lifted if total is None else lifted @ total
+    return total
 
 
-def operation_superoperator(op: Operation, A: torch.Tensor, ctype: torch.dtype) -> torch.Tensor:
+def _with_noise(U: torch.Tensor, noise: Optional[torch.Tensor]) -> torch.Tensor:
+    """kron(U, conj U) (R, 4^k, 4^k), then the channels (noise: (4^k, 4^k) or (R, ...))."""
+    S = torch.einsum("zik,zjl->zijkl", U, U.conj()).reshape(U.shape[0], U.shape[1] ** 2, -1)
+    return S if noise is None else noise.to(S) @ S
+
+
+def _item_superoperator(item: Item, A: torch.Tensor, ctype: torch.dtype, shared: Optional[dict]) -> torch.Tensor:
+    """One gate and its channels on the gate's wires (R, 4^k, 4^k)."""
+    if shared is not None and id(item) in shared:
+        return shared[id(item)]
+    rows = A if item.per_sample else A[:1]  # a shared gate's gradient reaches the weights through row 0 alone
+    return _with_noise(item.kind.matrix(tuple(rows[:, c] for c in item.columns), ctype).to(A.device), item.noise)
+
+
+def shared_superoperators(items: list[Item], A: torch.Tensor, ctype: torch.dtype) -> dict:
+    """The superoperators of the gates every sample shares (weights), by id(item), built per
+    gate kind in one batch: at a few qubits a step is bound by the number of operations."""
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        if item.columns and not item.per_sample:
+            groups.setdefault(item.kind.name, []).append(item)
+    out = {}
+    for group in groups.values():
+        angles = tuple(A[0, [item.columns[j] for item in group]] for j in range(len(group[0].columns)))
+        U = group[0].kind.matrix(angles, ctype).to(A.device)
+        eye = torch.eye(U.shape[1] ** 2, dtype=torch.complex128)
+        noise = torch.stack([eye if item.noise is None else item.noise for item in group])
+        S = _with_noise(U, noise)
+        out.update({id(item): S[k : k + 1] for k, item in enumerate(group)})
+    return out
+
+
+def operation_superoperator(op: Operation, A: torch.Tensor, ctype: torch.dtype,
+                            shared: Optional[dict] = None) -> torch.Tensor:
     """The product of an operation's gates and channels (R, 4^m, 4^m), R = 1 unless a gate
-    reads a sample's numbers (then B). One-wire items are multiplied per wire (4 x 4) and
-    joined into the two-wire space once, where a two-wire item or the end comes."""
+    reads a sample's numbers (then B); ``shared``: shared_superoperators' for its shared
+    gates. One-wire items are multiplied per wire (4 x 4) and joined into the two-wire space
+    once, where a two-wire item or the end comes."""
     total: Optional[torch.Tensor] = None
     pending: dict[int, torch.Tensor] = {}  # wire -> the product of its one-wire items since the last join
 
@@ -122,7 +158,7 @@ def operation_superoperator(op: Operation, A: torch.Tensor, ctype: torch.dtype) 
         return joined if total is None else joined @ total
 
     for item in op.items:
-        S = _item_superoperator(item, A, ctype)
+        S = _item_superoperator(item, A, ctype, shared)
         if len(item.wires) == 1 and len(op.wires) == 2:
             w = item.wires[0]
             pending[w] = S if w not in pending else S @ pending[w]

@@ -38,6 +38,7 @@ from qhybrid.quantum.native import NativeExecutor
 from qhybrid.quantum.native_compact import compact_apply
 from qhybrid.quantum.native_density import DensityExecutor
 from qhybrid.quantum.observables import Observable, default_observables, readout_values
+from qhybrid.quantum.noise import NoiseModel
 from qhybrid.quantum.spec import NoiseSpec
 from qhybrid.quantum.pennylane_executor import _BroadcastShift, shift_terms
 
@@ -82,7 +83,8 @@ class ShotsExecutor(nn.Module):
     (exact with None), differentiated by the parameter shift; in the angles' dtype."""
 
     def __init__(self, program: Program, shift_columns: list[int], shots: Optional[int],
-                 sampler: Optional[ShotSampler], strategy: str = "auto", noise: Optional[NoiseSpec] = None):
+                 sampler: Optional[ShotSampler], strategy: str = "auto",
+                 noise: Optional[NoiseSpec | NoiseModel] = None):
         super().__init__()
         why = shots_refusal(program)
         if why is not None:
