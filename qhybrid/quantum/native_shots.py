@@ -43,6 +43,9 @@ from qhybrid.quantum.spec import NoiseSpec
 from qhybrid.quantum.pennylane_executor import _BroadcastShift, shift_terms
 
 
+COMPACT_AMPLITUDES = 2**20  # per compact call when sampling: the kernels keep every step's states
+
+
 def shots_refusal(program: Program) -> Optional[str]:
     """Why the native executor cannot sample this circuit's readout (None: it can)."""
     if program.embedding == "amplitude":
@@ -118,8 +121,10 @@ class ShotsExecutor(nn.Module):
     def sample(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The observables of a batch whose weights all rows share, through the compact kernels
         (float64), sampled with the shots or exact."""
-        probs = compact_apply(self.probabilities.compact, inputs.to(torch.float64), None, weights.to(torch.float64),
-                              torch.float64)
+        x, w, compact = inputs.to(torch.float64), weights.to(torch.float64), self.probabilities.compact
+        rows = max(1, COMPACT_AMPLITUDES >> self.program.n_qubits)  # the kernels keep every step's states
+        probs = torch.cat([compact_apply(compact, x[i : i + rows], None, w, torch.float64)
+                           for i in range(0, x.shape[0], rows)])
         if self.shots is not None:
             probs = torch.from_numpy(self._draw(probs.numpy()))
         return (probs @ self.values).to(inputs.dtype)
