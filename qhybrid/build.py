@@ -31,6 +31,7 @@ from qhybrid.schema import RunSpec
 from qhybrid.training.adamw import AdamW
 from qhybrid.training.engine import EarlyStopping, FitParts
 from qhybrid.training.finetune import apply_initial_weights, output_layer_name
+from qhybrid.training.seeding import fold_seed
 from qhybrid.training.spec import LOSSES, SCHEDULERS, TrainerSpec, resolved_loss
 
 log = logging.getLogger("qhybrid")
@@ -118,6 +119,9 @@ def build_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
     return backend
 
 
+EVAL_STREAM = 1_000_003  # a "fold" no run has: eval_shots' seed is fold_seed(the run's shot seed, EVAL_STREAM)
+
+
 def build_eval_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
     """The native executor under eval_noise and eval_shots, which scores each fold's trained
     model a second time; None when neither is set or the model is classical."""
@@ -132,8 +136,10 @@ def build_eval_backend(spec: RunSpec) -> Optional[ResolvedBackend]:
     if spec.eval_shots and shots_refusal(program):
         raise ConfigError(f"eval_shots samples Z-basis readouts of angle embeddings, and {shots_refusal(program)}",
                           "leave eval_shots unset")
+    # the scoring's shots come from streams of their own, never the training's (same run seed, same fold)
+    seed = fold_seed(spec.backend.seed if spec.backend.seed is not None else spec.seed, EVAL_STREAM)
     native = BackendSpec(name="torch", dtype=spec.backend.dtype, shots=spec.eval_shots, noise=spec.eval_noise,
-                         seed=spec.backend.seed, diff_method="parameter-shift" if spec.eval_shots else "best")
+                         seed=seed, diff_method="parameter-shift" if spec.eval_shots else "best")
     return resolve_backend(native, q.n_qubits, amplitude=program.embedding == "amplitude", run_seed=spec.seed)
 
 

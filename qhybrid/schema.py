@@ -291,9 +291,9 @@ def _check_across_groups(spec: RunSpec) -> None:
         if q is not None and noise.from_:
             from qhybrid.quantum.calibration import load_calibration  # lazy: as above
 
-            if q.n_qubits > len(load_calibration(noise.from_, f"{key}.from").qubits):
-                raise ConfigError(f"{key}.from={noise.from_} has {len(load_calibration(noise.from_).qubits)} "
-                                  f"qubits, and model.quantum.n_qubits={q.n_qubits}",
+            size = len(load_calibration(noise.from_, f"{key}.from").qubits)
+            if q.n_qubits > size:
+                raise ConfigError(f"{key}.from={noise.from_} has {size} qubits, and model.quantum.n_qubits={q.n_qubits}",
                                   "use a larger device's calibration, or fewer qubits")
     if q is not None and program_of(q).embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
             and not is_native(spec.backend.name):

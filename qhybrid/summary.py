@@ -191,7 +191,7 @@ def conditions(noise: Optional[dict], shots: Optional[int]) -> str:
 def evaluation_record(rows: list[dict], names: list[str], trained: dict, tested: dict) -> dict[str, Any]:
     """metrics.json's "evaluation": the test metrics under eval_noise / eval_shots beside the
     test metrics as trained, and their differences (mean over folds)."""
-    under, as_trained = summarize([r["evaluation"] for r in rows], names), summarize(rows, names)
+    under, as_trained = summarize([r.get("evaluation", {}) for r in rows], names), summarize(rows, names)
     trained_words = conditions(trained.get("noise"), trained.get("shots"))
     tested_words = conditions(tested["noise"], tested["shots"])
     return {"label": f"trained {trained_words}, tested under {tested_words}", "tested_under": tested_words,

@@ -170,3 +170,15 @@ def test_a_model_retested_under_noise_is_never_ranked_against_its_own_run():
                  "roc_auc_mean": 0.95})
     mark_best(rows, "roc_auc")
     assert [r["model"] for r in rows if r.get("best")] == ["b"]
+
+
+def test_scoring_shots_come_from_streams_apart_from_the_trainings(compose):
+    from qhybrid.build import build_backend, build_eval_backend
+    from qhybrid.schema import validate
+
+    spec = validate(compose(["model=g6", "backend=torch", "backend.shots=100", "eval_shots=100"]))
+    training, scoring = build_backend(spec), build_eval_backend(spec)
+    for fold in (0, 1):
+        trained, scored = training.for_fold(fold).device._rng, scoring.for_fold(fold).device._rng
+        assert not (trained.random(8) == scored.random(8)).any()
+    assert scoring.record()["seed"] != training.record()["seed"]
