@@ -287,6 +287,10 @@ def _check_across_groups(spec: RunSpec) -> None:
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
     q = spec.model.quantum
+    if q is None and (spec.eval_noise.active or spec.eval_shots):
+        asked = "eval_noise" if spec.eval_noise.active else f"eval_shots={spec.eval_shots}"
+        raise ConfigError(f"{asked} scores a model's circuit under noise or shots, and model={spec.model.name} is "
+                          "classical", f"pick a hybrid model (e.g. model=g6), or leave {asked.split('=')[0]} unset")
     for key, noise in (("backend.noise", spec.backend.noise), ("eval_noise", spec.eval_noise)):
         if q is not None and noise.from_:
             from qhybrid.quantum.calibration import load_calibration  # lazy: as above

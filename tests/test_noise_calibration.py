@@ -182,3 +182,11 @@ def test_scoring_shots_come_from_streams_apart_from_the_trainings(compose):
         trained, scored = training.for_fold(fold).device._rng, scoring.for_fold(fold).device._rng
         assert not (trained.random(8) == scored.random(8)).any()
     assert scoring.record()["seed"] != training.record()["seed"]
+
+
+@pytest.mark.parametrize("asked", ["eval_noise.depolarizing=0.1", "eval_shots=100"])
+def test_scoring_a_classical_model_under_noise_is_refused_not_ignored(asked, compose):
+    from qhybrid.schema import validate
+
+    with pytest.raises(ConfigError, match="model=g0 is classical"):
+        validate(compose(["model=g0", asked]))
