@@ -236,7 +236,7 @@ def _check_memory(spec: RunSpec) -> None:
                spec.backend.strategy, spec.backend.noise.active)
     if spec.eval_noise.active:
         check_fits(spec.model.quantum, "torch", spec.backend.dtype, spec.trainer.batch_size, device, noisy=True,
-                   noise_key="eval_noise")
+                   noise_key="eval_noise", backward=False)  # only scored: no backward pass keeps states
 
 
 def validate(cfg: DictConfig) -> RunSpec:

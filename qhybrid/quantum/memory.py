@@ -113,16 +113,16 @@ def density_bytes(n_qubits: int, n_layers: int, batch: int, dtype: str, backward
 
 
 def check_fits(quantum, backend: str, dtype: str, batch: int, device: str, strategy: str = "auto",
-               noisy: bool = False, noise_key: str = "backend.noise") -> None:
+               noisy: bool = False, noise_key: str = "backend.noise", backward: bool = True) -> None:
     """Refuse a circuit whose simulation cannot fit in this machine's memory (``noise_key``:
-    the setting that asks for density matrices)."""
+    the setting that asks for density matrices; ``backward``: trained through them, or only
+    scored)."""
     if quantum is None:
         return
     available = machine_bytes(device)
     if available is None:
         return
     n, layers = quantum.n_qubits, _layers(quantum)
-    backward = noise_key == "backend.noise"  # eval_noise only scores: no backward pass to keep states for
     need = density_bytes(n, layers, max(batch, 1), dtype, backward)
     if noisy and need > available:
         raise ConfigError(f"{noise_key} simulates density matrices: model.quantum.n_qubits={n} needs about "
