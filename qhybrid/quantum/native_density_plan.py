@@ -17,7 +17,7 @@ from qhybrid.quantum.gate_registry import GateKind, gate_kind
 from qhybrid.quantum.noise import NoiseModel
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: items hold tensors
 class Item:
     """One gate (kind None: none, only channels) and the channels after it: (superoperator, wires)."""
 
@@ -29,7 +29,7 @@ class Item:
     noise: Optional[torch.Tensor] = None  # the channels' product on the gate's wires (4^k x 4^k), None: none
 
 
-@dataclass
+@dataclass(eq=False)
 class Operation:
     wires: tuple[int, ...]
     items: list[Item] = field(default_factory=list)
