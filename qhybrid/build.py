@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
+from qhybrid.models.matched import make_control
 from qhybrid.data.preprocess import FoldPreprocessor
 from qhybrid.errors import ConfigError
 from qhybrid.models.hybrid import HybridNet, build_hybrid_net
@@ -226,3 +227,24 @@ def build_class_weights(spec: TrainerSpec, y_train: np.ndarray, n_classes: int,
             )
         weights = np.asarray(cw, dtype=np.float64)
     return torch.as_tensor(weights, dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class ModelBuilders:
+    """The models of one run's folds, for any spec of the run (search.budget tunes trainer and
+    model settings per fold): the model a fold trains, the plain model its checkpoint holds,
+    and each control."""
+
+    n_inputs: int
+    n_outputs: int
+    retry: Optional[RetryPolicy] = None
+    initial: Optional[dict] = None  # init_from's weights
+
+    def run(self, spec: RunSpec, backend) -> HybridNet:
+        return build_run_model(spec, self.n_inputs, self.n_outputs, backend, self.retry, self.initial)[0]
+
+    def plain(self, model_spec: ModelSpec, backend) -> HybridNet:
+        return build_model(model_spec, self.n_inputs, self.n_outputs, backend, self.retry)
+
+    def control(self, name: str, spec: RunSpec, backend) -> HybridNet:
+        return make_control(name, self.run, spec, backend)

@@ -113,10 +113,13 @@ def _fmt(stat: Mapping[str, Any], with_std: bool) -> str:
 def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_dir: str, title: str,
                   model: str = "model", baselines: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
                   parameters: Mapping[str, int] | None = None,
-                  beside: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> None:
+                  beside: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+                  notes: list[str] | None = None) -> None:
     """The run's metrics, mean ± std over folds, with the classical baselines' beside them;
     ``parameters``: each column's parameter count (the model's under ``model``); ``beside``:
-    the same model's metrics under other conditions (eval_noise), next to its own column."""
+    the same model's metrics under other conditions (eval_noise), next to its own column;
+    ``baselines``' names are shown as given when they say what they are ("logreg (baseline)");
+    ``notes``: lines printed under the table (the paired comparisons' verdicts)."""
     baselines, beside = baselines or {}, beside or {}
     over = f"mean ± std over {n_folds} folds" if n_folds > 1 else "test set (1 fold)"
     table = Table(title=f"{title}: {over}", title_justify="left")
@@ -125,7 +128,7 @@ def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_di
     for name in beside:
         table.add_column(f"{model} {name}", justify="right")
     for name in baselines:
-        table.add_column(f"{name} (baseline)", justify="right")
+        table.add_column(name if name.endswith(")") else f"{name} (baseline)", justify="right")
     columns = [*beside.values(), *baselines.values()]
     for name, stat in summary.items():
         table.add_row(name, _fmt(stat, with_std=n_folds > 1),
@@ -134,4 +137,6 @@ def print_summary(summary: Mapping[str, Mapping[str, Any]], n_folds: int, run_di
         table.add_row("parameters", *(str(parameters.get(name, "")) for name in (model, *beside, *baselines)))
     console = get_console()
     console.print(table)
+    for line in notes or ():
+        console.print(line)
     console.print(f"run folder: {run_dir}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -67,9 +67,20 @@ class FoldContext:
     precision: Any
     out: Path
     progress: Any
-    make_model: Callable[[Any], torch.nn.Module]  # fold backend -> the model a fold trains
-    make_plain_model: Callable[[Any], torch.nn.Module]  # fold backend -> the model a checkpoint holds
+    builders: Any  # qhybrid.build.ModelBuilders
     eval_backend: Any = None  # eval_noise / eval_shots: the native executor that scores the test rows again
+    # for_spec sets these from the builders and the spec
+    make_model: Optional[Callable[[Any], torch.nn.Module]] = None  # fold backend -> the model a fold trains
+    make_plain_model: Optional[Callable[[Any], torch.nn.Module]] = None  # fold backend -> a checkpoint's model
+    make_control: Optional[Callable[[str, Any], torch.nn.Module]] = None  # (control, fold backend) -> its model
+
+
+def for_spec(ctx: FoldContext, spec: RunSpec) -> FoldContext:
+    """The context of ``spec``'s models (the run's, or a fold's tuned settings: search.budget)."""
+    builders = ctx.builders
+    return replace(ctx, spec=spec, make_model=lambda b: builders.run(spec, b),
+                   make_plain_model=lambda b: builders.plain(spec.model, b),
+                   make_control=lambda name, b: builders.control(name, spec, b))
 
 
 def fold_metric_names(spec: RunSpec, data: Dataset) -> list[str]:
@@ -89,16 +100,6 @@ def fit_and_validation_rows(spec: RunSpec, data: Dataset, fold: Fold) -> tuple[n
     if data.fit_mask is not None:  # e.g. finance's dead zone: such rows are validated and tested, not fitted
         fit_rows = fit_rows[data.fit_mask[fit_rows]]
     return fit_rows, val_rows
-
-
-def run_fold(ctx: FoldContext, fold: Fold, backend, checkpoint) -> FoldOutcome:
-    spec, data = ctx.spec, ctx.data
-    generator = fold_generator(spec.seed, fold.index)  # first: it also seeds the weight init
-    arrays = prepare_arrays(spec, data, fold)
-    model, result = fit_model(ctx, fold, arrays, backend, checkpoint, generator)
-    row, curves, predictions, daily = score_and_checkpoint(ctx, fold, arrays, model, result, backend)
-    baselines = {name: fit_baseline(spec, data, fold, arrays, name) for name in spec.baselines}
-    return FoldOutcome(row, curves, predictions, daily, baselines)
 
 
 def prepare_arrays(spec: RunSpec, data: Dataset, fold: Fold) -> FoldArrays:
@@ -161,7 +162,7 @@ def score_and_checkpoint(ctx: FoldContext, fold: Fold, arrays: FoldArrays, model
                      target_scaling=arrays.target.state_dict() if arrays.target is not None else None)
     checkpoints = ctx.out / "checkpoints"
     save_checkpoint(checkpoints / f"fold_{fold.index}.pt", state_dict=plain, **described)
-    row = {"fold": fold.index, "n_train": len(arrays.fit_rows), "n_synthetic": len(arrays.y_fit) - len(arrays.fit_rows),
+    row = {"fold": fold.index, "repeat": fold.repeat, "n_train": len(arrays.fit_rows), "n_synthetic": len(arrays.y_fit) - len(arrays.fit_rows),
            "n_val": len(arrays.val_rows), "n_test": len(fold.test),
            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
            "best_val_score": result.best_score if result.best_score is not None else float("nan"),
@@ -245,9 +246,11 @@ def score(spec: RunSpec, data: Dataset, fold: Fold, proba: np.ndarray, val_proba
     return scores, threshold, daily
 
 
-def fit_baseline(spec: RunSpec, data: Dataset, fold: Fold, arrays: FoldArrays, name: str):
+def fit_baseline(spec: RunSpec, data: Dataset, fold: Fold, arrays: FoldArrays, name: str,
+                 params: Optional[dict] = None):
     """A classical model on the same fit rows (preprocessed, resampled), scored on the same
-    validation and test rows: (its fold row, its curves, or None where it could not fit)."""
+    validation and test rows: (its fold row, its curves, or None where it could not fit).
+    ``params``: its estimator's settings (search.budget's best trial)."""
     started = time.perf_counter()
     sizes = {"fold": fold.index, "n_train": len(arrays.fit_rows), "n_test": len(fold.test)}
     seed = fold_seed(spec.seed, fold.index) % (2**31)
@@ -255,9 +258,10 @@ def fit_baseline(spec: RunSpec, data: Dataset, fold: Fold, arrays: FoldArrays, n
     try:
         if arrays.target is None:
             (base_test, base_val), n_parameters = classical.fit_predict(
-                name, arrays.X_fit, arrays.y_fit, evaluated, data.n_classes, seed, balanced=_balanced(spec))
+                name, arrays.X_fit, arrays.y_fit, evaluated, data.n_classes, seed, balanced(spec), params)
         else:  # fitted on the standardised target, like the hybrid; scored in the target's units
-            fitted, n_parameters = classical.fit_predict_values(name, arrays.X_fit, arrays.y_fit, evaluated, seed)
+            fitted, n_parameters = classical.fit_predict_values(name, arrays.X_fit, arrays.y_fit, evaluated, seed,
+                                                                params)
             base_test, base_val = (arrays.target.inverse(values) for values in fitted)
     except classical.BaselineError as err:
         log.warning("fold %d: %s; its metrics are undefined on this fold", fold.index, err)
@@ -267,6 +271,35 @@ def fit_baseline(spec: RunSpec, data: Dataset, fold: Fold, arrays: FoldArrays, n
     return row, FoldCurves(arrays.y_test, base_test, [], 0)
 
 
-def _balanced(spec: RunSpec) -> bool:
+class Quiet:
+    """A control's epochs: the fold's progress shows the hybrid's."""
+
+    def epoch(self, *args) -> None:
+        pass
+
+
+def fit_control(ctx: FoldContext, fold: Fold, arrays: FoldArrays, name: str, backend):
+    """A control (qhybrid.controls) trained like the hybrid: the same fit, validation and test
+    rows, the fold's seed (initial weights, batch order) and, under shots, its own copy of the
+    fold's shot stream. (its fold row, its curves)"""
+    spec, data = ctx.spec, ctx.data
+    fold_backend = backend.for_fold(fold.index) if backend is not None else None  # fresh: not the hybrid's used one
+    control = replace(ctx, make_model=lambda b: ctx.make_control(name, b), progress=Quiet())
+    model, result = fit_model(control, fold, arrays, fold_backend, None, fold_generator(spec.seed, fold.index))
+
+    def outputs(X: np.ndarray) -> np.ndarray:
+        return engine.predict_outputs(model, torch.as_tensor(X, dtype=torch.float32, device=ctx.device),
+                                      ctx.precision, arrays.target)
+
+    test = outputs(arrays.X_test)
+    scores, _, _ = score(spec, data, fold, test, lambda: outputs(arrays.X_val), arrays.y_val)
+    row = {"fold": fold.index, "n_train": len(arrays.fit_rows), "n_val": len(arrays.val_rows),
+           "n_test": len(fold.test), "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+           "best_epoch": result.best_epoch, "epochs_run": len(result.history), "train_seconds": result.seconds,
+           **scores}
+    return row, FoldCurves(arrays.y_test, test, result.history, result.best_epoch)
+
+
+def balanced(spec: RunSpec) -> bool:
     """Whether the baselines weight classes like the hybrid (balanced weights)."""
     return spec.data.imbalance == "class_weights" or spec.trainer.class_weights is not None

@@ -30,7 +30,7 @@ from qhybrid.console import get_console
 from qhybrid.errors import QHybridError, exit_code_of, first_line
 from qhybrid.report_pages import csv_text, html_page, markdown
 from qhybrid.report_runs import NOT_QHYBRID_FIX, RunRecord, drop_common_overrides, find_runs, table_rows
-from qhybrid.report_table import display, findings, headers, mark_best
+from qhybrid.report_table import comparison_notes, display, findings, headers, mark_best
 from qhybrid.training.metrics import METRICS
 
 USAGE = "usage: qhybrid report <run or sweep folder> [metrics=roc_auc,accuracy,f1] [sort=<metric>]"
@@ -166,7 +166,7 @@ def main(args: list[str]) -> int:
     common = drop_common_overrides(usable)
     rows = table_rows(usable, metrics)
     failures = [r for r in usable if r.metrics is None]
-    notes = findings(rows, key, mark_best(rows, key))
+    notes = findings(rows, key, mark_best(rows, key)) + comparison_notes(usable)
     title = f"qhybrid report: {root}" + (f" (every run: {' '.join(common)})" if common else "")
     _print_table(title, rows, metrics)
     for line in notes:

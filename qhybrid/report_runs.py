@@ -233,16 +233,24 @@ def table_rows(records: list[RunRecord], metrics: list[str]) -> list[dict[str, A
             for name in metrics:
                 tested[f"{name}_mean"], tested[f"{name}_std"] = _stat(evaluation["summary"], name)
             record.rows.append(tested)
+        for control, result in (m.get("controls") or {}).items():
+            record.rows.append(_comparator_row(common, str(control), result, metrics, control=True))
         for base, result in (m.get("baselines") or {}).items():
-            folds = [f for f in result.get("folds") or [] if isinstance(f, dict)]
-            seconds = [_number(f.get("train_seconds")) for f in folds]
-            row = {**common, "model": str(base), "baseline": True, "backend": "",
-                   "parameters": _number(result.get("n_parameters")),
-                   "train_seconds": sum(s for s in seconds if s is not None) if folds else None}
-            for name in metrics:
-                row[f"{name}_mean"], row[f"{name}_std"] = _stat(result["summary"], name)
-            record.rows.append(row)
+            record.rows.append(_comparator_row(common, str(base), result, metrics, control=False))
         rows.extend(record.rows)
     return rows
+
+
+def _comparator_row(common: dict[str, Any], name: str, result: dict[str, Any], metrics: list[str],
+                    control: bool) -> dict[str, Any]:
+    """A baseline's or a control's row under its run's (never ranked with the runs)."""
+    folds = [f for f in result.get("folds") or [] if isinstance(f, dict)]
+    seconds = [_number(f.get("train_seconds")) for f in folds]
+    row = {**common, "model": name, "baseline": True, "control": control,
+           "backend": common["backend"] if control else "", "parameters": _number(result.get("n_parameters")),
+           "train_seconds": sum(s for s in seconds if s is not None) if folds else None}
+    for metric in metrics:
+        row[f"{metric}_mean"], row[f"{metric}_std"] = _stat(result["summary"], metric)
+    return row
 
 

@@ -11,7 +11,7 @@ from qhybrid.training.metrics import lower_is_better
 def _scored(rows: list[dict[str, Any]], metric: str, baseline: bool) -> list[dict[str, Any]]:
     """Hybrid runs (or baselines) with a value of ``metric``; a run's model re-tested under
     eval_noise is its run's, not another run to rank."""
-    return [r for r in rows if r["baseline"] == baseline and not r.get("tested_under")
+    return [r for r in rows if r["baseline"] == baseline and not r.get("tested_under") and not r.get("control")
             and r.get(f"{metric}_mean") is not None]
 
 
@@ -99,13 +99,33 @@ def findings(rows: list[dict[str, Any]], metric: str, best: dict[str, list[dict[
     return lines
 
 
+def comparison_notes(records) -> list[str]:
+    """Each run's paired comparisons (metrics.json "comparisons"), one verdict a line."""
+    lines = []
+    for record in records:
+        comparisons = (record.metrics or {}).get("comparisons")
+        if not isinstance(comparisons, dict):
+            continue
+        model = record.metrics["model"]["name"]
+        tuned = record.metrics.get("search")
+        if isinstance(tuned, dict) and isinstance(tuned.get("spaces"), dict):
+            sides = "; ".join(f"{model if side == 'hybrid' else side} over "
+                              + (", ".join(str(d.get("key")) for d in space) or "nothing")
+                              for side, space in tuned["spaces"].items())
+            lines.append(f"run {record.label}: each side tuned with {tuned.get('budget')} trials per fold, scored by "
+                         f"an inner {tuned.get('inner_folds')}-fold {tuned.get('metric')}: {sides}")
+        for name, c in (comparisons.get("versus") or {}).items():
+            lines.append(f"run {record.label}: {model} vs {name} ({c.get('kind')}): {c.get('verdict')}")
+    return lines
+
+
 # -- the table's cells ----------------------------------------------------------------------------
 
 COLUMNS = ("run", "model", "data", "overrides", "backend")
 
 
 def display(row: dict[str, Any], metrics: list[str]) -> list[str]:
-    model = f"{row['model']} (baseline)" if row["baseline"] else row["model"] + (" ★ best" if row.get("best") else "")
+    model = f"{row['model']} ({'control' if row.get('control') else 'baseline'})" if row["baseline"] else row["model"] + (" ★ best" if row.get("best") else "")
     # a baseline's row (or the model re-tested under noise) sits under its run's: run and overrides not repeated
     own = not row["baseline"] and not row.get("tested_under")
     seconds, parameters = row["train_seconds"], row["parameters"]

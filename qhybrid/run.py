@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +22,25 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from qhybrid import environment, io, run_folder
+from qhybrid import controls, environment, io, run_folder, search
 from qhybrid import threads as thread_policy
 from qhybrid.allocator import retain_freed_memory
 from qhybrid.circuit_copy import resumed_config
 from qhybrid.circuit_files import write_run_circuit
 from qhybrid.quantum.observables import describe, output_width
-from qhybrid.build import build_backend, build_eval_backend, build_model, build_retry, build_run_model, model_inputs
+from qhybrid.build import ModelBuilders, build_backend, build_eval_backend, build_retry, build_run_model, model_inputs
 from qhybrid.console import fold_progress
 from qhybrid.data import Dataset, load_dataset
 from qhybrid.errors import ConfigError, DataError
-from qhybrid.fold import FoldContext, fit_and_validation_rows, fold_metric_names, run_fold
+from qhybrid.fold import FoldContext, fit_and_validation_rows, fold_metric_names, for_spec
+from qhybrid.fold_run import run_fold
 from qhybrid.models.lora import parameter_counts
 from qhybrid.schema import RunSpec, validate
 from qhybrid.summary import conditions, FoldResults, metrics_record, print_run_summary, write_artefacts
 from qhybrid.tasks import for_task
 from qhybrid.tracking import Session
 from qhybrid.training import resume
-from qhybrid.training.cv import Fold, make_folds
+from qhybrid.training.cv import Fold, repeated_folds
 from qhybrid.training.epoch_state import EpochCheckpoint
 from qhybrid.training.finetune import load_initial
 from qhybrid.training.metrics import REGRESSION_METRICS
@@ -76,7 +77,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     tracker = tracking.start(spec.logger, out, config, resumed=spec.resume is not None)
     results = run_folds(spec, data, folds, config, replace(setup, eval_backend=eval_backend), out, tracker)
     metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device,
-                             eval_backend.record() if eval_backend is not None else None)
+                             eval_backend.record() if eval_backend is not None else None, setup.control_records)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     metrics["timing"]["kernel_seconds"] = setup.kernel_seconds
     write_artefacts(out, spec, data, results, metrics)
@@ -112,7 +113,7 @@ def prepare_data(spec: RunSpec) -> tuple[RunSpec, Dataset, list[Fold]]:
     classification defaults) and the folds."""
     data = load_dataset(spec.data, spec.task)
     spec = for_task(spec, data)
-    folds = make_folds(spec.cv, data)
+    folds = repeated_folds(spec.cv, data, spec.repeats)
     _check_learnable(spec, data, folds)
     return spec, data, folds
 
@@ -127,10 +128,10 @@ class ModelSetup:
     counts: dict[str, int]  # parameters: total, trainable
     backend: Any  # the resolved quantum backend, or None for a classical model
     backend_record: dict[str, Any]
-    make_model: Any  # fold backend -> the model a fold trains (init_from applied, adapters added)
-    make_plain_model: Any  # fold backend -> the model its checkpoint holds
     kernel_seconds: float = 0.0  # compiling or loading the native executor's kernels, before any fold
     eval_backend: Any = None  # eval_noise / eval_shots (qhybrid.build.build_eval_backend)
+    builders: Any = None  # qhybrid.build.ModelBuilders: the models of any spec of this run
+    control_records: dict = field(default_factory=dict)  # control name -> what it is (metrics.json)
 
 
 def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path) -> ModelSetup:
@@ -155,6 +156,9 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
         log.info("init_from: %s has another shape here (another number of outputs: classes, or a regression's "
                  "one): re-initialised", name)
     counts = parameter_counts(probe)
+    builders = ModelBuilders(n_inputs, data.n_outputs, retry, initial)
+    control_records = {name: controls.describe(name, probe, builders.control(name, spec, backend))
+                       for name in spec.controls}
     kernel_seconds = _warm_up(probe, device)
     log.info(_describe(spec, data, n_folds, device, counts["total"]))
     log.info("parameters: %d total, %d trainable%s; precision %s", counts["total"], counts["trainable"],
@@ -166,11 +170,8 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
         observables = probe.quantum.program.observables
         log.info("quantum readout: %s -> %d outputs into the head", describe(observables), output_width(observables))
     log.info("run folder: %s", out)
-    return ModelSetup(device, precision, counts, backend, backend_record,
-                      lambda fold_backend: build_run_model(spec, n_inputs, data.n_outputs, fold_backend, retry,
-                                                           initial)[0],
-                      lambda fold_backend: build_model(spec.model, n_inputs, data.n_outputs, fold_backend, retry),
-                      kernel_seconds)
+    return ModelSetup(device, precision, counts, backend, backend_record, kernel_seconds, builders=builders,
+                      control_records=control_records)
 
 
 def _warm_up(model, device: str) -> float:
@@ -192,11 +193,11 @@ def _warm_up(model, device: str) -> float:
 def run_folds(spec: RunSpec, data: Dataset, folds: list[Fold], config: dict, setup: ModelSetup, out: Path,
               tracker) -> FoldResults:
     """Each fold in turn; a resumed run keeps the folds it had finished."""
-    results = FoldResults(fold_metric_names(spec, data), list(spec.baselines))
+    results = FoldResults(fold_metric_names(spec, data), [*spec.baselines, *spec.controls])
     shown = REGRESSION_METRICS if data.regression else ("accuracy", "roc_auc", "f1")
     with fold_progress(len(folds), spec.trainer.max_epochs, log, spec.trainer.log_every_n_epochs) as progress:
-        ctx = FoldContext(spec, data, config, setup.device, setup.precision, out, progress, setup.make_model,
-                          setup.make_plain_model, setup.eval_backend)
+        ctx = for_spec(FoldContext(spec, data, config, setup.device, setup.precision, out, progress,
+                                   setup.builders, eval_backend=setup.eval_backend), spec)
         for fold in folds:
             progress.start_fold(fold.index)
             outcome = resume.load_fold(out, fold.index) if spec.resume is not None else None
@@ -252,6 +253,8 @@ def _check_learnable(spec: RunSpec, data: Dataset, folds: list[Fold]) -> None:
                             "the model could not learn them",
                             "use more rows of those classes, fewer folds (cv.n_splits), or a smaller "
                             "trainer.val_fraction")
+        if spec.search.active:
+            search.check_inner_folds(spec, data.y[fit_rows], fold.index)
 
 
 def _check_features(initial: dict[str, Any], data: Dataset) -> None:
@@ -289,7 +292,8 @@ def resolve_device(name: str) -> str:
 def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params: int) -> str:
     target = (f"a regression target (mean {data.y.mean():.4g}, std {data.y.std(ddof=1):.4g})" if data.regression
               else f"{data.n_classes} classes ({', '.join(data.classes)})")
+    repeats = f" x {spec.repeats} split seeds" if spec.repeats > 1 else ""
     return (f"data={data.name}: {data.n_samples} samples, {data.n_features} features, "
             f"{target} | model={spec.model.name} "
-            f"({n_params} parameters) | cv={spec.cv.name} ({n_folds} fold{'s' if n_folds != 1 else ''}) "
+            f"({n_params} parameters) | cv={spec.cv.name}{repeats} ({n_folds} fold{'s' if n_folds != 1 else ''}) "
             f"| device={device} | seed={spec.seed}")

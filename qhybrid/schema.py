@@ -20,6 +20,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from qhybrid.controls import check_controls, parse_controls
 from qhybrid.data.options import DATA
 from qhybrid.data.spec import BuiltinDataSpec, CsvDataSpec, FinanceDataSpec, GenomicsDataSpec  # noqa: F401
 from qhybrid.data.target import valid_task
@@ -32,7 +33,8 @@ from qhybrid.spec_checks import choice
 from qhybrid.tasks import check_task
 from qhybrid.tracking import LOGGERS, LoggerSpec
 from qhybrid.training.baselines import BASELINE_NAMES
-from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
+from qhybrid.training.search_spec import SearchSpec, check_search
+from qhybrid.training.cv_spec import CV, check_repeats, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec  # noqa: F401
 from qhybrid.training.spec import (  # noqa: F401
     DecisionSpec,
     EarlyStoppingSpec,
@@ -69,6 +71,9 @@ class RunSpec:
     # each fold's test rows scored again under this noise and these shots (the native executor)
     eval_noise: EvalNoiseSpec = field(default_factory=EvalNoiseSpec)
     eval_shots: Optional[int] = None
+    controls: list[str] = field(default_factory=list)  # qhybrid.controls, on the same folds
+    repeats: int = 1  # split seeds: repeats x the cv's folds, in one run
+    search: SearchSpec = field(default_factory=SearchSpec)  # an equal tuning budget per fold (qhybrid.search)
 
 
 def _group_type(schema: type, name: str) -> Optional[type]:
@@ -207,6 +212,12 @@ def _eval_shots(value: Any) -> Optional[int]:
     return value
 
 
+def _repeats(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"repeats={value!r} is not a number of split seeds", "use repeats=1 (one split) or more")
+    return value
+
+
 def _flag(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key}={value!r} is not true or false", f"set {key}=true or {key}=false")
@@ -270,8 +281,16 @@ def validate(cfg: DictConfig) -> RunSpec:
                        cfg.get("logger") or OmegaConf.create({})),
         eval_noise=_coerce("eval_noise", EvalNoiseSpec, cfg.get("eval_noise") or OmegaConf.create({})),
         eval_shots=_eval_shots(cfg.get("eval_shots")),
+        controls=parse_controls(cfg.get("controls")),
+        repeats=_repeats(cfg.get("repeats", 1)),
+        search=_coerce("search", SearchSpec, cfg.get("search") or OmegaConf.create({})),
     )
     _check_across_groups(spec)
+    asked = cfg.get("controls")
+    spec.controls = check_controls(spec, asked_all=asked == "all" or (not isinstance(asked, str) and asked is not None
+                                                                     and "all" in list(asked)))
+    check_repeats(spec)
+    check_search(spec)
     if spec.task != "auto":
         check_task(spec, spec.task, f"task={spec.task}")
     _check_memory(spec)

@@ -15,13 +15,16 @@ import torch
 from omegaconf import OmegaConf
 
 from qhybrid import io
+from qhybrid.comparisons import comparisons_record, headline, verdict_lines
 from qhybrid.console import print_summary
+from qhybrid.search import search_record
 from qhybrid.errors import first_line
 from qhybrid.training import plots
 from qhybrid.training.metrics import summarize
 from qhybrid.training.outcome import FoldOutcome
 from qhybrid.training.plots_regression import plot_predicted_vs_true, plot_residuals
 from qhybrid.training.quantize import int8_summary
+from qhybrid.training.cv_spec import split_seeds
 from qhybrid.training.spec import resolved_loss
 from qhybrid.training.trading import NOTE as TRADING_NOTE
 
@@ -30,7 +33,7 @@ log = logging.getLogger("qhybrid")
 DATA_FILE_KEYS = ("path", "test_path", "prices_csv")
 # data settings that change how rows are prepared for the model, not which rows and labels there are
 PREPROCESSING_KEYS = ("scaler", "imbalance", "smote_k_neighbors", "cache_dir", "offline", "refresh")
-FOLD_COLUMNS = ["fold", "n_train", "n_synthetic", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds"]
+FOLD_COLUMNS = ["fold", "repeat", "n_train", "n_synthetic", "n_val", "n_test", "best_epoch", "epochs_run", "train_seconds"]
 BASELINE_COLUMNS = ["model", "fold", "n_train", "n_test", "n_parameters", "train_seconds"]
 
 
@@ -101,15 +104,19 @@ class FoldResults:
         return np.sum([np.asarray(r["confusion_matrix"]) for r in self.rows], axis=0)
 
 
+def _comparator(results: FoldResults, name: str) -> dict[str, Any]:
+    rows = results.baseline_rows(name)
+    return {"summary": summarize(rows, results.names), "folds": rows,
+            "n_parameters": int(np.median([r.get("n_parameters", 0) for r in rows]))}
+
+
 def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], precision, backend_record: dict,
-                   device: str, eval_record: Optional[dict] = None) -> dict[str, Any]:
-    """metrics.json's content (its timing's total is set when it is written)."""
+                   device: str, eval_record: Optional[dict] = None,
+                   controls: Optional[dict[str, dict]] = None) -> dict[str, Any]:
+    """metrics.json's content (its timing's total is set when it is written); ``controls``:
+    what each control is (qhybrid.controls.describe)."""
     rows, names = results.rows, results.names
-    baselines = {name: {"summary": summarize(results.baseline_rows(name), names),
-                        "folds": results.baseline_rows(name),
-                        "n_parameters": int(np.median([r.get("n_parameters", 0)
-                                                       for r in results.baseline_rows(name)]))}
-                 for name in spec.baselines}
+    baselines = {name: _comparator(results, name) for name in spec.baselines}
     metrics = {
         "summary": summarize(rows, names), "folds": rows, "task": data.task, "task_requested": spec.task,
         "data": data_record(spec.data), "classes": data.classes, "n_samples": data.n_samples,
@@ -124,7 +131,9 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
         "quantization": int8_summary(rows, names) if spec.quantization.name == "int8" else {"name": "none"},
         "backend": backend_record,
         "baselines": baselines,
-        "cv": {"name": spec.cv.name, "n_folds": len(rows)},
+        "cv": {"name": spec.cv.name, "n_folds": len(rows),
+               **({"repeats": spec.repeats, "split_seeds": split_seeds(spec.cv.seed, spec.repeats)}
+                  if spec.repeats > 1 else {})},
         "imbalance": spec.data.imbalance,
         "decision": {"threshold": spec.decision.threshold, "target_sensitivity": spec.decision.target_sensitivity}
         if spec.decision.threshold != "argmax" else {"threshold": "argmax"},
@@ -133,6 +142,14 @@ def metrics_record(spec, data, results: FoldResults, counts: dict[str, int], pre
         "timing": {"total_seconds": 0.0, "train_seconds": float(sum(r["train_seconds"] for r in rows)),
                    "threads": torch.get_num_threads()},
     }
+    if spec.search.active:
+        metrics["search"] = search_record(spec, list(spec.baselines), spec.search.metric or headline(names))
+    if controls:
+        metrics["controls"] = {name: {**record, **_comparator(results, name)} for name, record in controls.items()}
+    others = {**{n: ("control", results.baseline_rows(n)) for n in controls or {}},
+              **{n: ("baseline", results.baseline_rows(n)) for n in spec.baselines}}
+    if others:
+        metrics["comparisons"] = comparisons_record(spec.model.name, rows, others, names)
     if eval_record is not None:
         metrics["evaluation"] = evaluation_record(rows, names, backend_record, eval_record)
     if results.trading is not None:
@@ -169,8 +186,9 @@ def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[s
                    "residuals.png": lambda path: plot_residuals(curves, path), "learning_curves.png": learning}
     else:
         trading = (results.trading, spec.data.strategy) if results.trading is not None else None
-        figures = _class_figures(curves, data.classes, results.confusion(), len(results.rows),
-                                 results.baseline_curves(), trading)
+        others = {f"{name} ({'control' if name in spec.controls else 'baseline'})": c
+                  for name, c in results.baseline_curves().items()}
+        figures = _class_figures(curves, data.classes, results.confusion(), len(results.rows), others, trading)
         figures["learning_curves.png"] = learning
     _write_plots(out, figures)
 
@@ -203,13 +221,24 @@ def evaluation_record(rows: list[dict], names: list[str], trained: dict, tested:
 
 
 def print_run_summary(spec, data, metrics: dict[str, Any], out: Path) -> None:
-    baselines, evaluation = metrics["baselines"], metrics.get("evaluation")
+    evaluation = metrics.get("evaluation")
+    others = {f"{name} (control)": c for name, c in metrics.get("controls", {}).items()}
+    others.update({f"{name} (baseline)": b for name, b in metrics["baselines"].items()})
+    repeats = metrics["cv"].get("repeats", 1)
     print_summary(metrics["summary"], metrics["cv"]["n_folds"], str(out),
-                  title=f"{spec.model.name} on {data.name} ({spec.cv.name})", model=spec.model.name,
-                  baselines={name: b["summary"] for name, b in baselines.items()},
+                  title=f"{spec.model.name} on {data.name} ({spec.cv.name}"
+                        f"{f', {repeats} split seeds' if repeats > 1 else ''})", model=spec.model.name,
+                  baselines={name: b["summary"] for name, b in others.items()},
                   beside={f"tested under {evaluation['tested_under']}": evaluation["summary"]} if evaluation else None,
-                  parameters={spec.model.name: metrics["parameters"]["total"],
-                              **{name: b["n_parameters"] for name, b in baselines.items()}})
+                  parameters={spec.model.name: _hybrid_parameters(metrics),
+                              **{name: b["n_parameters"] for name, b in others.items()}},
+                  notes=verdict_lines(metrics.get("comparisons")))
+
+
+def _hybrid_parameters(metrics: dict[str, Any]) -> int:
+    """The hybrid's parameters; with search.budget its folds' models differ: their median."""
+    tuned = [r["tuned"]["n_parameters"] for r in metrics["folds"] if "n_parameters" in r.get("tuned", {})]
+    return int(np.median(tuned)) if tuned else metrics["parameters"]["total"]
 
 
 def _class_figures(curves, classes: list[str], confusion: np.ndarray, n_folds: int, baselines: dict[str, list],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,23 @@ def program_of(spec) -> Program:
     key = json.dumps([spec.circuit, _stamp(spec.circuit), shapes, spec.observables, spec.n_inputs,
                       _builtin_fields(spec)], sort_keys=True, default=str)
     if key not in _CACHE:
-        _CACHE[key] = _compile(spec)
+        program = _compile(spec)
+        _CACHE[key] = without_entanglers(program) if spec.separable else program
     return _CACHE[key]
+
+
+def without_entanglers(program: Program) -> Program:
+    """The program with every gate on two or more wires removed: its separable twin (a state
+    preparation, AMPLITUDE, is the data's encoding and stays). The removed gates' columns go
+    with them (each column feeds one gate); the weights they read stay in the weight tensor,
+    unread, so the twin's weights load from the original's."""
+    kept = [g for g in program.gates if len(g.wires) < 2 or g.name == "AMPLITUDE"]
+    used = sorted({c for g in kept for c in g.columns})
+    new = {old: i for i, old in enumerate(used)}
+    return replace(program, gates=[replace(g, columns=tuple(new[c] for c in g.columns)) for g in kept],
+                   columns=[program.columns[c] for c in used],
+                   constant_columns=frozenset(new[c] for c in program.constant_columns if c in new),
+                   _index_cache={})
 
 
 def _stamp(circuit: Any) -> Any:

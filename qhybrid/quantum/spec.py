@@ -39,6 +39,8 @@ class QuantumSpec:
     weight_shapes: Optional[dict[str, Any]] = None  # the Python function's weights: name -> shape
     n_inputs: Optional[int] = None  # numbers per sample the Python function reads (default n_qubits)
     observables: Any = None  # null: <Z> on every wire; or [Z0, "Z0 Z1", "0.5 X1", probs, ...]
+    # the circuit without its gates on two or more wires (no entanglement): controls=[separable]
+    separable: bool = False
 
     def check(self) -> None:
         # lazy: loads torch, and `qhybrid train --help` imports this module (preflight -> schema -> here)

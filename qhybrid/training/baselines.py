@@ -97,12 +97,14 @@ def baselines_for(names: list[str], task: str) -> list[str]:
     return chosen
 
 
-def make_baseline(name: str, seed: int, balanced: bool, smallest_class: int = 5, regression: bool = False):
+def make_baseline(name: str, seed: int, balanced: bool, smallest_class: int = 5, regression: bool = False,
+                  params: Optional[dict] = None):
     """An unfitted scikit-learn classifier with predict_proba (a regressor with predict for
     ``regression``). ``smallest_class``: rows of the rarest class in the fit rows (the SVM's
-    calibration folds cannot outnumber them)."""
-    return BASELINES.get(name, key="baselines").build(seed, "balanced" if balanced else None, smallest_class,
-                                                      regression)
+    calibration folds cannot outnumber them); ``params``: the estimator's settings (search.budget)."""
+    model = BASELINES.get(name, key="baselines").build(seed, "balanced" if balanced else None, smallest_class,
+                                                       regression)
+    return model.set_params(**params) if params else model
 
 
 def parameter_count(model) -> int:
@@ -132,20 +134,21 @@ def _fit(model, name: str, X_fit: np.ndarray, y_fit: np.ndarray):
 
 
 def fit_predict_values(name: str, X_fit: np.ndarray, y_fit: np.ndarray, X_eval: list[np.ndarray],
-                       seed: int) -> tuple[list[np.ndarray], int]:
+                       seed: int, params: Optional[dict] = None) -> tuple[list[np.ndarray], int]:
     """Fit one regression baseline on (standardised) targets; its predictions (n,) for each
     array in ``X_eval``, in the units it was fitted in."""
-    model = _fit(make_baseline(name, seed, False, regression=True), name, X_fit, y_fit)
+    model = _fit(make_baseline(name, seed, False, regression=True, params=params), name, X_fit, y_fit)
     return [np.asarray(model.predict(X), dtype=np.float64) for X in X_eval], parameter_count(model)
 
 
 def fit_predict(name: str, X_fit: np.ndarray, y_fit: np.ndarray, X_eval: list[np.ndarray], n_classes: int,
-                seed: int, balanced: bool) -> tuple[list[np.ndarray], int]:
+                seed: int, balanced: bool, params: Optional[dict] = None) -> tuple[list[np.ndarray], int]:
     """Fit one baseline; class probabilities (n, n_classes) for each array in ``X_eval``.
     A baseline that cannot be fitted on these rows (e.g. too few of a class to calibrate)
     raises BaselineError, which the run logs and records as undefined metrics."""
     counts = np.bincount(y_fit)
-    model = _fit(make_baseline(name, seed, balanced, int(counts[counts > 0].min())), name, X_fit, y_fit)
+    model = _fit(make_baseline(name, seed, balanced, int(counts[counts > 0].min()), params=params), name, X_fit,
+                 y_fit)
     probas = []
     for X in X_eval:
         proba = np.zeros((len(X), n_classes))

@@ -87,7 +87,7 @@ def load_weights_only(path: Path, what: str, fix: str) -> Any:
         raise _unreadable(path, what, fix) from None
     except IsADirectoryError:
         raise QHybridError(f"{path} is a folder, not a {what}", f"point at the .pt file, or {fix}") from None
-    except OSError as err:
+    except (PermissionError, FileNotFoundError) as err:  # torch reports a cut-off zip as EINVAL: not this
         raise QHybridError(f"{path} cannot be read ({err.strerror or type(err).__name__})",
                            "check the file's permissions") from None
     except Exception:  # torch raises several types (RuntimeError, EOFError, KeyError...) for broken files

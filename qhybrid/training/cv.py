@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
 from qhybrid.data.dataset import Dataset, shown_names
 from qhybrid.errors import ConfigError, DataError, first_line
-from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec
+from qhybrid.training.cv_spec import CV, HoldoutSpec, StratifiedKFoldSpec, WalkForwardSpec, split_seeds
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Fold:
     index: int
     train: np.ndarray  # row indices into the data set
     test: np.ndarray
+    repeat: int = 0  # which split seed (repeats=R): folds are numbered on across repeats
 
 
 def _class_counts(y: np.ndarray, classes: list[str]) -> dict[str, int]:
@@ -39,6 +40,17 @@ def make_folds(spec, data: Dataset) -> list[Fold]:
                           "train on days after the ones it is tested on",
                           "use cv=walk_forward, or cv.allow_shuffle_time_series=true to do it anyway")
     return option.build(spec, data)
+
+
+def repeated_folds(spec, data: Dataset, repeats: int) -> list[Fold]:
+    """The folds of ``repeats`` splits, each with its own seed (cv_spec.split_seeds), numbered
+    on: repeat r's fold k is fold r * n_splits + k."""
+    folds: list[Fold] = []
+    seeds = split_seeds(spec.seed, repeats) if repeats > 1 else [None]  # walk_forward has no seed (no repeats)
+    for repeat, seed in enumerate(seeds):
+        split = make_folds(replace(spec, seed=seed) if seed is not None else spec, data)
+        folds += [Fold(len(folds) + f.index, f.train, f.test, repeat) for f in split]
+    return folds
 
 
 def kfold(spec: StratifiedKFoldSpec, data: Dataset) -> list[Fold]:

@@ -77,3 +77,28 @@ CV.add("holdout", HoldoutSpec, "qhybrid.training.cv:holdout",
        "one train/test split (stratified for classes)", forward=False)
 CV.add("walk_forward", WalkForwardSpec, "qhybrid.training.cv:walk_forward",
        "expanding windows forward in time, a gap before each test part (time series)", forward=True)
+
+
+def check_repeats(spec) -> None:
+    """repeats=R draws R splits with other seeds: a split that no seed changes cannot repeat."""
+    if spec.repeats == 1:
+        return
+    fixed = None
+    if CV.get(spec.cv.name).extra.get("forward"):
+        fixed = f"cv={spec.cv.name} splits in time order, the same way for every seed"
+    elif getattr(spec.cv, "shuffle", True) is False:
+        fixed = "cv.shuffle=false gives the same folds for every seed"
+    elif getattr(spec.data, "test_path", None):
+        fixed = "data.test_path fixes the test rows"
+    if fixed:
+        raise ConfigError(f"repeats={spec.repeats} repeats the split with other seeds, but {fixed}",
+                          "use repeats=1, or a shuffled split (cv=stratified_kfold, kfold or holdout)")
+
+
+def split_seeds(seed: int, repeats: int) -> list[int]:
+    """The cv seed of each repeat: the first is cv.seed itself (repeats=1 is the plain run);
+    the others drawn from it, so two runs' repeats do not share splits by counting up."""
+    import numpy as np  # lazy: `qhybrid train --help` imports this module
+
+    drawn = np.random.SeedSequence([seed, 0x5EED]).generate_state(max(repeats - 1, 1), dtype=np.uint32)
+    return [seed, *(int(s) % (2**31) for s in drawn[: repeats - 1])]

@@ -21,6 +21,7 @@ from scipy import stats
 from qhybrid.training.metrics import lower_is_better
 
 LEVEL = 0.95
+TEST_NAME = "corrected resampled t-test (Nadeau and Bengio 2003)"
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Comparison:
 
     def record(self) -> dict:
         return {"metric": self.metric, "delta": self.delta, "interval": [self.low, self.high], "p": self.p,
-                "folds": self.folds, "test": "corrected resampled t-test (Nadeau and Bengio 2003)"}
+                "folds": self.folds}
 
 
 def compare(metric: str, model: Sequence[float], other: Sequence[float], test_over_train: float) -> Comparison:
@@ -57,11 +58,15 @@ def compare(metric: str, model: Sequence[float], other: Sequence[float], test_ov
     return Comparison(metric, delta, delta - half, delta + half, p, J)
 
 
-def verdict(c: Comparison, model: str, other: str, alpha: float = 0.05) -> str:
+def verdict(c: Comparison, model: str, other: str, alpha: float = 0.05, claim: str | None = None) -> str:
     """One sentence: which is better by the metric, or that the folds show no evidence
-    either way, with the difference, its interval and p."""
+    either way, with the difference, its interval and p. ``claim``: what ``model`` being
+    better would show ("the entangling gates help"), said instead of "model is better"."""
     numbers = f"{c.metric} Δ={c.delta:+.3f} [{c.low:+.3f}, {c.high:+.3f}], p={c.p:.2g} over {c.folds} folds"
     if c.p >= alpha:
-        return f"no evidence that {model} and {other} differ: {numbers}"
+        return f"no evidence that {claim}: {numbers}" if claim else \
+            f"no evidence that {model} and {other} differ: {numbers}"
     better = (c.delta < 0) if lower_is_better(c.metric) else (c.delta > 0)
-    return f"{model if better else other} is better than {other if better else model}: {numbers}"
+    if better:
+        return f"{claim}: {numbers}" if claim else f"{model} is better than {other}: {numbers}"
+    return f"{other} is better than {model}: {numbers}"

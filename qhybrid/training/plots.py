@@ -149,7 +149,7 @@ def plot_roc(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
             if base_rocs:
                 mean, _, aucs = _mean_roc(base_rocs)
                 ax.plot(grid, mean, color=_BASELINE_COLORS[i % len(_BASELINE_COLORS)], lw=1.6, ls="--",
-                        label=f"{name} baseline, mean (AUC = {_auc_text(aucs)})")
+                        label=f"{name}, mean (AUC = {_auc_text(aucs)})")
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
         ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="false positive rate",
                ylabel="true positive rate", title=_panel_title(classes, c, "ROC"))
@@ -184,7 +184,7 @@ def plot_pr(folds: Sequence[FoldCurves], classes: Sequence[str], path: Path,
                 ap = skm.average_precision_score(target, score)
                 ax.step(recall, precision, where="post", lw=1.4, ls="--",
                         color=_BASELINE_COLORS[i % len(_BASELINE_COLORS)],
-                        label=f"{name} baseline, all folds (AP = {ap:.3f})")
+                        label=f"{name}, all folds (AP = {ap:.3f})")
         if total:
             ax.axhline(positives / total, ls="--", color="grey", lw=1,
                        label=f"prevalence ({positives / total:.3f})")

@@ -146,6 +146,11 @@ def save_config(out: Path, config: dict[str, Any]) -> None:
     io.write_json(out / CONFIG_FILE, _comparable(config))
 
 
+# keys added after runs were made, and the value that does what those runs did
+LATER_KEYS = {"controls": lambda v: not v, "repeats": lambda v: v == 1,
+              "search": lambda v: not (v or {}).get("budget")}
+
+
 def check_same_config(out: Path, config: dict[str, Any]) -> None:
     """A resumed run must have the settings the run started with: name the first difference."""
     path = out / CONFIG_FILE
@@ -154,6 +159,9 @@ def check_same_config(out: Path, config: dict[str, Any]) -> None:
                           "start a new run")
     before = json.loads(path.read_text())
     now = json.loads(json.dumps(io._json_safe(_comparable(config))))
+    for key, idle in LATER_KEYS.items():  # a run started before a key existed ran as if it were idle
+        if key not in before and key in now and idle(now[key]):
+            before[key] = now[key]
     difference = _first_difference(before, now)
     if difference:
         key, old, new = difference
