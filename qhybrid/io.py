@@ -68,8 +68,16 @@ def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: list[str])
     return write_text(path, buf.getvalue())
 
 
-def save_figure(path: Path, fig: Any, dpi: int = 120) -> Path:
-    return _atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight"))
+def save_figure(path: Path, fig: Any, dpi: int = 120, fmt: str = "png") -> Path:
+    # svg and pdf keep their text as text (editable in a paper's figure), fonts embedded as TrueType
+    with plt_params({"svg.fonttype": "none", "pdf.fonttype": 42}):
+        return _atomic(path, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches="tight"))
+
+
+def plt_params(values: dict) -> Any:
+    import matplotlib  # lazy: only figures need it
+
+    return matplotlib.rc_context(values)
 
 
 def save_torch(path: Path, obj: Any) -> Path:

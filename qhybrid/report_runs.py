@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from qhybrid.errors import first_line
 
-IMAGES = ("roc.png", "pr.png", "predicted_vs_true.png", "residuals.png", "learning_curves.png", "trading_returns.png")
+IMAGES = ("roc.png", "pr.png", "confusion_matrix.png", "predicted_vs_true.png", "residuals.png", "learning_curves.png", "trading_returns.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # the data config keys that say which rows and labels a run used (not how it preprocessed them):
 # runs that differ in one of them ran on different data sets and are not compared

@@ -39,6 +39,7 @@ from qhybrid.training.spec import (  # noqa: F401
     DecisionSpec,
     EarlyStoppingSpec,
     LoRASpec,
+    PlotsSpec,
     PrecisionSpec,
     QuantizationSpec,
     SchedulerSpec,
@@ -66,7 +67,7 @@ class RunSpec:
     baselines: list[str] = field(default_factory=list)  # classical models on the same folds (training/baselines.py)
     resume: Optional[str] = None  # an interrupted run's folder: its finished folds are kept
     logger: LoggerSpec = field(default_factory=LoggerSpec)
-    plots: bool = True  # the run's figures; false skips them (metrics unchanged)
+    plots: PlotsSpec = field(default_factory=PlotsSpec)  # the run's figures; plots=false skips them
     task: str = "auto"  # auto | classification | regression (qhybrid.data.target)
     # each fold's test rows scored again under this noise and these shots (the native executor)
     eval_noise: EvalNoiseSpec = field(default_factory=EvalNoiseSpec)
@@ -212,15 +213,19 @@ def _eval_shots(value: Any) -> Optional[int]:
     return value
 
 
+def _plots(value: Any) -> PlotsSpec:
+    """plots=true or false (all figures, as configured, or none), or the plots block."""
+    if isinstance(value, bool):
+        return PlotsSpec(enabled=value)
+    if isinstance(value, DictConfig):
+        return _coerce("plots", PlotsSpec, value)
+    raise ConfigError(f"plots={value!r} is neither true, false nor a plots block",
+                      "use plots=false, or plots.formats=[png,pdf] and plots.dpi=300")
+
+
 def _repeats(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"repeats={value!r} is not a number of split seeds", "use repeats=1 (one split) or more")
-    return value
-
-
-def _flag(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}={value!r} is not true or false", f"set {key}=true or {key}=false")
     return value
 
 
@@ -274,7 +279,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         init_from=_init_from(cfg.get("init_from")),
         decision=_coerce("decision", DecisionSpec, cfg.get("decision") or OmegaConf.create({})),
         baselines=_baselines(cfg.get("baselines")),
-        plots=_flag("plots", cfg.get("plots", True)),
+        plots=_plots(cfg.get("plots", True)),
         task=valid_task(cfg.get("task", "auto")),
         resume=_resume(cfg.get("resume")),
         logger=_coerce("logger", _option_schema(LOGGERS, cfg.get("logger"), LoggerSpec),

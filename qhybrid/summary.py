@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from qhybrid import io
 from qhybrid.comparisons import comparisons_record, headline, verdict_lines
 from qhybrid.console import print_summary
+from qhybrid.figures import figure_output
 from qhybrid.search import search_record
 from qhybrid.errors import first_line
 from qhybrid.training import plots
@@ -172,7 +173,7 @@ def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[s
     drawn loses no number."""
     io.write_text(out / "predictions.csv", pd.concat([o.predictions for o in results.outcomes]).to_csv(index=False))
     io.write_json(out / "metrics.json", metrics)
-    if not spec.plots:
+    if not spec.plots.enabled:
         return
     curves = [o.curves for o in results.outcomes]
     loss = resolved_loss(spec.trainer.loss, data.regression).replace("_", "-")
@@ -190,7 +191,14 @@ def write_artefacts(out: Path, spec, data, results: FoldResults, metrics: dict[s
                   for name, c in results.baseline_curves().items()}
         figures = _class_figures(curves, data.classes, results.confusion(), len(results.rows), others, trading)
         figures["learning_curves.png"] = learning
-    _write_plots(out, figures)
+    with figure_output(tuple(spec.plots.formats), spec.plots.dpi, caption(spec, data, len(results.rows))):
+        _write_plots(out, figures)
+
+
+def caption(spec, data, n_folds: int) -> str:
+    """What every figure of the run shows: "g6 on iris_binary (stratified_kfold, 5 folds)"."""
+    seeds = f" x {spec.repeats} split seeds" if spec.repeats > 1 else ""
+    return f"{spec.model.name} on {data.name} ({spec.cv.name}{seeds}, {n_folds} fold{'s' if n_folds != 1 else ''})"
 
 
 def conditions(noise: Optional[dict], shots: Optional[int]) -> str:

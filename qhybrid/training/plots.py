@@ -24,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from qhybrid.io import save_figure
+from qhybrid.figures import save_figure
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from qhybrid.io import save_figure
+from qhybrid.figures import save_figure
 from qhybrid.training.metrics import REGISTRY
 from qhybrid.training.plots import FoldCurves, plain_figure, mean_std
 

@@ -184,6 +184,30 @@ class TrainerSpec:
             raise ConfigError(f"trainer.device={dev!r} is not valid", "use auto, cpu, cuda or cuda:N")
 
 
+PLOT_FORMATS = ("png", "pdf", "svg")
+
+
+@dataclass
+class PlotsSpec:
+    """The run's figures: ``plots=false`` skips them (every number the same), ``plots.formats``
+    writes each figure in these formats (pdf and svg keep text as text), ``plots.dpi`` the
+    raster resolution (png)."""
+
+    enabled: bool = True
+    formats: list[str] = field(default_factory=lambda: ["png"])
+    dpi: int = 120
+
+    def check(self) -> None:
+        if not self.formats:
+            raise ConfigError("plots.formats is empty", "list a format, e.g. plots.formats=[png,pdf], or plots=false")
+        for i, fmt in enumerate(self.formats):
+            choice(f"plots.formats[{i}]", fmt, PLOT_FORMATS)
+        if len(set(self.formats)) != len(self.formats):
+            raise ConfigError(f"plots.formats={self.formats} lists a format twice", "list each format once")
+        if not 30 <= self.dpi <= 1200:
+            raise ConfigError(f"plots.dpi={self.dpi} is out of range", "use 30 to 1200 (300 for print)")
+
+
 @dataclass
 class DecisionSpec:
     """How a binary model's probabilities become a class. argmax: p(positive) >= 0.5;
