@@ -1,0 +1,76 @@
+"""One model fitted on arrays in memory, by the same steps as a fold of a run (qhybrid.fold):
+a stratified validation carve for early stopping, the preprocessing fitted on the fit rows
+only, a regression target standardised on them, the fold's seeding; no run folder. The
+scikit-learn estimators (qhybrid.sklearn) are built on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from qhybrid.build import ModelBuilders, build_backend, build_preprocessor
+from qhybrid.data.dataset import Dataset
+from qhybrid.data.target import TargetScaler
+from qhybrid.models.lora import plain_state_dict
+from qhybrid.fold import FoldArrays, FoldContext, Quiet, fit_model, for_spec
+from qhybrid.run import resolve_device
+from qhybrid.tasks import for_task
+from qhybrid.training import engine
+from qhybrid.training.cv import Fold, split_validation
+from qhybrid.training.precision import resolve_precision
+from qhybrid.training.seeding import fold_generator, fold_seed
+
+log = logging.getLogger("qhybrid")
+
+
+@dataclass
+class FittedModel:
+    """A trained model and what reads new rows into it."""
+
+    model: torch.nn.Module
+    preprocessor: Any
+    target: Optional[TargetScaler]  # a regression's: outputs are turned back into the target's units
+    precision: Any
+    device: str
+    best_epoch: int
+    epochs_run: int
+
+    def outputs(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, classes), or a regression's values (n,)."""
+        rows = torch.as_tensor(self.preprocessor.transform(np.asarray(X, dtype=np.float64)), dtype=torch.float32,
+                               device=self.device)
+        return engine.predict_outputs(self.model, rows, self.precision, self.target)
+
+
+def fit_arrays(spec, data: Dataset) -> FittedModel:
+    """``spec`` (a validated RunSpec) trained on every row of ``data`` but the validation carve."""
+    spec = for_task(spec, data)
+    rows = np.arange(data.n_samples)
+    fit_rows, val_rows = split_validation(rows, data.stratify_by, spec.trainer.val_fraction,
+                                          seed=fold_seed(spec.seed, 0) % (2**31))
+    preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
+    y_fit, target = data.y[fit_rows], None
+    if data.regression:
+        target = TargetScaler.fit(y_fit)
+        y_fit = target.transform(y_fit)
+    nothing = np.empty((0, data.n_features))
+    arrays = FoldArrays(fit_rows, val_rows, preprocessor.transform(data.X[fit_rows]), y_fit,
+                        preprocessor.transform(data.X[val_rows]) if len(val_rows) else nothing,
+                        data.y[val_rows], nothing, data.y[:0], preprocessor, target)
+    device = resolve_device(spec.trainer.device)
+    precision = resolve_precision(spec.precision.name, device)
+    backend = build_backend(spec)
+    ctx = for_spec(FoldContext(spec, data, {}, device, precision, None, Quiet(),
+                               ModelBuilders(data.n_features, data.n_outputs)), spec)
+    generator = fold_generator(spec.seed, 0)  # first: it also seeds the weight init
+    model, result = fit_model(ctx, Fold(0, rows, rows[:0]), arrays, backend.for_fold(0) if backend else None, None,
+                              generator)
+    shipped = ctx.make_plain_model(backend).to(device)  # adapters merged: what a checkpoint holds
+    shipped.load_state_dict(plain_state_dict(model))
+    shipped.eval()
+    return FittedModel(shipped, preprocessor, target, precision, device, result.best_epoch, len(result.history))
