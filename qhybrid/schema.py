@@ -168,7 +168,7 @@ def _keys_of(schema: type, path: str) -> list[str]:
 
 def _option_schema(registry, node: Any, shared: type) -> type:
     """The schema an option registers; ``shared`` (the group's) when it brings none."""
-    if not isinstance(node, DictConfig):
+    if not isinstance(node, DictConfig) or node.get("name") is None:  # logger=[csv, tensorboard]: no main one
         return shared
     return registry.get(node.get("name"), node.get("module")).schema or shared
 

@@ -24,6 +24,8 @@ import yaml
 
 from qhybrid import __version__, io
 from qhybrid.errors import ConfigError, QHybridError, first_line
+from qhybrid.loggers import (EXTRA_DESCRIPTIONS, EXTRA_LOGGERS, EXTRA_SPECS, CsvLogSpec, Fanout, TensorBoardSpec,
+                             WandbSpec)
 from qhybrid.registry import Registry
 
 log = logging.getLogger("qhybrid")
@@ -43,9 +45,15 @@ class LoggerSpec:
     experiment: str = "qhybrid"
     log_checkpoints: bool = True  # the folds' checkpoints as artefacts too
     module: Optional[str] = None  # a logger of your own: the module that registers it in LOGGERS
+    # the loggers beside it (qhybrid.loggers), present when logger=[..., csv, tensorboard, wandb] names them
+    csv: Optional[CsvLogSpec] = None
+    tensorboard: Optional[TensorBoardSpec] = None
+    wandb: Optional[WandbSpec] = None
 
     def check(self) -> None:
         LOGGERS.get(self.name, self.module, key="logger.name")
+        if self.wandb is not None:
+            self.wandb.check()
         if not self.experiment:
             raise ConfigError("logger.experiment is empty",
                               "name the MLflow experiment, e.g. logger.experiment=qhybrid")
@@ -179,8 +187,12 @@ def _client(uri: str, artifact_root: Optional[Path], experiment: str):
 
 
 def start(spec, out: Path, config: dict[str, Any], resumed: bool):
-    """Open the run's tracker: the builder its name registers in LOGGERS."""
-    return LOGGERS.get(spec.name, spec.module, key="logger.name").build(spec, out, config, resumed)
+    """Open the run's trackers: the builder ``logger.name`` registers in LOGGERS (MLflow, or
+    none), and each of csv, tensorboard, wandb that the logger list names."""
+    trackers = [LOGGERS.get(spec.name, spec.module, key="logger.name").build(spec, out, config, resumed)]
+    trackers += [build(getattr(spec, name), out, config, resumed) for name, build in EXTRA_LOGGERS.items()
+                 if getattr(spec, name) is not None and name != spec.name]
+    return trackers[0] if len(trackers) == 1 else Fanout(trackers)
 
 
 def no_tracker(spec, out: Path, config: dict[str, Any], resumed: bool) -> "NoTracker":
@@ -288,3 +300,8 @@ class Session:
 LOGGERS = Registry("logger", "logger")
 LOGGERS.add("none", None, no_tracker, "no experiment tracker: the run folder only")
 LOGGERS.add("mlflow", None, start_mlflow, "MLflow: parameters, curves, metrics and artefacts (./mlruns or a server)")
+# loggers that go beside the main one (logger=[csv,tensorboard,...] adds their blocks); as
+# logger.name they run alone, with their block's defaults
+for _name, _build in EXTRA_LOGGERS.items():
+    LOGGERS.add(_name, None, lambda spec, out, config, resumed, name=_name, build=_build: build(
+        getattr(spec, name) or EXTRA_SPECS[name](), out, config, resumed), EXTRA_DESCRIPTIONS[_name])

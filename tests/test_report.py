@@ -86,8 +86,8 @@ def test_a_sweep_with_a_failing_job_is_reported_whole(tmp_path, broken_data_conf
     header, *rows = page.rows
     assert header[:2] == ["run", "model"] and len(rows) == 6
     assert not any("★ best" in r[1] for r in rows) and sum("(baseline)" in r[1] for r in rows) == 4
-    # the comparison plots and each run's ROC, PR and learning curves, all real PNGs
-    assert len(page.images) == 2 + 2 * 3
+    # the comparison plots and each run's ROC, PR, confusion matrix and learning curves, all real PNGs
+    assert len(page.images) == 2 + 2 * 4
     assert all(image.startswith(b"\x89PNG\r\n\x1a\n") and len(image) > 1000 for image in page.images)
 
 
