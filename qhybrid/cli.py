@@ -150,11 +150,11 @@ def _backends(args: list[str]) -> int:
 
 
 # launcher options -> the plugin package they need
-LAUNCHER_PLUGINS = {"joblib": ("hydra_joblib_launcher", "hydra-joblib-launcher"),
-                    "slurm": ("hydra_submitit_launcher", "qhybrid[cluster]"),
-                    "slurm_local": ("hydra_submitit_launcher", "qhybrid[cluster]"),
-                    "submitit_slurm": ("hydra_submitit_launcher", "qhybrid[cluster]"),
-                    "submitit_local": ("hydra_submitit_launcher", "qhybrid[cluster]")}
+LAUNCHER_PLUGINS = {"joblib": ("hydra_joblib_launcher", "'qhybrid[cluster]'"),
+                    "slurm": ("hydra_submitit_launcher", "'qhybrid[cluster]'"),
+                    "slurm_local": ("hydra_submitit_launcher", "'qhybrid[cluster]'"),
+                    "submitit_slurm": ("hydra_submitit_launcher", "'qhybrid[cluster]'"),
+                    "submitit_local": ("hydra_submitit_launcher", "'qhybrid[cluster]'")}
 
 
 def _missing_launcher(args: list[str]) -> QHybridError | None:

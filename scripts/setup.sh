@@ -27,14 +27,25 @@ fi
 
 echo "setup: installing qhybrid into $VENV (first time: a few minutes)"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
+LOG="$VENV/setup.log"
+: > "$LOG"
+# pip's output goes to the log: shown only when a step fails, with what failed
+pip_step() {
+  local what=$1; shift
+  if ! "$VENV/bin/python" -m pip install --quiet "$@" >> "$LOG" 2>&1; then
+    tail -n 25 "$LOG" >&2
+    echo "setup: $what failed (pip install $*; the whole output is in $LOG)" >&2
+    exit 1
+  fi
+}
+pip_step "upgrading pip" --upgrade pip setuptools wheel
 # torch first, pinned: a bare `torch` requirement would pull the newest release (with
 # several GB of CUDA wheels on Linux). qhybrid itself only asks for torch>=2.2, which the
 # pin satisfies, so the next step installs no other torch.
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-  "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC"
+  pip_step "installing $TORCH_SPEC" "$TORCH_SPEC"
 fi
-"$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+pip_step "installing qhybrid and its test tools" -e ".[dev]"
 echo "$want" > "$STAMP"
 echo "setup: done ($("$VENV/bin/qhybrid" --version), torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"
 "$VENV/bin/python" -m qhybrid.quantum.native_warm

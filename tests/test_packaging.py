@@ -42,3 +42,26 @@ def test_every_config_folder_is_a_listed_package():
     folders = {"qhybrid.conf." + ".".join(d.relative_to(CONF).parts) for d in CONF.rglob("*")
                if d.is_dir() and d.name != "__pycache__"}
     assert folders and folders <= listed, sorted(folders - listed)
+
+
+def test_the_core_install_leaves_the_extras_out_and_every_extra_a_message_names_exists():
+    import re
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"]).lower()
+    for extra in ("qiskit", "yfinance", "mlflow", "optuna", "submitit", "joblib", "wandb", "tensorboard", "jax"):
+        assert extra not in core, extra
+    texts = [p.read_text() for p in (REPO / "qhybrid").rglob("*.py")] + [(REPO / "README.md").read_text()]
+    named = {name for text in texts for group in re.findall(r"qhybrid\[([\w,]+)\]", text) for name in group.split(",")}
+    assert named and named <= set(project["optional-dependencies"]), named - set(project["optional-dependencies"])
+
+
+def test_a_missing_extra_is_one_line_with_its_pip_command(cli, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "qiskit" else real(name, *a))
+    result = cli(["circuit", "model=g6", "target=fake_manila"])
+    assert result.returncode != 0 and "pip install 'qhybrid[qiskit]'" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -142,7 +142,7 @@ def _download(ticker: str, start: str | None, end: str | None, interval: str, au
         import yfinance as yf
     except ImportError:
         raise DataError("downloading prices needs the yfinance package, which is not installed",
-                        "pip install yfinance, or give a local OHLCV file with data.prices_csv=<file.csv>") from None
+                        "pip install 'qhybrid[finance]', or give a local OHLCV file with data.prices_csv=<file.csv>") from None
     # without a start yfinance fetches only the last month; an open start means all the history there is
     period = {"period": "max"} if start is None else {}
     with _quiet_yfinance():

@@ -108,7 +108,7 @@ def load_calibration(source: str, key: str = "backend.noise.from") -> Calibratio
     root = fake_backend_dir()
     if root is None:
         raise ConfigError(f"{key}={source} names a fake backend, and qiskit-ibm-runtime (which ships them) is not "
-                          "installed", "pip install qiskit-ibm-runtime, or give a calibration JSON file")
+                          "installed", "pip install 'qhybrid[qiskit]', or give a calibration JSON file")
     short = _short(source)
     props = root / short / f"props_{short}.json"
     if not props.is_file():

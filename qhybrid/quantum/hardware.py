@@ -10,6 +10,7 @@ transpiler cannot drop a rotation that a trained angle of zero would let it drop
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
@@ -57,6 +58,9 @@ def to_qiskit(program: Program):
 def _device(target: str):
     """(name, transpile keyword arguments, the device's qubit count) for a fake backend or a
     calibration file."""
+    if importlib.util.find_spec("qiskit") is None:
+        raise ConfigError("target= transpiles the circuit with Qiskit, which is not installed",
+                          "pip install 'qhybrid[qiskit]'")
     path = Path(target).expanduser()
     if path.suffix.lower() == ".json" or path.exists():
         cal = load_calibration(target, "target")
@@ -68,7 +72,7 @@ def _device(target: str):
     load_calibration(target, "target")  # an unknown name: one line with the close ones
     if fake_backend_dir() is None:
         raise ConfigError("target= names a fake backend, and qiskit-ibm-runtime is not installed",
-                          "pip install qiskit-ibm-runtime")
+                          "pip install 'qhybrid[qiskit]'")
     from qiskit_ibm_runtime import fake_provider  # lazy: a slow import
 
     wanted = fake_name(target)

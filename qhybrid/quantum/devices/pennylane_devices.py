@@ -10,5 +10,5 @@ pennylane_device("lightning_gpu", "lightning.gpu", "pennylane-lightning-gpu (cuS
 pennylane_device("lightning_kokkos", "lightning.kokkos", "pennylane-lightning-kokkos (OpenMP/CUDA/HIP)",
                  install="pip install pennylane-lightning-kokkos")
 pennylane_device("qiskit_aer", "qiskit.aer", "Qiskit Aer through pennylane-qiskit: statevector, or shots",
-                 install="pip install pennylane-qiskit qiskit-aer")
+                 install="pip install 'qhybrid[qiskit]'")
 pennylane_device("pennylane", None, "any installed PennyLane device: backend.device=<its name>")
