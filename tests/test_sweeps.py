@@ -80,5 +80,5 @@ def test_a_launcher_whose_plugin_is_missing_is_one_line(monkeypatch):
                         lambda name, *a: None if "submitit" in name else real(name, *a))
     message = cli._missing_launcher(["-m", "hydra/launcher=slurm", "seed=0,1"]).message
     assert message.startswith("hydra/launcher=slurm needs the hydra-submitit-launcher plugin")
-    assert "pip install qhybrid[cluster]" in message and "\n" not in message
+    assert "pip install 'qhybrid[cluster]'" in message and "\n" not in message
     assert cli._missing_launcher(["hydra/launcher=joblib"]) is None  # installed
