@@ -15,10 +15,11 @@ import torch
 
 from qhybrid.build import ModelBuilders, build_backend, build_preprocessor
 from qhybrid.data.dataset import Dataset
+from qhybrid.data.resample import smote
 from qhybrid.data.target import TargetScaler
 from qhybrid.models.lora import plain_state_dict
 from qhybrid.fold import FoldArrays, FoldContext, Quiet, fit_model, for_spec
-from qhybrid.run import resolve_device
+from qhybrid.compute_device import resolve_device
 from qhybrid.tasks import for_task
 from qhybrid.training import engine
 from qhybrid.training.cv import Fold, split_validation
@@ -53,13 +54,17 @@ def fit_arrays(spec, data: Dataset) -> FittedModel:
     rows = np.arange(data.n_samples)
     fit_rows, val_rows = split_validation(rows, data.stratify_by, spec.trainer.val_fraction,
                                           seed=fold_seed(spec.seed, 0) % (2**31))
+    if data.fit_mask is not None:  # rows a fold validates but never fits (finance's dead zone)
+        fit_rows = fit_rows[data.fit_mask[fit_rows]]
     preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
-    y_fit, target = data.y[fit_rows], None
+    X_fit, y_fit, target = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows], None
     if data.regression:
         target = TargetScaler.fit(y_fit)
         y_fit = target.transform(y_fit)
+    elif spec.data.imbalance == "smote":  # as a fold does: after the scaler, on the fit rows only
+        X_fit, y_fit = smote(X_fit, y_fit, spec.data.smote_k_neighbors, fold_seed(spec.seed, 0) % (2**31))
     nothing = np.empty((0, data.n_features))
-    arrays = FoldArrays(fit_rows, val_rows, preprocessor.transform(data.X[fit_rows]), y_fit,
+    arrays = FoldArrays(fit_rows, val_rows, X_fit, y_fit,
                         preprocessor.transform(data.X[val_rows]) if len(val_rows) else nothing,
                         data.y[val_rows], nothing, data.y[:0], preprocessor, target)
     device = resolve_device(spec.trainer.device)

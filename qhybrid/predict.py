@@ -1,5 +1,5 @@
 """`qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] [overwrite=true]
-[checkpoint=best|fold_<k>|int8|fold_<k>_int8] [ensemble=true]`, and the predictor behind `qhybrid.load`.
+[checkpoint=best|final|fold_<k>|int8|fold_<k>_int8] [ensemble=true]`, and the predictor behind `qhybrid.load`.
 
 A checkpoint carries everything needed (qhybrid.training.checkpoints): the plain model's
 weights (or its INT8 components), the fitted preprocessing, the class and feature names and
@@ -33,9 +33,9 @@ from qhybrid.errors import DataError, QHybridError, exit_code_of, first_line
 from qhybrid.predict_rows import input_table
 
 USAGE = ("usage: qhybrid predict run=<run folder> input=<csv>|fold_<k> [output=<csv>] [overwrite=true] "
-         "[checkpoint=best|fold_<k>|int8|fold_<k>_int8] [ensemble=true]")
+         "[checkpoint=best|final|fold_<k>|int8|fold_<k>_int8] [ensemble=true]")
 OPTIONS = ("run", "input", "output", "overwrite", "checkpoint", "ensemble")
-CHECKPOINT_NAME = re.compile(r"best|int8|fold_\d+(_int8)?")
+CHECKPOINT_NAME = re.compile(r"best|final|int8|fold_\d+(_int8)?")
 FOLD_FILE = re.compile(r"fold_(\d+)(_int8)?\.pt")
 
 
@@ -212,7 +212,7 @@ def checkpoint_paths(run: Path, checkpoint: str, ensemble: bool) -> list[Path]:
 
     if not isinstance(checkpoint, str) or not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise QHybridError(f"checkpoint={checkpoint} is not a valid choice",
-                           "use best, fold_<k>, int8 or fold_<k>_int8")
+                           "use best, final, fold_<k>, int8 or fold_<k>_int8")
     folder = run / "checkpoints"
     if not folder.is_dir():
         raise QHybridError(f"{run} is not a run folder (no checkpoints/)",
@@ -229,6 +229,8 @@ def checkpoint_paths(run: Path, checkpoint: str, ensemble: bool) -> list[Path]:
             raise QHybridError(f"{folder} has no {'INT8 ' if int8 else ''}fold checkpoints",
                                _no_checkpoint_fix(int8, available))
         return kind
+    if checkpoint == "best" and (folder / "final.pt").is_file():  # refit=true: the model trained on every row
+        return [folder / "final.pt"]
     name = f"fold_{best_fold(run)}{'_int8' if int8 else ''}" if checkpoint in ("best", "int8") else checkpoint
     path = folder / f"{name}.pt"
     if not path.is_file():

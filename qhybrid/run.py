@@ -27,7 +27,9 @@ from qhybrid import threads as thread_policy
 from qhybrid.allocator import retain_freed_memory
 from qhybrid.circuit_copy import resumed_config
 from qhybrid.circuit_files import write_run_circuit
+from qhybrid.compute_device import resolve_device
 from qhybrid.quantum.observables import describe, output_width
+from qhybrid.refit import refit_final
 from qhybrid.build import ModelBuilders, build_backend, build_eval_backend, build_retry, build_run_model, model_inputs
 from qhybrid.console import fold_progress
 from qhybrid.data import Dataset, load_dataset
@@ -79,6 +81,8 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     results = run_folds(spec, data, folds, config, replace(setup, eval_backend=eval_backend), out, tracker)
     metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device,
                              eval_backend.record() if eval_backend is not None else None, setup.control_records)
+    if spec.refit:
+        metrics["final"] = refit_final(spec, data, results.rows, config, out)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     metrics["timing"]["kernel_seconds"] = setup.kernel_seconds
     write_artefacts(out, spec, data, results, metrics)
@@ -273,21 +277,6 @@ def _check_features(initial: dict[str, Any], data: Dataset) -> None:
                       f"{', ...' if len(before) > 5 else ''}); this data set {problem}",
                       "give the new data the checkpoint's feature columns, named and ordered as they were "
                       "(data.features=[...] picks and orders a CSV's columns)")
-
-
-def resolve_device(name: str) -> str:
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"trainer.device={name} but no CUDA GPU is visible to torch",
-                              "use trainer.device=auto or cpu, or install a CUDA build of torch")
-        index = int(name.split(":")[1]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"trainer.device={name} but only {torch.cuda.device_count()} GPU(s) are visible",
-                              "pick an existing GPU index")
-    return name
 
 
 def _describe(spec: RunSpec, data: Dataset, n_folds: int, device: str, n_params: int) -> str:

@@ -75,6 +75,7 @@ class RunSpec:
     controls: list[str] = field(default_factory=list)  # qhybrid.controls, on the same folds
     repeats: int = 1  # split seeds: repeats x the cv's folds, in one run
     search: SearchSpec = field(default_factory=SearchSpec)  # an equal tuning budget per fold (qhybrid.search)
+    refit: bool = False  # a final model on all rows after CV (qhybrid.refit): predict's default
 
 
 def _group_type(schema: type, name: str) -> Optional[type]:
@@ -223,6 +224,12 @@ def _plots(value: Any) -> PlotsSpec:
                       "use plots=false, or plots.formats=[png,pdf] and plots.dpi=300")
 
 
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} is not true or false", f"set {key}=true or {key}=false")
+    return value
+
+
 def _repeats(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"repeats={value!r} is not a number of split seeds", "use repeats=1 (one split) or more")
@@ -289,6 +296,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         controls=parse_controls(cfg.get("controls")),
         repeats=_repeats(cfg.get("repeats", 1)),
         search=_coerce("search", SearchSpec, cfg.get("search") or OmegaConf.create({})),
+        refit=_flag("refit", cfg.get("refit", False)),
     )
     _check_across_groups(spec)
     asked = cfg.get("controls")
