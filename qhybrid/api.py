@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 from omegaconf import OmegaConf
 
 from qhybrid import run_folder
+from qhybrid.data.memory import register
 from qhybrid.errors import ConfigError, QHybridError
 from qhybrid.io import write_text
 from qhybrid.predict import Predictor
@@ -47,15 +48,30 @@ def compose(overrides: Sequence[str] = ()):
     return Composer().compose(list(overrides))
 
 
-def train(model: Optional[str] = None, data: Optional[str] = None, overrides: Sequence[str] = (),
-          run_dir: Optional[str | Path] = None) -> TrainResult:
+def train(model: Optional[str] = None, data: Any = None, overrides: Sequence[str] = (),
+          run_dir: Optional[str | Path] = None, *, X: Any = None, y: Any = None,
+          target: Optional[str] = None) -> TrainResult:
     """Train like ``qhybrid train model=<model> data=<data> <overrides>``; the run folder is
     ``run_dir`` or, as on the command line, a new one under ./outputs/. As on the command
     line, everything is checked before the folder is touched: a new run needs a new or
-    empty folder, ``resume=`` an unfinished run with the same settings."""
+    empty folder, ``resume=`` an unfinished run with the same settings.
+
+    Data in memory, no file: ``X`` (array or DataFrame) and ``y``, or ``data=<DataFrame>`` and
+    ``target=<its label column>``; such a run refits a final model on every row after CV
+    (``refit=true``, unless the overrides say otherwise), which ``qhybrid.load`` predicts with."""
     if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
         raise ConfigError(f"overrides={overrides!r} is not a list of strings",
                           "pass a list, e.g. overrides=['trainer.max_epochs=50']")
+    frame = in_memory_table(X, y, data, target)
+    if frame is not None:
+        key = register(frame[0])
+        data = None
+        overrides = ["data=memory", f"data.key={key}", f"data.target={frame[1]}",
+                     *([] if any(o.split("=")[0].lstrip("+~") == "refit" for o in overrides) else ["refit=true"]),
+                     *overrides]
+    elif data is not None and not isinstance(data, str):
+        raise ConfigError(f"data={type(data).__name__} is neither a data set's name nor a DataFrame",
+                          "pass data='iris' (an option), or a DataFrame with target=<its label column>")
     given = [*([f"model={model}"] if model else []), *([f"data={data}"] if data else []), *overrides]
     refuse_repeats(given)
     cfg = compose(given)
@@ -81,6 +97,38 @@ def train(model: Optional[str] = None, data: Optional[str] = None, overrides: Se
         logging.getLogger().removeHandler(handler)
         handler.close()
     return TrainResult(metrics=metrics, run_dir=out)
+
+
+def in_memory_table(X: Any, y: Any, data: Any, target: Optional[str]):
+    """(the table, its label column) from X and y, or a DataFrame and its target; None when
+    the data is a data set's name."""
+    import numpy as np
+    import pandas as pd
+
+    if X is None and y is None and not isinstance(data, pd.DataFrame):
+        return None
+    if isinstance(data, pd.DataFrame):
+        if X is not None or y is not None:
+            raise ConfigError("both data=<DataFrame> and X, y are given", "pass one of them")
+        if target not in data.columns:
+            raise ConfigError(f"target={target!r} is not a column of the DataFrame (columns: "
+                              f"{', '.join(map(str, data.columns[:8]))})", "name its label column: target=<name>")
+        return data.reset_index(drop=True), target
+    if X is None or y is None:
+        raise ConfigError("X and y go together", "pass both X=<features> and y=<labels or values>")
+    table = X.reset_index(drop=True).copy() if isinstance(X, pd.DataFrame) else \
+        pd.DataFrame(np.asarray(X), columns=[f"x{i}" for i in range(np.asarray(X).shape[1])]) \
+        if np.asarray(X).ndim == 2 else None
+    if table is None:
+        raise ConfigError(f"X has shape {np.asarray(X).shape}, not rows x features", "pass a 2-d array or DataFrame")
+    labels = np.asarray(y)
+    if labels.ndim != 1 or len(labels) != len(table):
+        raise ConfigError(f"y has shape {labels.shape} for {len(table)} rows of X", "pass one label or value per row")
+    name = target or (y.name if isinstance(y, pd.Series) and y.name is not None else "target")
+    if name in table.columns:
+        raise ConfigError(f"X already has a column {name!r}, the name y would take", "pass target=<another name>")
+    table[name] = labels
+    return table, name
 
 
 def _file_log(out: Path) -> logging.Handler:

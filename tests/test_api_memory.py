@@ -1,0 +1,56 @@
+"""qhybrid.train(X=..., y=...) and qhybrid.train(data=<DataFrame>, target=...): data in memory,
+no file; the same run folder, a final model refitted on every row that qhybrid.load predicts
+with; bad inputs are one ConfigError line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qhybrid
+from helpers.presets import fast
+from qhybrid.errors import ConfigError
+
+
+def test_arrays_in_memory_train_a_run_whose_final_model_predicts(tmp_path, iris_csv):
+    table = pd.read_csv(iris_csv)
+    X, y = table.drop(columns="species").to_numpy(), table["species"].to_numpy()
+    result = qhybrid.train(model="g0", X=X, y=y, overrides=fast(), run_dir=tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n_samples"] == 150 and metrics["feature_names"] == ["x0", "x1", "x2", "x3"]
+    assert metrics["classes"] == ["setosa", "versicolor", "virginica"] and metrics["final"]["n_rows"] == 150
+    predictor = qhybrid.load(result.run_dir)
+    assert predictor.payloads[0]["fold"] == -1  # the refitted model
+    assert set(predictor.predict(X)) <= {"setosa", "versicolor", "virginica"}
+
+
+def test_a_dataframe_and_its_target_column(tmp_path, iris_csv):
+    frame = pd.read_csv(iris_csv)
+    result = qhybrid.train(model="g0", data=frame, target="species", overrides=[*fast(), "refit=false"],
+                           run_dir=tmp_path / "run")
+    assert result.metrics["feature_names"] == [c for c in frame.columns if c != "species"]
+    assert "final" not in result.metrics  # refit=false given: no final model
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"X": np.zeros((4, 2))}, "X and y go together"),
+    ({"X": np.zeros((4, 2)), "y": [0, 1]}, "y has shape (2,) for 4 rows"),
+    ({"X": np.zeros(4), "y": [0, 1, 0, 1]}, "not rows x features"),
+    ({"data": pd.DataFrame({"a": [1, 2]}), "target": "b"}, "target='b' is not a column"),
+    ({"X": pd.DataFrame({"target": [1.0, 2.0]}), "y": [0, 1]}, "already has a column 'target'"),
+    ({"data": 3}, "neither a data set's name nor a DataFrame"),
+])
+def test_bad_in_memory_data_is_one_line(tmp_path, kwargs, words):
+    with pytest.raises(ConfigError) as refused:
+        qhybrid.train(model="g0", overrides=fast(), run_dir=tmp_path / "run", **kwargs)
+    assert words in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_data_memory_on_the_command_line_says_it_is_for_python(cli, tmp_path):
+    result = cli(["train", "model=g0", "data=memory", *fast(), f"hydra.run.dir={tmp_path / 'run'}"])
+    assert result.returncode != 0 and "qhybrid.train(X=..., y=...)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
