@@ -55,6 +55,12 @@ def log_to_file_only(logger: logging.Logger, level: int, message: str, exc_info:
             handler.handle(record)
 
 
+def fold_label(index: int, n_folds: int) -> str:
+    """"fold 0 (1 of 5)": the fold's number as every file has it (fold_0.pt, folds.csv, the
+    figures' legends), and where the run is."""
+    return f"fold {index} ({index + 1} of {n_folds})"
+
+
 class FoldProgress:
     """Progress over folds and epochs. Rich bar on a terminal, periodic log lines otherwise."""
 
@@ -66,7 +72,7 @@ class FoldProgress:
     def __enter__(self) -> FoldProgress:
         if is_interactive():
             self._progress = Progress(
-                TextColumn("[bold]fold {task.fields[fold]}/{task.fields[n_folds]}"),
+                TextColumn("[bold]fold {task.fields[fold]} ({task.fields[place]} of {task.fields[n_folds]})"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("epochs · {task.fields[status]}"),
@@ -86,7 +92,7 @@ class FoldProgress:
             if self._task is not None:
                 self._progress.remove_task(self._task)
             self._task = self._progress.add_task(
-                "fold", total=self.max_epochs, fold=fold + 1, n_folds=self.n_folds, status="starting"
+                "fold", total=self.max_epochs, fold=fold, place=fold + 1, n_folds=self.n_folds, status="starting"
             )
 
     def epoch(self, fold: int, epoch: int, logs: Mapping[str, float], monitor: str) -> None:
@@ -94,7 +100,7 @@ class FoldProgress:
         if self._progress is not None:
             self._progress.update(self._task, completed=epoch, status=status)
         elif epoch == 1 or epoch % self.every == 0:
-            self.log.info("fold %d/%d epoch %d/%d %s", fold + 1, self.n_folds, epoch, self.max_epochs, status)
+            self.log.info("%s epoch %d/%d %s", fold_label(fold, self.n_folds), epoch, self.max_epochs, status)
 
 
 @contextmanager

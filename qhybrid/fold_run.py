@@ -64,16 +64,16 @@ def search_fold(ctx: FoldContext, fold: Fold, arrays: FoldArrays, backend) -> di
     interrupted run chose (and does not search again)."""
     spec, path = ctx.spec, _search_path(ctx.out, fold.index)
     if path.is_file():
-        log.info("fold %d: the search's settings from before the interruption", fold.index + 1)
+        log.info("fold %d: the search's settings from before the interruption", fold.index)
         return json.loads(path.read_text())
     splits = search.inner_splits(spec, arrays.y_fit, ctx.data.regression, fold.index)
     names = [spec.model.name, *spec.controls, *spec.baselines]
     log.info("fold %d: search: %d trials each for %s, scored by %d-fold CV on the fold's %d fit rows",
-             fold.index + 1, spec.search.budget, ", ".join(names), len(splits), len(arrays.y_fit))
+             fold.index, spec.search.budget, ", ".join(names), len(splits), len(arrays.y_fit))
     tuned = {"hybrid": tune_model(ctx, fold, arrays, backend, splits, None)}
     tuned.update({name: tune_model(ctx, fold, arrays, backend, splits, name) for name in spec.controls})
     tuned.update({name: tune_baseline(ctx, fold, arrays, name, splits) for name in spec.baselines})
-    log.info("fold %d: tuned %s", fold.index + 1, "; ".join(
+    log.info("fold %d: tuned %s", fold.index, "; ".join(
         f"{spec.model.name if name == 'hybrid' else name} {search.shown(t['params'])}" for name, t in tuned.items()))
     io.write_json(path, tuned)
     return tuned

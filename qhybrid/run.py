@@ -31,7 +31,7 @@ from qhybrid.compute_device import resolve_device
 from qhybrid.quantum.observables import describe, output_width
 from qhybrid.refit import refit_final
 from qhybrid.build import ModelBuilders, build_backend, build_eval_backend, build_retry, build_run_model, model_inputs
-from qhybrid.console import fold_progress
+from qhybrid.console import fold_label, fold_progress
 from qhybrid.data import Dataset, load_dataset
 from qhybrid.errors import ConfigError, DataError
 from qhybrid.fold import FoldContext, fit_and_validation_rows, fold_metric_names, for_spec
@@ -207,14 +207,14 @@ def run_folds(spec: RunSpec, data: Dataset, folds: list[Fold], config: dict, set
             progress.start_fold(fold.index)
             outcome = resume.load_fold(out, fold.index) if spec.resume is not None else None
             if outcome is not None:
-                log.info("fold %d/%d: finished before the interruption; kept, not trained again", fold.index + 1,
-                         len(folds))
+                log.info("%s: finished before the interruption; kept, not trained again",
+                         fold_label(fold.index, len(folds)))
             else:
                 outcome = _train_fold(ctx, fold, len(folds), setup.backend)
             tracker.fold(fold.index, outcome)  # unless the tracking run already has it
             results.add(outcome, out)
             row = outcome.row
-            log.info("fold %d/%d: %s (best epoch %d, %.2fs)", fold.index + 1, len(folds),
+            log.info("%s: %s (best epoch %d, %.2fs)", fold_label(fold.index, len(folds)),
                      " ".join(f"{m}={row[m]:.4f}" for m in shown),
                      row["best_epoch"], row["train_seconds"])
     return results
@@ -229,7 +229,7 @@ def _train_fold(ctx: FoldContext, fold: Fold, n_folds: int, backend):
                                  resume=spec.resume is not None,
                                  samplers=[fold_backend.device] if fold_backend is not None else [])
     if checkpoint.resume_state is not None:
-        log.info("fold %d/%d: continues after epoch %d, from its last epoch checkpoint", fold.index + 1, n_folds,
+        log.info("%s: continues after epoch %d, from its last epoch checkpoint", fold_label(fold.index, n_folds),
                  checkpoint.resume_state["epoch"])
     try:
         outcome = run_fold(ctx, fold, fold_backend, checkpoint)

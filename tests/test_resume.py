@@ -82,7 +82,7 @@ def test_a_run_killed_after_two_folds_resumes_to_the_uninterrupted_metrics(tmp_p
     resumed = run_cli([*RUN, f"resume={killed}"], cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert resumed.stdout.count("kept, not trained again") == 2
-    assert "fold 3/3: continues after epoch" in resumed.stdout
+    assert "fold 2 (3 of 3): continues after epoch" in resumed.stdout
     assert not list((killed / "folds").glob("*.epoch.pt"))  # finished folds drop their epoch state
     assert not list(killed.rglob(".*.tmp"))  # a temp file the kill left behind is cleared on resume
     # the uninterrupted run to compare with (in this process: a third process would only add its start-up)

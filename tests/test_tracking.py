@@ -72,7 +72,7 @@ def test_an_unreachable_tracking_server_is_one_line_before_training(tmp_path, cl
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot use the tracking store http://127.0.0.1:9" in lines[0]
-    assert "Traceback" not in result.stderr and "fold 1/5" not in result.stdout
+    assert "Traceback" not in result.stderr and "fold 0 (1 of 5)" not in result.stdout
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
