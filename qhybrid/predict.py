@@ -122,10 +122,12 @@ class Predictor:
         import pandas as pd  # lazy: `qhybrid predict --help` imports this module
 
         proba, index = self._scored(table, rows)
+        ids = {self.id_column: table[self.id_column].to_numpy()} if isinstance(table, pd.DataFrame) and \
+            self.id_column in table.columns else {}
         if self.regression:
-            return pd.DataFrame({"prediction": proba}, index=index)
+            return pd.DataFrame({**ids, "prediction": proba}, index=index)
         labels = np.asarray(self.classes, dtype=object)
-        out = pd.DataFrame({"prediction": labels[proba.argmax(axis=1)]}, index=index)
+        out = pd.DataFrame({**ids, "prediction": labels[proba.argmax(axis=1)]}, index=index)
         for i, name in enumerate(self.classes):
             out[f"proba_{name}"] = proba[:, i]
         if self.decision_threshold is not None:
@@ -185,7 +187,13 @@ class Predictor:
     @property
     def ignored_columns(self) -> list[str]:
         """Columns of the run's data layout an input may carry besides the features."""
-        return [c for c in (self.target_column, self.data_config.get("time_column")) if c]
+        layout = [self.target_column, self.data_config.get("time_column"), self.id_column]
+        return [c for c in layout + list(self.data_config.get("drop_columns") or []) if c]
+
+    @property
+    def id_column(self) -> Optional[str]:
+        """data.id_column: an input's identifiers, passed through to its predictions."""
+        return self.data_config.get("id_column")
 
 
 def _refuse_rows(bad: np.ndarray, index, rows, problem: str, fix: str) -> None:

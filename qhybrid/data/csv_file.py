@@ -68,8 +68,9 @@ def _select_columns(table: Table, spec) -> list[str]:
     if time_column is not None and time_column == spec.target:
         raise DataError(f"data.target and data.time_column are both {spec.target!r}: the label cannot be the time",
                         "set data.target to the class column")
+    layout = _layout_columns(table, spec, columns)
     if spec.features is None:
-        left_out = {spec.target, time_column, *unnamed_to_ignore(table)}
+        left_out = {spec.target, time_column, *layout, *unnamed_to_ignore(table)}
         features = [c for c in columns if c not in left_out]
     else:
         features = [str(f) for f in spec.features]
@@ -86,6 +87,24 @@ def _select_columns(table: Table, spec) -> list[str]:
     if not features:
         raise DataError(f"{where} has no feature columns besides the target", "add feature columns to the file")
     return features
+
+
+def _layout_columns(table: Table, spec, columns: list[str]) -> list[str]:
+    """data.id_column and data.drop_columns, each a column of the file."""
+    named = {f"data.id_column={spec.id_column!r}": spec.id_column} if getattr(spec, "id_column", None) else {}
+    named.update({f"data.drop_columns has {c!r}, which": c for c in getattr(spec, "drop_columns", None) or []})
+    for key, column in named.items():
+        if column not in columns:
+            raise DataError(f"{key} is not a column of {table.path}{_near(column, columns)} (columns: "
+                            f"{_shown(columns)})", "name a column of the file")
+    return list(named.values())
+
+
+def _ids(table: Table, spec) -> "pd.DataFrame | None":
+    """The rows' identifiers (data.id_column), in the rows' order: predictions.csv carries them."""
+    if not getattr(spec, "id_column", None):
+        return None
+    return pd.DataFrame({spec.id_column: table.frame[spec.id_column].to_numpy()})
 
 
 def _clean_part(table: Table, features: list[str], spec, task: str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -154,6 +173,7 @@ def load_csv(spec, task: str = "auto") -> Dataset:
         # the index keeps each row's place in the file, for messages
         table.frame = table.frame.iloc[_time_order(table, spec.time_column)]
     X, labels, task = _clean_part(table, features, spec, task)
+    ids = _ids(table, spec)
     fixed_test = None
     if spec.test_path:
         if Path(spec.test_path).expanduser().resolve() == Path(spec.path).expanduser().resolve():
@@ -163,6 +183,7 @@ def load_csv(spec, task: str = "auto") -> Dataset:
         test = _read(spec, spec.test_path, "data.test_path")
         _same_columns(test, table)
         X_test, labels_test, _ = _clean_part(test, features, spec, task)
+        ids = pd.concat([ids, _ids(test, spec)], ignore_index=True) if ids is not None else None
         unseen = [] if task == "regression" else sorted(set(labels_test.tolist()) - set(labels.tolist()))
         if unseen:
             raise DataError(
@@ -178,4 +199,4 @@ def load_csv(spec, task: str = "auto") -> Dataset:
     else:
         y, classes = encode_labels(labels, spec.positive_class, source=table.where, target=spec.target)
     return Dataset(name="csv", X=X, y=y, classes=classes, feature_names=features, fixed_test=fixed_test,
-                   time_ordered=spec.time_column is not None, regression=task == "regression")
+                   time_ordered=spec.time_column is not None, regression=task == "regression", meta=ids)

@@ -60,10 +60,13 @@ class CsvDataSpec(DataCommon):
     nan_policy: str = "error"
     positive_class: Optional[str] = None
     time_column: Optional[str] = None  # rows are a time series ordered by this column: forward CV only
+    id_column: Optional[str] = None  # a row identifier: not a feature, passed through to predictions
+    drop_columns: Optional[list[str]] = None  # columns that are neither features nor the target
 
     def check(self) -> None:
         self.check_common()
         choice("data.nan_policy", self.nan_policy, NAN_POLICIES)
+        self._check_layout()
         # a missing file is found at start, before anything else is done
         existing_file(self.path, "data.path")
         if self.test_path:
@@ -75,6 +78,20 @@ class CsvDataSpec(DataCommon):
                 f"data.target={self.target!r} is also listed in data.features",
                 "remove the label column from data.features",
             )
+
+
+    def _check_layout(self) -> None:
+        """The id, dropped, target and feature columns are distinct roles: a column has one."""
+        roles = {"data.target": [self.target] if self.target else [], "data.id_column": [self.id_column]
+                 if self.id_column else [], "data.drop_columns": list(self.drop_columns or []),
+                 "data.features": list(self.features or [])}
+        seen: dict[str, str] = {}
+        for key, columns in roles.items():
+            for column in columns:
+                if column in seen:
+                    raise ConfigError(f"column {column!r} is both {seen[column]} and {key}",
+                                      "give each column one role")
+                seen[column] = key
 
 
 @dataclass
