@@ -64,9 +64,9 @@ def train(model: Optional[str] = None, data: Any = None, overrides: Sequence[str
                           "pass a list, e.g. overrides=['trainer.max_epochs=50']")
     frame = in_memory_table(X, y, data, target)
     if frame is not None:
-        key = register(frame[0])
+        key = register(*frame)
         data = None
-        overrides = ["data=memory", f"data.key={key}", f"data.target={frame[1]}",
+        overrides = ["data=memory", f"data.key={key}",
                      *([] if any(o.split("=")[0].lstrip("+~") == "refit" for o in overrides) else ["refit=true"]),
                      *overrides]
     elif data is not None and not isinstance(data, str):
@@ -113,7 +113,7 @@ def in_memory_table(X: Any, y: Any, data: Any, target: Optional[str]):
         if target not in data.columns:
             raise ConfigError(f"target={target!r} is not a column of the DataFrame (columns: "
                               f"{', '.join(map(str, data.columns[:8]))})", "name its label column: target=<name>")
-        return data.reset_index(drop=True), target
+        return data.reset_index(drop=True).rename(columns=str), str(target)
     if X is None or y is None:
         raise ConfigError("X and y go together", "pass both X=<features> and y=<labels or values>")
     table = X.reset_index(drop=True).copy() if isinstance(X, pd.DataFrame) else \
@@ -124,7 +124,8 @@ def in_memory_table(X: Any, y: Any, data: Any, target: Optional[str]):
     labels = np.asarray(y)
     if labels.ndim != 1 or len(labels) != len(table):
         raise ConfigError(f"y has shape {labels.shape} for {len(table)} rows of X", "pass one label or value per row")
-    name = target or (y.name if isinstance(y, pd.Series) and y.name is not None else "target")
+    table = table.rename(columns=str)
+    name = str(target or (y.name if isinstance(y, pd.Series) and y.name is not None else "target"))
     if name in table.columns:
         raise ConfigError(f"X already has a column {name!r}, the name y would take", "pass target=<another name>")
     table[name] = labels

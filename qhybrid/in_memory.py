@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from qhybrid.build import ModelBuilders, build_backend, build_preprocessor
+from qhybrid.build import ModelBuilders, build_backend, build_preprocessor, model_inputs
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.resample import smote
 from qhybrid.data.target import TargetScaler
@@ -48,8 +48,9 @@ class FittedModel:
         return engine.predict_outputs(self.model, rows, self.precision, self.target)
 
 
-def fit_arrays(spec, data: Dataset) -> FittedModel:
-    """``spec`` (a validated RunSpec) trained on every row of ``data`` but the validation carve."""
+def fit_arrays(spec, data: Dataset, builders: Optional[ModelBuilders] = None) -> FittedModel:
+    """``spec`` (a validated RunSpec) trained on every row of ``data`` but the validation carve;
+    ``builders``: the run's (init_from's weights, its retry policy), else fresh ones."""
     spec = for_task(spec, data)
     rows = np.arange(data.n_samples)
     fit_rows, val_rows = split_validation(rows, data.stratify_by, spec.trainer.val_fraction,
@@ -70,8 +71,8 @@ def fit_arrays(spec, data: Dataset) -> FittedModel:
     device = resolve_device(spec.trainer.device)
     precision = resolve_precision(spec.precision.name, device)
     backend = build_backend(spec)
-    ctx = for_spec(FoldContext(spec, data, {}, device, precision, None, Quiet(),
-                               ModelBuilders(data.n_features, data.n_outputs)), spec)
+    builders = builders or ModelBuilders(model_inputs(spec.data, data.n_features), data.n_outputs)
+    ctx = for_spec(FoldContext(spec, data, {}, device, precision, None, Quiet(), builders), spec)
     generator = fold_generator(spec.seed, 0)  # first: it also seeds the weight init
     model, result = fit_model(ctx, Fold(0, rows, rows[:0]), arrays, backend.for_fold(0) if backend else None, None,
                               generator)

@@ -12,13 +12,14 @@ folder has everything.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from qhybrid import io
-from qhybrid.errors import ConfigError, first_line
+from qhybrid.errors import ConfigError, QHybridError, first_line
 from qhybrid.spec_checks import choice
 
 log = logging.getLogger("qhybrid")
@@ -150,28 +151,50 @@ def csv_logger(spec: CsvLogSpec, out: Path, config: dict, resumed: bool) -> CsvL
     return CsvLogger(out / spec.file)
 
 
-def tensorboard_logger(spec: TensorBoardSpec, out: Path, config: dict, resumed: bool) -> TensorBoardLogger:
+PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb"}  # logger -> the module it needs
+
+
+def check_package(name: str) -> None:
+    """A logger's package is there, or one line naming the extra."""
+    module = PACKAGES.get(name)
+    if module is None:
+        return
     try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise ConfigError("logger=tensorboard needs the tensorboard package, which is not installed",
-                          "pip install 'qhybrid[tracking]' (or pip install tensorboard), or drop tensorboard "
-                          "from logger") from None
-    return TensorBoardLogger(SummaryWriter(log_dir=str(Path(spec.log_dir) if spec.log_dir else out / "tensorboard")))
+        present = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module set to None (tests), or a broken install
+        present = False
+    if not present:
+        raise ConfigError(f"logger={name} needs the {module} package, which is not installed",
+                          f"pip install 'qhybrid[tracking]' (or pip install {module}), or drop {name} from logger")
+
+
+def _starting(name: str, start):
+    """A logger that cannot start (a folder, an account, a server) is one line, before training."""
+    try:
+        return start()
+    except QHybridError:
+        raise
+    except Exception as err:  # noqa: BLE001 - each library raises its own types
+        raise QHybridError(f"logger={name} could not start ({first_line(err, 200, typed=True)})",
+                           f"check the logger.{name} settings, or drop {name} from logger") from None
+
+
+def tensorboard_logger(spec: TensorBoardSpec, out: Path, config: dict, resumed: bool) -> TensorBoardLogger:
+    from torch.utils.tensorboard import SummaryWriter  # checked by check_package
+
+    log_dir = str(Path(spec.log_dir) if spec.log_dir else out / "tensorboard")
+    return TensorBoardLogger(_starting("tensorboard", lambda: SummaryWriter(log_dir=log_dir)))
 
 
 def wandb_logger(spec: WandbSpec, out: Path, config: dict, resumed: bool) -> WandbLogger:
-    try:
-        import wandb
-    except ImportError:
-        raise ConfigError("logger=wandb needs the wandb package, which is not installed",
-                          "pip install 'qhybrid[tracking]' (or pip install wandb), or drop wandb from logger") from None
+    import wandb  # checked by check_package
+
     logging.getLogger("wandb").setLevel(logging.WARNING)
     settings = wandb.Settings(silent=True, console="off")
-    run = wandb.init(project=spec.project, entity=spec.entity, mode=spec.mode, dir=str(out), name=out.name,
-                     config={k: v for k, v in config.items() if k != "hydra"}, settings=settings,
-                     reinit="create_new")
-    return WandbLogger(run)
+    # a resumed run opens a W&B run of its own (its restored folds logged again)
+    return WandbLogger(_starting("wandb", lambda: wandb.init(
+        project=spec.project, entity=spec.entity, mode=spec.mode, dir=str(out), name=out.name,
+        config={k: v for k, v in config.items() if k != "hydra"}, settings=settings, reinit="create_new")))
 
 
 class Fanout:

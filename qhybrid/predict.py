@@ -237,8 +237,14 @@ def checkpoint_paths(run: Path, checkpoint: str, ensemble: bool) -> list[Path]:
             raise QHybridError(f"{folder} has no {'INT8 ' if int8 else ''}fold checkpoints",
                                _no_checkpoint_fix(int8, available))
         return kind
-    if checkpoint == "best" and (folder / "final.pt").is_file():  # refit=true: the model trained on every row
-        return [folder / "final.pt"]
+    if checkpoint == "final" and ensemble:
+        raise QHybridError("checkpoint=final is one model and ensemble=true averages every fold",
+                           "drop one of them")
+    if checkpoint in ("best", "final") and not ensemble and (folder / "final.pt").is_file():
+        return [folder / "final.pt"]  # refit=true: the model trained on every row
+    if checkpoint == "final":
+        raise QHybridError(f"the run has no final model ({folder / 'final.pt'} not found)",
+                           "train with refit=true, or use checkpoint=best")
     name = f"fold_{best_fold(run)}{'_int8' if int8 else ''}" if checkpoint in ("best", "int8") else checkpoint
     path = folder / f"{name}.pt"
     if not path.is_file():
@@ -352,7 +358,11 @@ def main(args: list[str]) -> int:
     import pandas as pd  # lazy: `qhybrid predict --help` imports this module
 
     options = _parse(args)
-    predictor = Predictor(Path(options["run"]), options.get("checkpoint", "best"),
+    # input=fold_<k> reproduces that fold: its own model, unless checkpoint= says otherwise (a refit
+    # run's final model has trained on the fold's test rows)
+    fold = re.fullmatch(r"fold_(\d+)", options["input"])
+    default = f"fold_{fold.group(1)}" if fold and options.get("ensemble", "false").lower() != "true" else "best"
+    predictor = Predictor(Path(options["run"]), options.get("checkpoint", default),
                           options.get("ensemble", "false").lower() == "true")
     output = output_path(options, predictor.run)  # before the work: nothing is predicted only to be refused
     table, known, rows = input_table(predictor, options["input"])

@@ -129,8 +129,9 @@ def _csv_rows(source: Path, data: dict):
 
     from qhybrid.data.table import read_table, separator
 
+    ids = (data["id_column"],) if data.get("id_column") else ()  # identifiers as written: 007 stays 007
     table = read_table(str(source), "input", header=data.get("header", True) is not False,
-                       sep=separator(str(data.get("sep") or ",")), sep_key=None)
+                       sep=separator(str(data.get("sep") or ",")), sep_key=None, text_columns=ids)
     frame = table.frame
     frame.index = pd.Index(table.lines(np.arange(len(frame))), name="line")
     return frame

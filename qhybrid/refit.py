@@ -18,6 +18,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from qhybrid.data.dataset import Dataset
+from qhybrid.errors import first_line
 from qhybrid.in_memory import fit_arrays
 from qhybrid.summary import data_files
 from qhybrid.training.checkpoints import save_checkpoint
@@ -27,14 +28,24 @@ log = logging.getLogger("qhybrid")
 FINAL = "final"  # checkpoints/final.pt; predict's checkpoint=final
 
 
-def refit_final(spec, data: Dataset, rows: list[dict[str, Any]], config: dict, out) -> dict[str, Any]:
-    """Train and save the final model; metrics.json's "final" record."""
+def refit_final(spec, data: Dataset, rows: list[dict[str, Any]], config: dict, out, builders=None) -> dict[str, Any]:
+    """Train and save the final model; metrics.json's "final" record. A failure is a warning
+    and the record says so: the cross-validation's results are written whatever happens here."""
+    try:
+        return _refit(spec, data, rows, config, out, builders)
+    except Exception as err:  # noqa: BLE001 - the folds' results are worth more than the final model
+        log.warning("refit: the final model could not be trained (%s); the cross-validation's results stand",
+                    first_line(err, 200, typed=True))
+        return {"error": first_line(err, 300, typed=True)}
+
+
+def _refit(spec, data: Dataset, rows: list[dict[str, Any]], config: dict, out, builders) -> dict[str, Any]:
     started = time.perf_counter()
     epochs = max(1, int(round(float(np.median([r["best_epoch"] for r in rows])))))
     stopping = replace(spec.trainer.early_stopping, enabled=False)
     trainer = replace(spec.trainer, max_epochs=epochs, val_fraction=0.0, early_stopping=stopping)
     rows_used = _training_rows(data)
-    fitted = fit_arrays(replace(spec, trainer=trainer), rows_used)
+    fitted = fit_arrays(replace(spec, trainer=trainer), rows_used, builders)
     thresholds = [r["decision_threshold"] for r in rows if r.get("decision_threshold") is not None]
     threshold = float(np.median(thresholds)) if thresholds else None
     save_checkpoint(out / "checkpoints" / f"{FINAL}.pt", state_dict=fitted.model.state_dict(),

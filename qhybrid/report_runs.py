@@ -18,7 +18,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # the data config keys that say which rows and labels a run used (not how it preprocessed them):
 # runs that differ in one of them ran on different data sets and are not compared
 SOURCE_KEYS = ("path", "test_path", "target", "positive_class", "tickers", "prices_csv", "start", "end",
-               "interval", "n_populations", "n_samples", "n_snps", "fst")
+               "interval", "n_populations", "n_samples", "n_snps", "fst", "key")
 NOT_QHYBRID_FIX = ("point qhybrid report at a run or sweep folder written by qhybrid train (a damaged "
                    "metrics.json: run that job again)")
 

@@ -82,7 +82,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
     metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device,
                              eval_backend.record() if eval_backend is not None else None, setup.control_records)
     if spec.refit:
-        metrics["final"] = refit_final(spec, data, results.rows, config, out)
+        metrics["final"] = refit_final(spec, data, results.rows, config, out, setup.builders)
     metrics["timing"]["total_seconds"] = time.perf_counter() - started
     metrics["timing"]["kernel_seconds"] = setup.kernel_seconds
     write_artefacts(out, spec, data, results, metrics)

@@ -318,6 +318,9 @@ def _check_across_groups(spec: RunSpec) -> None:
     if spec.lora.quantum_rank and (spec.model.quantum is None or program_of(spec.model.quantum).weight_shape is None):
         raise ConfigError("lora.quantum_rank needs a circuit with trainable weights",
                           "use a model with an ansatz (e.g. model=g6), or lora.quantum_rank=0")
+    if spec.refit and spec.search.active:
+        raise ConfigError("refit=true with search.budget: each fold tuned settings of its own, and a final model "
+                          "would have none of them", "use one: refit=false, or search.budget=0")
     q = spec.model.quantum
     if q is None and (spec.eval_noise.active or spec.eval_shots):
         asked = "eval_noise" if spec.eval_noise.active else f"eval_shots={spec.eval_shots}"

@@ -111,18 +111,21 @@ class _HybridEstimator(BaseEstimator):
             self.fitted_ = self._rebuild(saved)
 
     def _rebuild(self, saved: dict[str, Any]):
-        from qhybrid.build import ModelBuilders, build_backend
+        from qhybrid.build import ModelBuilders, build_backend, model_inputs
         from qhybrid.in_memory import FittedModel
         from qhybrid.training.precision import resolve_precision
 
         spec = self._spec()
         preprocessor, target, best_epoch, epochs_run = pickle.loads(saved["rest"])
         n_outputs = 1 if self._task == "regression" else len(self.classes_)
-        model = ModelBuilders(self.n_features_in_, n_outputs).plain(spec.model, build_backend(spec))
+        model = ModelBuilders(model_inputs(spec.data, self.n_features_in_), n_outputs).plain(spec.model,
+                                                                                         build_backend(spec))
         model.load_state_dict(saved["weights"])
         model.eval()
-        return FittedModel(model, preprocessor, target, resolve_precision(spec.precision.name, "cpu"), "cpu",
-                           best_epoch, epochs_run)
+        # unpickled on the CPU: float16 autocast (amp_fp16, auto) is a CUDA setting
+        precision = spec.precision.name if spec.precision.name in ("fp32", "amp_bf16") else "fp32"
+        return FittedModel(model, preprocessor, target, resolve_precision(precision, "cpu"), "cpu", best_epoch,
+                           epochs_run)
 
 
 class HybridClassifier(ClassifierMixin, _HybridEstimator):

@@ -25,7 +25,7 @@ import yaml
 from qhybrid import __version__, io
 from qhybrid.errors import ConfigError, QHybridError, first_line
 from qhybrid.loggers import (EXTRA_DESCRIPTIONS, EXTRA_LOGGERS, EXTRA_SPECS, CsvLogSpec, Fanout, TensorBoardSpec,
-                             WandbSpec)
+                             WandbSpec, check_package)
 from qhybrid.registry import Registry
 
 log = logging.getLogger("qhybrid")
@@ -189,9 +189,17 @@ def _client(uri: str, artifact_root: Optional[Path], experiment: str):
 def start(spec, out: Path, config: dict[str, Any], resumed: bool):
     """Open the run's trackers: the builder ``logger.name`` registers in LOGGERS (MLflow, or
     none), and each of csv, tensorboard, wandb that the logger list names."""
+    extras = [(name, build) for name, build in EXTRA_LOGGERS.items()
+              if getattr(spec, name) is not None and name != spec.name]
+    for name, _ in extras:  # every package first: no tracker is opened for a run another one refuses
+        check_package(name)
     trackers = [LOGGERS.get(spec.name, spec.module, key="logger.name").build(spec, out, config, resumed)]
-    trackers += [build(getattr(spec, name), out, config, resumed) for name, build in EXTRA_LOGGERS.items()
-                 if getattr(spec, name) is not None and name != spec.name]
+    try:
+        trackers += [build(getattr(spec, name), out, config, resumed) for name, build in extras]
+    except BaseException:
+        for tracker in trackers:  # an MLflow run left RUNNING forever otherwise
+            tracker.end("FAILED")
+        raise
     return trackers[0] if len(trackers) == 1 else Fanout(trackers)
 
 

@@ -54,3 +54,14 @@ def test_data_memory_on_the_command_line_says_it_is_for_python(cli, tmp_path):
     result = cli(["train", "model=g0", "data=memory", *fast(), f"hydra.run.dir={tmp_path / 'run'}"])
     assert result.returncode != 0 and "qhybrid.train(X=..., y=...)" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_table_is_known_by_its_content_and_any_column_names_work(tmp_path):
+    from qhybrid.data.memory import register
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3)))  # integer column names 0, 1, 2
+    frame[3] = np.repeat([0, 1], 20)
+    assert register(frame.rename(columns=str), "3") == register(frame.rename(columns=str).copy(), "3")
+    assert register(frame.rename(columns=str), "3") != register(frame.rename(columns=str).iloc[:39], "3")
+    result = qhybrid.train(model="g0", data=frame, target=3, overrides=fast(), run_dir=tmp_path / "run")
+    assert result.metrics["feature_names"] == ["0", "1", "2"] and result.metrics["classes"] == ["0", "1"]

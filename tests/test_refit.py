@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from helpers.presets import fast
@@ -27,6 +28,19 @@ def test_the_final_model_trains_on_every_row_for_the_folds_epochs_and_predict_us
     assert payload["best_epoch"] == final["epochs"] and payload["fold"] == -1
     assert Predictor(out).payloads[0]["fold"] == -1  # predict's default: the final model
     assert Predictor(out, "fold_1").payloads[0]["fold"] == 1
+    reproduced = cli(["predict", f"run={out}", "input=fold_1", f"output={tmp_path / 'p.csv'}"])
+    assert reproduced.returncode == 0, reproduced.stderr  # input=fold_<k>: that fold's own model, not the final one
+    printed = json.loads(reproduced.stdout.strip().splitlines()[-1])
+    assert printed["accuracy"] == pytest.approx(metrics["folds"][1]["accuracy"])
+
+
+def test_a_run_that_reduces_its_features_refits_at_the_reduced_width(cli, tmp_path):
+    out = tmp_path / "run"  # genomics: PCA inside the folds, the model reads 4 components of 100 SNPs
+    result = cli(["train", "model=g0", "data=genomics", "data.n_snps=100", "refit=true", *fast(),
+                  f"hydra.run.dir={out}"])
+    assert result.returncode == 0, result.stderr
+    assert "error" not in json.loads((out / "metrics.json").read_text())["final"]
+    assert (out / "checkpoints" / "final.pt").is_file()
 
 
 def test_with_a_fixed_test_file_the_final_model_never_sees_its_rows(cli, tmp_path, iris_csv):

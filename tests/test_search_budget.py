@@ -105,6 +105,7 @@ def test_the_default_space_leaves_out_what_the_model_does_not_read(compose, mode
     (["search.budget=2", "search.hybrid=[{key: model.hidden_dims, low: 1, high: 3}]"], "not a number"),
     (["search.budget=2", "search.hybrid=[{key: trainer.val_fraction, low: 0.1, high: 0.3}]"], "cannot be tuned"),
     (["search.budget=2", "cv=walk_forward"], "time series"),
+    (["search.budget=2", "refit=true"], "refit=true with search.budget"),
 ])
 def test_a_search_that_cannot_run_is_one_line(cli, tmp_path, overrides, words):
     result = cli(["train", "model=g6", "data=iris_binary", *overrides, *fast(), f"hydra.run.dir={tmp_path / 'run'}"])

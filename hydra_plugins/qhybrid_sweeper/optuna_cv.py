@@ -94,7 +94,7 @@ class OptunaCVSweeper(Sweeper):
             import optuna
         except ImportError:
             print("qhybrid: error: hydra/sweeper=optuna_cv needs Optuna, which is not installed. "
-                  "Fix: pip install qhybrid[tune]", file=sys.stderr)
+                  "Fix: pip install 'qhybrid[tune]'", file=sys.stderr)
             raise SystemExit(2) from None
 
         parser = OverridesParser.create()

@@ -139,7 +139,9 @@ def _same_columns(test: Table, train: Table) -> None:
 
 
 def _read(spec, path_value: str, key: str) -> Table:
-    return read_table(path_value, key, header=spec.header, sep=separator(spec.sep), text_columns=(spec.target,))
+    # labels and identifiers are text: 007 stays 007
+    texts = (spec.target, *([spec.id_column] if getattr(spec, "id_column", None) else []))
+    return read_table(path_value, key, header=spec.header, sep=separator(spec.sep), text_columns=texts)
 
 
 def _refuse_shared_rows(X: np.ndarray, labels: np.ndarray, X_test: np.ndarray, labels_test: np.ndarray,

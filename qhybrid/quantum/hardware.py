@@ -85,9 +85,9 @@ def _device(target: str):
 def transpiled(program: Program, target: str, shots: Optional[int], executions: Optional[dict]) -> dict[str, Any]:
     """circuit.json's "hardware": the transpiled circuit's depth and gates on ``target``, the
     layout, and the shots per sample and per epoch under the parameter shift."""
+    name, device, size = _device(target)  # first: without Qiskit, one line naming the extra
     from qiskit import transpile  # lazy: as above
 
-    name, device, size = _device(target)
     if program.n_qubits > size:
         raise ConfigError(f"target={target} has {size} qubits, and the circuit {program.n_qubits}",
                           "name a larger device, or use fewer qubits")

@@ -148,7 +148,7 @@ def save_config(out: Path, config: dict[str, Any]) -> None:
 
 # keys added after runs were made, and the value that does what those runs did
 LATER_KEYS = {"controls": lambda v: not v, "repeats": lambda v: v == 1,
-              "search": lambda v: not (v or {}).get("budget")}
+              "search": lambda v: not (v or {}).get("budget"), "refit": lambda v: v is False}
 
 
 def check_same_config(out: Path, config: dict[str, Any]) -> None:
