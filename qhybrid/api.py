@@ -116,11 +116,13 @@ def in_memory_table(X: Any, y: Any, data: Any, target: Optional[str]):
         return data.reset_index(drop=True).rename(columns=str), str(target)
     if X is None or y is None:
         raise ConfigError("X and y go together", "pass both X=<features> and y=<labels or values>")
-    table = X.reset_index(drop=True).copy() if isinstance(X, pd.DataFrame) else \
-        pd.DataFrame(np.asarray(X), columns=[f"x{i}" for i in range(np.asarray(X).shape[1])]) \
-        if np.asarray(X).ndim == 2 else None
-    if table is None:
-        raise ConfigError(f"X has shape {np.asarray(X).shape}, not rows x features", "pass a 2-d array or DataFrame")
+    if isinstance(X, pd.DataFrame):
+        table = X.reset_index(drop=True).copy()
+    else:
+        values = np.asarray(X)
+        if values.ndim != 2:
+            raise ConfigError(f"X has shape {values.shape}, not rows x features", "pass a 2-d array or DataFrame")
+        table = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
     labels = np.asarray(y)
     if labels.ndim != 1 or len(labels) != len(table):
         raise ConfigError(f"y has shape {labels.shape} for {len(table)} rows of X", "pass one label or value per row")
