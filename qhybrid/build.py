@@ -163,9 +163,19 @@ def build_quantum_layer(spec: QuantumSpec, backend: ResolvedBackend, retry: Opti
     return QuantumLayer(spec, executor, dtype=backend.dtype)
 
 
-def build_preprocessor(data_spec) -> FoldPreprocessor:
+def build_preprocessor(data_spec, data=None) -> FoldPreprocessor:
+    """A fold's preprocessing; ``data`` (its Dataset) names the categorical columns, if any."""
+    categories = getattr(data, "categories", None) or {}
+    names = list(data.feature_names) if data is not None else []
     return FoldPreprocessor(data_spec.scaler, impute=getattr(data_spec, "nan_policy", "error") == "impute",
-                            pca=model_inputs(data_spec, 0))
+                            pca=model_inputs(data_spec, 0),
+                            categories={names.index(c): v for c, v in categories.items()})
+
+
+def data_inputs(data_spec, data) -> int:
+    """How many numbers per row the model reads from ``data``: PCA's components, or its
+    features with each categorical one as one column per category."""
+    return build_preprocessor(data_spec, data).n_outputs(data.n_features)
 
 
 def model_inputs(data_spec, n_features: int) -> int:

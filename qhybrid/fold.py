@@ -105,7 +105,7 @@ def fit_and_validation_rows(spec: RunSpec, data: Dataset, fold: Fold) -> tuple[n
 def prepare_arrays(spec: RunSpec, data: Dataset, fold: Fold) -> FoldArrays:
     fit_rows, val_rows = fit_and_validation_rows(spec, data, fold)
     # fitted on the rows the model trains on, nothing else
-    preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
+    preprocessor = build_preprocessor(spec.data, data).fit(data.X[fit_rows])
     X_fit, y_fit = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows]
     target = TargetScaler.fit(y_fit) if data.regression else None
     if target is not None:

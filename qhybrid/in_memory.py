@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from qhybrid.build import ModelBuilders, build_backend, build_preprocessor, model_inputs
+from qhybrid.build import ModelBuilders, build_backend, build_preprocessor, data_inputs
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.resample import smote
 from qhybrid.data.target import TargetScaler
@@ -57,7 +57,7 @@ def fit_arrays(spec, data: Dataset, builders: Optional[ModelBuilders] = None) ->
                                           seed=fold_seed(spec.seed, 0) % (2**31))
     if data.fit_mask is not None:  # rows a fold validates but never fits (finance's dead zone)
         fit_rows = fit_rows[data.fit_mask[fit_rows]]
-    preprocessor = build_preprocessor(spec.data).fit(data.X[fit_rows])
+    preprocessor = build_preprocessor(spec.data, data).fit(data.X[fit_rows])
     X_fit, y_fit, target = preprocessor.transform(data.X[fit_rows]), data.y[fit_rows], None
     if data.regression:
         target = TargetScaler.fit(y_fit)
@@ -71,7 +71,7 @@ def fit_arrays(spec, data: Dataset, builders: Optional[ModelBuilders] = None) ->
     device = resolve_device(spec.trainer.device)
     precision = resolve_precision(spec.precision.name, device)
     backend = build_backend(spec)
-    builders = builders or ModelBuilders(model_inputs(spec.data, data.n_features), data.n_outputs)
+    builders = builders or ModelBuilders(data_inputs(spec.data, data), data.n_outputs)
     ctx = for_spec(FoldContext(spec, data, {}, device, precision, None, Quiet(), builders), spec)
     generator = fold_generator(spec.seed, 0)  # first: it also seeds the weight init
     model, result = fit_model(ctx, Fold(0, rows, rows[:0]), arrays, backend.for_fold(0) if backend else None, None,

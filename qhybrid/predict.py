@@ -146,6 +146,7 @@ class Predictor:
 
         is_frame = isinstance(X, pd.DataFrame)
         rows = rows or (DATAFRAME_ROWS if is_frame else ARRAY_ROWS)
+        X = self._category_codes(X) if is_frame else X
         values = feature_matrix(X, self.feature_names, ignored=self.ignored_columns,
                                 allow_missing=self.imputes, rows=rows)
         index = X.index if is_frame else pd.RangeIndex(len(values))
@@ -162,6 +163,21 @@ class Predictor:
                      "the model's output overflows for {rows}",
                      "check those rows' values against the training data's range")
         return proba, index
+
+    def _category_codes(self, table):
+        """A table's categorical columns (data.categorical) as the run encoded them: each value's
+        index among the training file's categories, -1 for one it did not have (no category)."""
+        categories = self.models[0][1].categories
+        if not categories:
+            return table
+        table = table.copy()
+        for column, names in categories.items():
+            name = self.feature_names[column]
+            if name in table.columns:
+                index = {n: i for i, n in enumerate(names)}
+                values = table[name].astype("string").str.strip()
+                table[name] = [float(index.get(v, -1)) if isinstance(v, str) else -1.0 for v in values]
+        return table
 
     @property
     def imputes(self) -> bool:

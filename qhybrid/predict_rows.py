@@ -41,6 +41,9 @@ def fold_test_rows(predictor: Any, fold: int):
         raise DataError(f"the labels of fold {fold}'s rows differ from the run's predictions.csv ({changed})",
                         "predict from a CSV with input=<file>")
     table = pd.DataFrame(data.X[rows], columns=data.feature_names, index=pd.Index(rows, name="row"))
+    for column, names in (data.categories or {}).items():  # as a file writes them: predict encodes them again
+        codes = table[column].to_numpy(dtype=np.int64)
+        table[column] = pd.array([names[c] if c >= 0 else None for c in codes], dtype="string")
     table[predictor.target_column] = labels
     return table
 
@@ -129,7 +132,8 @@ def _csv_rows(source: Path, data: dict):
 
     from qhybrid.data.table import read_table, separator
 
-    ids = (data["id_column"],) if data.get("id_column") else ()  # identifiers as written: 007 stays 007
+    # identifiers and categories as written: 007 stays 007
+    ids = (*([data["id_column"]] if data.get("id_column") else []), *(data.get("categorical") or []))
     table = read_table(str(source), "input", header=data.get("header", True) is not False,
                        sep=separator(str(data.get("sep") or ",")), sep_key=None, text_columns=ids)
     frame = table.frame

@@ -30,7 +30,8 @@ from qhybrid.circuit_files import write_run_circuit
 from qhybrid.compute_device import resolve_device
 from qhybrid.quantum.observables import describe, output_width
 from qhybrid.refit import refit_final
-from qhybrid.build import ModelBuilders, build_backend, build_eval_backend, build_retry, build_run_model, model_inputs
+from qhybrid.build import (ModelBuilders, build_backend, build_eval_backend, build_retry, build_run_model,
+                           data_inputs)
 from qhybrid.console import fold_label, fold_progress
 from qhybrid.data import Dataset, load_dataset
 from qhybrid.errors import ConfigError, DataError
@@ -143,7 +144,7 @@ def prepare_model(spec: RunSpec, data: Dataset, n_folds: int, backend, out: Path
     """Seeds, device, precision and the model a fold trains; logs what will run."""
     seed_everything(spec.seed, spec.trainer.deterministic)
     device = resolve_device(spec.trainer.device)
-    n_inputs = model_inputs(spec.data, data.n_features)  # PCA components, or the features
+    n_inputs = data_inputs(spec.data, data)  # PCA components, or the features (a category one column each)
     quantum = spec.model.quantum
     thread_policy.use(spec.trainer.threads, thread_policy.work_size(
         spec.trainer.batch_size, quantum.n_qubits if quantum else None, max([n_inputs, *spec.model.hidden_dims])),

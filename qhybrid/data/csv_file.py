@@ -93,7 +93,8 @@ def _layout_columns(table: Table, spec, columns: list[str]) -> list[str]:
     """data.id_column and data.drop_columns, each a column of the file."""
     named = {f"data.id_column={spec.id_column!r}": spec.id_column} if getattr(spec, "id_column", None) else {}
     named.update({f"data.drop_columns has {c!r}, which": c for c in getattr(spec, "drop_columns", None) or []})
-    for key, column in named.items():
+    categorical = {f"data.categorical has {c!r}, which": c for c in getattr(spec, "categorical", None) or []}
+    for key, column in {**named, **categorical}.items():
         if column not in columns:
             raise DataError(f"{key} is not a column of {table.path}{_near(column, columns)} (columns: "
                             f"{_shown(columns)})", "name a column of the file")
@@ -107,10 +108,30 @@ def _ids(table: Table, spec) -> "pd.DataFrame | None":
     return pd.DataFrame({spec.id_column: table.frame[spec.id_column].to_numpy()})
 
 
-def _clean_part(table: Table, features: list[str], spec, task: str) -> tuple[np.ndarray, np.ndarray, str]:
+def categories_of(table: Table, spec) -> dict[str, list[str]]:
+    """data.categorical's columns and their categories: the training file's distinct values,
+    sorted (a value the folds' fit rows never show is encoded as no category)."""
+    found = {}
+    for column in getattr(spec, "categorical", None) or []:
+        values = table.frame[column].astype("string").str.strip()
+        found[column] = sorted(set(values.dropna()) - {""})
+    return found
+
+
+def _codes(table: Table, column: str, names: list[str]) -> np.ndarray:
+    """Each row's index into ``names`` (-1: missing, or a value the training file does not have)."""
+    index = {name: i for i, name in enumerate(names)}
+    values = table.frame[column].astype("string").str.strip()
+    return np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.float64)
+
+
+def _clean_part(table: Table, features: list[str], spec, task: str,
+                categories: dict[str, list[str]] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(float64 features, labels as strings or regression values as float64, the task) of one
-    file's usable rows, data.nan_policy applied. ``task``: auto, or the task already resolved
-    on the training file."""
+    file's usable rows, data.nan_policy applied (to the numeric features; a categorical one's
+    missing value is no category). ``task``: auto, or the task already resolved on the
+    training file."""
+    categories = categories or {}
     labels, no_label = checks.read_labels(table, spec.target)
     task = check_target(labels[~no_label], table.where, spec.target, task)
     if task == "regression":
@@ -119,11 +140,16 @@ def _clean_part(table: Table, features: list[str], spec, task: str) -> tuple[np.
         values[present] = regression_values(labels[present], table.where, spec.target,
                                             lambda rows: table.rows_text(present[rows]))
         labels = values
-    X = checks.numeric_features(table, features)
-    checks.refuse_empty_columns(table, X, features)
-    X, keep = checks.apply_nan_policy(table, X, no_label, features, spec.target, spec.nan_policy)
-    checks.refuse_empty_columns(table, X, features)  # impute: a column of out-of-range values only
+    numeric = [f for f in features if f not in categories]
+    X = checks.numeric_features(table, numeric)
+    checks.refuse_empty_columns(table, X, numeric)
+    X, keep = checks.apply_nan_policy(table, X, no_label, numeric, spec.target, spec.nan_policy)
+    checks.refuse_empty_columns(table, X, numeric)  # impute: a column of out-of-range values only
     table.frame = table.frame[keep]  # its index keeps each row's place in the file, for messages
+    if categories:
+        columns = iter(X.T)
+        X = np.column_stack([_codes(table, f, categories[f]) if f in categories else next(columns)
+                             for f in features])
     return X, labels[keep], task
 
 
@@ -140,7 +166,8 @@ def _same_columns(test: Table, train: Table) -> None:
 
 def _read(spec, path_value: str, key: str) -> Table:
     # labels and identifiers are text: 007 stays 007
-    texts = (spec.target, *([spec.id_column] if getattr(spec, "id_column", None) else []))
+    texts = (spec.target, *([spec.id_column] if getattr(spec, "id_column", None) else []),
+             *(getattr(spec, "categorical", None) or []))
     return read_table(path_value, key, header=spec.header, sep=separator(spec.sep), text_columns=texts)
 
 
@@ -174,7 +201,8 @@ def load_csv(spec, task: str = "auto") -> Dataset:
                             "drop data.test_path (the last folds are the latest rows), or data.time_column")
         # the index keeps each row's place in the file, for messages
         table.frame = table.frame.iloc[_time_order(table, spec.time_column)]
-    X, labels, task = _clean_part(table, features, spec, task)
+    categories = categories_of(table, spec)
+    X, labels, task = _clean_part(table, features, spec, task, categories)
     ids = _ids(table, spec)
     fixed_test = None
     if spec.test_path:
@@ -184,7 +212,7 @@ def load_csv(spec, task: str = "auto") -> Dataset:
                             "without data.test_path")
         test = _read(spec, spec.test_path, "data.test_path")
         _same_columns(test, table)
-        X_test, labels_test, _ = _clean_part(test, features, spec, task)
+        X_test, labels_test, _ = _clean_part(test, features, spec, task, categories)
         ids = pd.concat([ids, _ids(test, spec)], ignore_index=True) if ids is not None else None
         unseen = [] if task == "regression" else sorted(set(labels_test.tolist()) - set(labels.tolist()))
         if unseen:
@@ -201,4 +229,5 @@ def load_csv(spec, task: str = "auto") -> Dataset:
     else:
         y, classes = encode_labels(labels, spec.positive_class, source=table.where, target=spec.target)
     return Dataset(name="csv", X=X, y=y, classes=classes, feature_names=features, fixed_test=fixed_test,
-                   time_ordered=spec.time_column is not None, regression=task == "regression", meta=ids)
+                   time_ordered=spec.time_column is not None, regression=task == "regression", meta=ids,
+                   categories=categories or None)

@@ -39,6 +39,9 @@ class Dataset:
     # rows usable for fitting (None: all); the others are still validated and tested
     fit_mask: Optional[np.ndarray] = None
     regression: bool = False
+    # categorical features (data.categorical): name -> its categories; X holds each row's index
+    # into them (-1: missing), one-hot encoded inside each fold (qhybrid.data.preprocess)
+    categories: Optional[dict[str, list[str]]] = None
 
     @property
     def n_samples(self) -> int:

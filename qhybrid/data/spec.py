@@ -62,6 +62,7 @@ class CsvDataSpec(DataCommon):
     time_column: Optional[str] = None  # rows are a time series ordered by this column: forward CV only
     id_column: Optional[str] = None  # a row identifier: not a feature, passed through to predictions
     drop_columns: Optional[list[str]] = None  # columns that are neither features nor the target
+    categorical: Optional[list[str]] = None  # feature columns of categories: one-hot inside each fold
 
     def check(self) -> None:
         self.check_common()
@@ -84,7 +85,11 @@ class CsvDataSpec(DataCommon):
         """The id, dropped, target and feature columns are distinct roles: a column has one."""
         roles = {"data.target": [self.target] if self.target else [], "data.id_column": [self.id_column]
                  if self.id_column else [], "data.drop_columns": list(self.drop_columns or []),
-                 "data.features": list(self.features or [])}
+                 "data.categorical": list(self.categorical or [])}
+        missing = [c for c in self.categorical or [] if self.features is not None and c not in self.features]
+        if missing:
+            raise ConfigError(f"data.categorical names {missing[0]!r}, which data.features leaves out",
+                              "list it in data.features too, or drop it from data.categorical")
         seen: dict[str, str] = {}
         for key, columns in roles.items():
             for column in columns:

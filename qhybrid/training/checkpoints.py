@@ -51,7 +51,7 @@ def save_checkpoint(
         "best_epoch": best_epoch,
         "model_spec": model_spec,
         "n_features": len(feature_names),
-        "n_model_inputs": preprocessor.pca or len(feature_names),
+        "n_model_inputs": preprocessor.n_outputs(len(feature_names)),
         "state_dict": state_dict,
         "preprocessing": preprocessor.state_dict(),
         "classes": list(classes),
