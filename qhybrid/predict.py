@@ -170,13 +170,13 @@ class Predictor:
         categories = self.models[0][1].categories
         if not categories:
             return table
+        from qhybrid.data.dataset import category_codes  # lazy: `qhybrid predict --help` imports this module
+
         table = table.copy()
         for column, names in categories.items():
             name = self.feature_names[column]
             if name in table.columns:
-                index = {n: i for i, n in enumerate(names)}
-                values = table[name].astype("string").str.strip()
-                table[name] = [float(index.get(v, -1)) if isinstance(v, str) else -1.0 for v in values]
+                table[name] = category_codes(table[name], names)
         return table
 
     @property

@@ -23,6 +23,7 @@ def fold_test_rows(predictor: Any, fold: int):
     from omegaconf import OmegaConf
 
     from qhybrid.data import load_dataset
+    from qhybrid.data.dataset import category_names
     from qhybrid.schema import validate
 
     rows, recorded = _fold_rows_of(predictor.run, fold)
@@ -42,8 +43,7 @@ def fold_test_rows(predictor: Any, fold: int):
                         "predict from a CSV with input=<file>")
     table = pd.DataFrame(data.X[rows], columns=data.feature_names, index=pd.Index(rows, name="row"))
     for column, names in (data.categories or {}).items():  # as a file writes them: predict encodes them again
-        codes = table[column].to_numpy(dtype=np.int64)
-        table[column] = pd.array([names[c] if c >= 0 else None for c in codes], dtype="string")
+        table[column] = category_names(table[column].to_numpy(), names)
     table[predictor.target_column] = labels
     return table
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import qhybrid.data.checks as checks
-from qhybrid.data.dataset import Dataset, check_target, encode_labels
+from qhybrid.data.dataset import Dataset, category_codes, check_target, encode_labels
 from qhybrid.data.dataset import shown_names as _shown
 from qhybrid.data.table import Table, read_table, separator, unnamed_to_ignore
 from qhybrid.data.target import regression_values
@@ -118,12 +118,6 @@ def categories_of(table: Table, spec) -> dict[str, list[str]]:
     return found
 
 
-def _codes(table: Table, column: str, names: list[str]) -> np.ndarray:
-    """Each row's index into ``names`` (-1: missing, or a value the training file does not have)."""
-    index = {name: i for i, name in enumerate(names)}
-    values = table.frame[column].astype("string").str.strip()
-    return np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.float64)
-
 
 def _clean_part(table: Table, features: list[str], spec, task: str,
                 categories: dict[str, list[str]] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -148,7 +142,7 @@ def _clean_part(table: Table, features: list[str], spec, task: str,
     table.frame = table.frame[keep]  # its index keeps each row's place in the file, for messages
     if categories:
         columns = iter(X.T)
-        X = np.column_stack([_codes(table, f, categories[f]) if f in categories else next(columns)
+        X = np.column_stack([category_codes(table.frame[f], categories[f]) if f in categories else next(columns)
                              for f in features])
     return X, labels[keep], task
 

@@ -83,6 +83,18 @@ def existing_file(value: str, key: str) -> Path:
     return path
 
 
+def category_codes(values: pd.Series, names: list[str]) -> np.ndarray:
+    """Each value's index into ``names`` as float64 (data.categorical's encoding in X): -1 for
+    a missing value or one ``names`` does not have. Values are compared as stripped text."""
+    text = values.astype("string").str.strip()
+    return pd.Categorical(text, categories=names).codes.astype(np.float64)
+
+
+def category_names(codes: np.ndarray, names: list[str]) -> pd.Categorical:
+    """The values ``category_codes`` encoded (-1: missing)."""
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=names)
+
+
 def label_strings(labels) -> np.ndarray:
     """Labels as strings (labels are text everywhere: `$0_$50k`, `[red]`, `a,b` are class names).
     Whole-number floats read as integers (1.0 -> '1'), so a label column that pandas read as float
