@@ -65,8 +65,8 @@ def check_controls(spec, asked_all: bool) -> list[str]:
 
     q = spec.model.quantum
     program = program_of(q)
-    same = {"separable": "its circuit has no gate on two or more wires" if q.separable or not any(
-                len(g.wires) >= 2 and g.name != "AMPLITUDE" for g in program.gates) else None,
+    same = {"separable": "its circuit has no gate on two or more wires"
+            if q.separable or not any(g.entangling for g in program.gates) else None,
             "frozen_quantum": _nothing_to_freeze(spec, program)}
     kept = []
     for name in spec.controls:
@@ -119,6 +119,5 @@ def describe(name: str, hybrid, control) -> dict[str, Any]:
         record.update(quantum_layer_parameters=trainable_count(hybrid.quantum),
                       matched_layer_parameters=trainable_count(control.quantum), hidden_units=control.quantum.hidden)
     if name == "separable":
-        record["removed_gates"] = sum(len(g.wires) >= 2 and g.name != "AMPLITUDE"
-                                      for g in hybrid.quantum.program.gates)
+        record["removed_gates"] = sum(g.entangling for g in hybrid.quantum.program.gates)
     return record

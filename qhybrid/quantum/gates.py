@@ -12,3 +12,9 @@ class Gate:
     name: str  # a registry gate (qhybrid.quantum.gate_registry) by its name or an alias (ROT, CPHASE); AMPLITUDE
     wires: tuple[int, ...]
     columns: tuple[int, ...] = ()
+
+    @property
+    def entangling(self) -> bool:
+        """A gate on two or more wires: what a separable twin leaves out (a state preparation,
+        AMPLITUDE, is the data's encoding and stays)."""
+        return len(self.wires) >= 2 and self.name != "AMPLITUDE"

@@ -43,7 +43,7 @@ def without_entanglers(program: Program) -> Program:
     preparation, AMPLITUDE, is the data's encoding and stays). The removed gates' columns go
     with them (each column feeds one gate); the weights they read stay in the weight tensor,
     unread, so the twin's weights load from the original's."""
-    kept = [g for g in program.gates if len(g.wires) < 2 or g.name == "AMPLITUDE"]
+    kept = [g for g in program.gates if not g.entangling]
     used = sorted({c for g in kept for c in g.columns})
     new = {old: i for i, old in enumerate(used)}
     return replace(program, gates=[replace(g, columns=tuple(new[c] for c in g.columns)) for g in kept],
