@@ -64,6 +64,7 @@ def train(model: Optional[str] = None, data: Any = None, overrides: Sequence[str
                           "pass a list, e.g. overrides=['trainer.max_epochs=50']")
     frame = in_memory_table(X, y, data, target)
     if frame is not None:
+        _refuse_file_only_keys(overrides)
         key = register(*frame)
         data = None
         overrides = ["data=memory", f"data.key={key}",
@@ -106,14 +107,21 @@ def in_memory_table(X: Any, y: Any, data: Any, target: Optional[str]):
     import pandas as pd
 
     if X is None and y is None and not isinstance(data, pd.DataFrame):
+        if target is not None:
+            raise ConfigError(f"target={target!r} is given without a table to name a column of",
+                              "pass data=<DataFrame> with target=<its label column>, or drop target")
         return None
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise ConfigError(f"both data={data!r} and X, y are given", "pass one of them")
     if isinstance(data, pd.DataFrame):
         if X is not None or y is not None:
             raise ConfigError("both data=<DataFrame> and X, y are given", "pass one of them")
         if target not in data.columns:
             raise ConfigError(f"target={target!r} is not a column of the DataFrame (columns: "
                               f"{', '.join(map(str, data.columns[:8]))})", "name its label column: target=<name>")
-        return data.reset_index(drop=True).rename(columns=str), str(target)
+        table = data.reset_index(drop=True).rename(columns=str)
+        _check_columns(table)
+        return table, str(target)
     if X is None or y is None:
         raise ConfigError("X and y go together", "pass both X=<features> and y=<labels or values>")
     if isinstance(X, pd.DataFrame):
@@ -127,11 +135,37 @@ def in_memory_table(X: Any, y: Any, data: Any, target: Optional[str]):
     if labels.ndim != 1 or len(labels) != len(table):
         raise ConfigError(f"y has shape {labels.shape} for {len(table)} rows of X", "pass one label or value per row")
     table = table.rename(columns=str)
+    _check_columns(table)
     name = str(target or (y.name if isinstance(y, pd.Series) and y.name is not None else "target"))
     if name in table.columns:
         raise ConfigError(f"X already has a column {name!r}, the name y would take", "pass target=<another name>")
     table[name] = labels
     return table, name
+
+
+def _check_columns(table) -> None:
+    if table.columns.duplicated().any():
+        twice = sorted(set(table.columns[table.columns.duplicated()]))
+        raise ConfigError(f"the table names more than one column {', '.join(map(repr, twice[:5]))}",
+                          "give every column its own name")
+    if len(table) == 0:
+        raise ConfigError("the table has no rows", "pass at least a few rows per class")
+
+
+def _refuse_file_only_keys(overrides: Sequence[str]) -> None:
+    """A data.* key a table in memory has not (data.categorical, data.id_column, ...): Hydra's
+    own message would say to pick data=csv, which a table in memory cannot."""
+    from dataclasses import fields
+
+    from qhybrid.data.memory import MemoryDataSpec
+
+    known = {f.name for f in fields(MemoryDataSpec)}
+    for override in overrides:
+        key = override.split("=")[0].lstrip("+~")
+        if key.startswith("data.") and key.split(".")[1] not in known:
+            raise ConfigError(f"{key} is a key of data files, not of a table in memory",
+                              "prepare the table in pandas first (e.g. pandas.get_dummies for categories, "
+                              "drop the columns that are no features), then pass it")
 
 
 def _file_log(out: Path) -> logging.Handler:

@@ -26,22 +26,23 @@ def circuit_record(q, training_rows: Optional[int]) -> tuple:
     return program, resources(program, n_weights, q.trainable, training_rows)
 
 
-def write_run_circuit(out: Path, q, training_rows: int, drawings: bool) -> None:
-    """A run folder's circuit.json (resources) and, with its figures, circuit.txt and circuit.png:
-    a drawing that fails is a warning, never the run."""
+def write_run_circuit(out: Path, q, training_rows: int, plots) -> None:
+    """A run folder's circuit.json (resources) and, with its figures (``plots``: the run's
+    PlotsSpec), circuit.txt and the drawing in the figures' formats: a drawing that fails is a
+    warning, never the run."""
     program, record = circuit_record(q, training_rows)
     source = _copy_source(out, q.circuit)
     if source is not None:
         record["source"] = source
     io.write_json(out / "circuit.json", record)
-    if not drawings:
+    if not plots.enabled:
         return
     # lazy: drawing loads PennyLane, which a native run without figures never needs
     from qhybrid.quantum.drawing import draw_png, draw_text
 
     try:
         io.write_text(out / "circuit.txt", draw_text(program) + "\n")
-        draw_png(program, out / "circuit.png")
+        draw_png(program, out / "circuit.png", tuple(plots.formats), plots.dpi)
     except Exception as err:  # noqa: BLE001 - a drawing is never worth the run
         log.warning("could not draw the circuit (%s)", first_line(err, 200, typed=True))
 

@@ -20,7 +20,8 @@ def _feed(h, value: Any) -> None:
     if isinstance(value, torch.Tensor):
         flat = value.detach().cpu().contiguous().reshape(-1)
         h.update(f"tensor {flat.dtype} {tuple(value.shape)};".encode())
-        h.update(flat.view(torch.uint8).numpy().tobytes())
+        if flat.numel():  # torch cannot view an empty tensor's (zero) stride as bytes; it has none
+            h.update(flat.view(torch.uint8).numpy().tobytes())
     elif isinstance(value, dict):
         h.update(f"dict {len(value)};".encode())
         for key in sorted(value, key=str):

@@ -43,6 +43,9 @@ def one_line(err: Exception, overrides: list[str], compose: Callable[[list[str]]
         return ConfigError(f"{given} gives several values, and only a sweep runs several",
                            f"add -m to run one job per value (qhybrid train -m {given}), or quote it for one "
                            f"text value: \"{key}='{value}'\", or use brackets for a list: {key}=[{value}]")
+    found = re.search(r"Could not load '([\w/]+)/([^'/]+)'", first)
+    if found:
+        return _unloadable_option(found.group(1), found.group(2))
     found = re.match(r"Could not delete from config\. (?:The value of )?'?([^' ]+)'?", first)
     if found:
         return ConfigError(f"cannot delete {found.group(1)}: {first}", f"check the key's name ({HELP})")
@@ -107,6 +110,17 @@ def _unknown_key(key: str, overrides: list[str], compose: Callable[[list[str]], 
         group = parent.split(".")[0]
         fix = f"{key} belongs to {', '.join(f'{group}={o}' for o in elsewhere)}: pick that option first"
     return ConfigError(f"unknown config key {key}", fix)
+
+
+def _unloadable_option(group: str, option: str) -> ConfigError:
+    """An option of a list (logger=[csv,bogus]) that its group does not have: Hydra says only
+    that it could not load it."""
+    folder = resources.files("qhybrid.conf") / group
+    options = sorted(e.name.removesuffix(".yaml") for e in folder.iterdir()
+                     if e.name.endswith(".yaml") and not e.name.startswith("_")) if folder.is_dir() else []
+    close = difflib.get_close_matches(option, options, n=1)
+    return ConfigError(f"{group} has no option {option!r}" + (f" (options: {', '.join(options)})" if options else ""),
+                       f"did you mean {close[0]}?" if close else f"pick one of the options ({HELP})")
 
 
 def _keys_at(parent: str, overrides: list[str], compose: Callable[[list[str]], Any]) -> list[str]:

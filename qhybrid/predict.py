@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -124,6 +125,11 @@ class Predictor:
         proba, index = self._scored(table, rows)
         ids = {self.id_column: table[self.id_column].to_numpy()} if isinstance(table, pd.DataFrame) and \
             self.id_column in table.columns else {}
+        if self.id_column and not ids:
+            import warnings
+
+            warnings.warn(f"the input has no column {self.id_column!r} (the run's data.id_column): the "
+                          "predictions are in the input's row order, without ids", UserWarning, stacklevel=2)
         if self.regression:
             return pd.DataFrame({**ids, "prediction": proba}, index=index)
         labels = np.asarray(self.classes, dtype=object)
@@ -146,7 +152,7 @@ class Predictor:
 
         is_frame = isinstance(X, pd.DataFrame)
         rows = rows or (DATAFRAME_ROWS if is_frame else ARRAY_ROWS)
-        X = self._category_codes(X) if is_frame else X
+        X = self._category_codes(X) if is_frame else self._refuse_categorical_array(X)
         values = feature_matrix(X, self.feature_names, ignored=self.ignored_columns,
                                 allow_missing=self.imputes, rows=rows)
         index = X.index if is_frame else pd.RangeIndex(len(values))
@@ -176,8 +182,19 @@ class Predictor:
         for column, names in categories.items():
             name = self.feature_names[column]
             if name in table.columns:
-                table[name] = category_codes(table[name], names)
+                codes = category_codes(table[name], names)
+                _warn_unseen(name, table[name], codes)
+                table[name] = codes
         return table
+
+    def _refuse_categorical_array(self, X):
+        categories = self.models[0][1].categories
+        if categories:
+            names = [self.feature_names[c] for c in categories]
+            raise QHybridError(f"this run encodes the categorical column(s) {', '.join(map(repr, names))} from "
+                               "their values, which an array without column names cannot give",
+                               "pass a DataFrame with the columns by name")
+        return X
 
     @property
     def imputes(self) -> bool:
@@ -210,6 +227,19 @@ class Predictor:
     def id_column(self) -> Optional[str]:
         """data.id_column: an input's identifiers, passed through to its predictions."""
         return self.data_config.get("id_column")
+
+
+def _warn_unseen(column: str, values, codes: np.ndarray) -> None:
+    """Values of a categorical column the training data never had: encoded as no category (all
+    its one-hot columns 0), which is a prediction the user should know was made that way."""
+    import warnings
+
+    unseen = (codes < 0) & values.notna().to_numpy() & (values.astype("string").str.strip() != "").to_numpy()
+    if unseen.any():
+        shown = sorted(set(values[unseen].astype(str)))
+        warnings.warn(f"column {column!r} has value(s) the training data never had on {int(unseen.sum())} row(s) "
+                      f"({', '.join(map(repr, shown[:5]))}{', ...' if len(shown) > 5 else ''}): predicted with "
+                      "no category for them", UserWarning, stacklevel=4)
 
 
 def _refuse_rows(bad: np.ndarray, index, rows, problem: str, fix: str) -> None:
@@ -382,7 +412,11 @@ def main(args: list[str]) -> int:
                           options.get("ensemble", "false").lower() == "true")
     output = output_path(options, predictor.run)  # before the work: nothing is predicted only to be refused
     table, known, rows = input_table(predictor, options["input"])
-    result = predictor.frame(table, rows=rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = predictor.frame(table, rows=rows)
+    for warning in caught:
+        print(f"qhybrid: warning: {warning.message}", file=sys.stderr)
     if known is not None:
         result = pd.concat([known.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
     write_output(output, result.to_csv(index=False))

@@ -45,6 +45,8 @@ def fold_test_rows(predictor: Any, fold: int):
     for column, names in (data.categories or {}).items():  # as a file writes them: predict encodes them again
         table[column] = category_names(table[column].to_numpy(), names)
     table[predictor.target_column] = labels
+    if predictor.id_column and data.meta is not None and predictor.id_column in data.meta.columns:
+        table[predictor.id_column] = data.meta[predictor.id_column].to_numpy()[rows]
     return table
 
 
@@ -106,7 +108,11 @@ def input_table(predictor: Any, value: str):
     source = Path(value)
     fold = re.fullmatch(r"fold_(\d+)", value)
     if fold and not source.exists():
-        return fold_test_rows(predictor, int(fold.group(1))), None, RowNames("row", "of the run's data")
+        import pandas as pd
+
+        table = fold_test_rows(predictor, int(fold.group(1)))
+        # each prediction names its data row, as predictions.csv does
+        return table, pd.DataFrame({"row": table.index.to_numpy()}), RowNames("row", "of the run's data")
     data = predictor.data_config
     if data.get("name") == "finance":
         # lazy: loads pandas; `qhybrid predict --help` imports this module

@@ -11,6 +11,8 @@ checked.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Optional
 
@@ -69,6 +71,10 @@ def refuse_repeats(overrides: list[str]) -> None:
         if key in seen:
             raise ConfigError(f"{key} is given twice: {seen[key]} and {override}", "give each key once")
         seen[key] = override
+        if key == "logger" and re.fullmatch(r"\[.*\bnone\b.*,.*\]|\[.*,.*\bnone\b.*\]", override.split("=", 1)[1]):
+            # the options' configs merge, so none (no tracker) would silently switch off the others
+            raise ConfigError(f"{override} lists none (no tracker) beside other loggers",
+                              "drop none from the list, or give logger=none alone")
 
 
 def job_config(cfg: DictConfig) -> DictConfig:

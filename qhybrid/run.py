@@ -77,7 +77,7 @@ def _train(cfg: DictConfig, output_dir: str | Path, tracking) -> dict[str, Any]:
                  conditions(tested["noise"], tested["shots"]))
     if spec.model.quantum is not None and spec.resume is None:  # a resumed run keeps its circuit files
         write_run_circuit(out, spec.model.quantum, len(fit_and_validation_rows(spec, data, folds[0])[0]),
-                          spec.plots.enabled)
+                          spec.plots)
     tracker = tracking.start(spec.logger, out, config, resumed=spec.resume is not None)
     results = run_folds(spec, data, folds, config, replace(setup, eval_backend=eval_backend), out, tracker)
     metrics = metrics_record(spec, data, results, setup.counts, setup.precision, setup.backend_record, setup.device,

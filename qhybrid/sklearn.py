@@ -39,6 +39,34 @@ def _validated(overrides: tuple[str, ...]):
     return validate(job_config(compose(list(overrides))))
 
 
+# keys of a whole run (its data, folds, records, comparisons) that an estimator, one model fitted
+# on the rows it is given, has nothing to apply to; its data keys are the fold's preprocessing
+_RUN_ONLY = ("data", "cv", "search", "controls", "repeats", "refit", "logger", "task", "quantization", "baselines",
+             "plots", "eval_noise", "eval_shots", "resume", "decision", "experiment", "hydra")
+_DATA_KEYS = ("data.scaler", "data.imbalance", "data.smote_k_neighbors")
+
+
+def _refuse_run_only(override: str) -> None:
+    key = override.lstrip("+~").split("=", 1)[0]
+    group = key.split(".")[0].split("/")[0]
+    if group in _RUN_ONLY and key not in _DATA_KEYS:
+        raise ValueError(f"overrides: {override} has no effect on an estimator, which fits one model on the rows "
+                         "it is given (cross-validate it with scikit-learn's cross_val_score or GridSearchCV); "
+                         "qhybrid.train runs the whole experiment")
+
+
+def _refuse_beyond_float32(X: np.ndarray, step: str) -> None:
+    """Values the float32 network cannot hold: an overflow (a NaN loss, a class out of nothing)
+    is not an answer."""
+    from qhybrid.data.checks import beyond_float32
+
+    bad = beyond_float32(X)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{step}: X holds values beyond float32's range (e.g. {X[row, column]:g} in column "
+                         f"{column}, row {row}; {int(bad.any(axis=1).sum())} row(s) in all): rescale those columns")
+
+
 class _HybridEstimator(BaseEstimator):
     """What both estimators share: the config from the parameters, the fit on arrays, the
     outputs of new rows, and pickling (the trained weights and the config; the model is
@@ -65,6 +93,8 @@ class _HybridEstimator(BaseEstimator):
                                            not all(isinstance(o, str) for o in self.overrides)):
             raise ValueError(f"overrides={self.overrides!r} is not a list of key=value strings, e.g. "
                              "['model.quantum.n_layers=3']")
+        for override in self.overrides or []:
+            _refuse_run_only(override)
         return [f"model={self.model}", f"backend={self.backend}", f"trainer.max_epochs={self.max_epochs}",
                 f"trainer.batch_size={self.batch_size}", f"trainer.lr={self.lr}",
                 f"trainer.val_fraction={self.val_fraction}", f"trainer.early_stopping.patience={self.patience}",
@@ -80,6 +110,7 @@ class _HybridEstimator(BaseEstimator):
 
         if len(X) < 2:  # one row cannot be split into fit and validation rows
             raise ValueError(f"fit needs at least 2 samples, got {len(X)} sample")
+        _refuse_beyond_float32(X, "fit")
         names = [str(n) for n in getattr(self, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])])]
         data = Dataset(name="arrays", X=np.asarray(X, dtype=np.float64), y=y, classes=classes, feature_names=names,
                        regression=self._task == "regression")
@@ -93,6 +124,7 @@ class _HybridEstimator(BaseEstimator):
     def _outputs(self, X) -> np.ndarray:
         check_is_fitted(self, "fitted_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        _refuse_beyond_float32(X, "predict")
         return self.fitted_.outputs(X)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -136,7 +168,7 @@ class HybridClassifier(ClassifierMixin, _HybridEstimator):
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"y has 1 class ({self.classes_[0]!r}): a classifier needs at least two")
+            raise ValueError(f"y has 1 class ({str(self.classes_[0])!r}): a classifier needs at least two")
         return self._fit_arrays(X, indices.astype(np.int64), [str(c) for c in self.classes_])
 
     def predict_proba(self, X) -> np.ndarray:

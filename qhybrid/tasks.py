@@ -17,7 +17,7 @@ import logging
 from qhybrid.errors import ConfigError
 from qhybrid.training.baselines import baselines_for
 from qhybrid.training.cv_spec import KFoldSpec
-from qhybrid.training.metrics import BINARY_ONLY_MONITORS, is_regression_metric
+from qhybrid.training.metrics import BINARY_EXTRAS, BINARY_ONLY_MONITORS, is_regression_metric
 from qhybrid.training.spec import LOSSES
 
 log = logging.getLogger("qhybrid")
@@ -37,6 +37,11 @@ def check_task(spec, task: str, source: str = "") -> None:
     if not regression and is_regression_metric(monitor):
         raise ConfigError(f"trainer.early_stopping.monitor={monitor} is a regression metric, and this run is "
                           f"classification{why}", "monitor val_loss or a classification metric, e.g. val_roc_auc")
+    metric = spec.search.metric if spec.search.active else None
+    if metric is not None and is_regression_metric(metric) != regression:
+        fits = "r2, rmse or mae" if regression else "roc_auc, accuracy, f1, log_loss or another classification metric"
+        raise ConfigError(f"search.metric={metric} is a {'classification' if regression else 'regression'} metric, "
+                          f"and this run is {task}{why}", f"score the trials by {fits}")
     if not regression:
         return
     if spec.decision.threshold != "argmax":
@@ -82,6 +87,10 @@ def _check_classes(spec, data) -> None:
     if data.task != "binary" and monitor in BINARY_ONLY_MONITORS:
         raise ConfigError(f"trainer.early_stopping.monitor={monitor} is defined for binary tasks only, "
                           f"but {data.name} has {data.n_classes} classes", "monitor val_loss or val_roc_auc")
+    metric = spec.search.metric if spec.search.active else None
+    if data.task != "binary" and metric in BINARY_EXTRAS:
+        raise ConfigError(f"search.metric={metric} is defined for binary tasks only, but {data.name} has "
+                          f"{data.n_classes} classes", "score the trials by roc_auc, accuracy, f1 or log_loss")
     if data.task != "binary" and spec.decision.threshold != "argmax":
         raise ConfigError(f"decision.threshold={spec.decision.threshold} is defined for binary tasks only, but "
                           f"{data.name} has {data.n_classes} classes", "use decision.threshold=argmax")

@@ -42,10 +42,17 @@ def test_a_dataframe_and_its_target_column(tmp_path, iris_csv):
     ({"data": pd.DataFrame({"a": [1, 2]}), "target": "b"}, "target='b' is not a column"),
     ({"X": pd.DataFrame({"target": [1.0, 2.0]}), "y": [0, 1]}, "already has a column 'target'"),
     ({"data": 3}, "neither a data set's name nor a DataFrame"),
+    ({"X": np.zeros((4, 2)), "y": [0, 1, 0, 1], "data": "iris"}, "both data='iris' and X, y are given"),
+    ({"data": "iris", "target": "species"}, "target='species' is given without a table"),
+    ({"X": pd.DataFrame(np.zeros((4, 2)), columns=["a", "a"]), "y": [0, 1, 0, 1]}, "more than one column 'a'"),
+    ({"X": np.zeros((0, 2)), "y": []}, "the table has no rows"),
+    ({"X": np.zeros((4, 2)), "y": [0, 1, 0, 1], "overrides": ["data.categorical=[x0]"]},
+     "data.categorical is a key of data files, not of a table in memory"),
 ])
 def test_bad_in_memory_data_is_one_line(tmp_path, kwargs, words):
+    kwargs = {"overrides": [], **kwargs}
     with pytest.raises(ConfigError) as refused:
-        qhybrid.train(model="g0", overrides=fast(), run_dir=tmp_path / "run", **kwargs)
+        qhybrid.train(model="g0", run_dir=tmp_path / "run", **{**kwargs, "overrides": [*fast(), *kwargs["overrides"]]})
     assert words in str(refused.value) and "\n" not in str(refused.value)
     assert not (tmp_path / "run").exists()
 
@@ -65,3 +72,15 @@ def test_a_table_is_known_by_its_content_and_any_column_names_work(tmp_path):
     assert register(frame.rename(columns=str), "3") != register(frame.rename(columns=str).iloc[:39], "3")
     result = qhybrid.train(model="g0", data=frame, target=3, overrides=fast(), run_dir=tmp_path / "run")
     assert result.metrics["feature_names"] == ["0", "1", "2"] and result.metrics["classes"] == ["0", "1"]
+
+
+@pytest.mark.parametrize("labels", [[0.0, 1.0, np.nan, 1.0, 0.0, np.nan], ["a", "b", None, "b", "a", "a"]])
+def test_a_missing_label_in_memory_is_refused_with_its_rows(labels):
+    from qhybrid.data.memory import MemoryDataSpec, load_memory, register
+    from qhybrid.errors import DataError
+
+    frame = pd.DataFrame({"x": np.arange(6.0), "y": labels})
+    with pytest.raises(DataError) as refused:
+        load_memory(MemoryDataSpec(key=register(frame, "y")))
+    missing = ", ".join(str(i) for i in np.flatnonzero(pd.isna(frame["y"])))
+    assert f"y is missing (NaN or None) on {frame['y'].isna().sum()} row(s): {missing}" in str(refused.value)

@@ -73,8 +73,16 @@ def test_categorical_columns_are_one_hot_per_fold_and_predict_encodes_them_the_s
     new = table.iloc[:3].copy()
     new.loc[new.index[0], "site"] = "west"  # a site the training file never had
     new.to_csv(tmp_path / "new.csv", index=False)
-    assert cli(["predict", f"run={out}", f"input={tmp_path / 'new.csv'}", f"output={tmp_path / 'p.csv'}"]
-               ).returncode == 0
+    predicted = cli(["predict", f"run={out}", f"input={tmp_path / 'new.csv'}", f"output={tmp_path / 'p.csv'}"])
+    assert predicted.returncode == 0 and "column 'site' has value(s) the training data never had on 1 row(s) " \
+        "('west')" in predicted.stderr, predicted.stderr
+    assert pd.read_csv(tmp_path / "f1.csv")["row"].tolist() == \
+        pd.read_csv(out / "predictions.csv").query("fold == 1")["row"].tolist()
+    import qhybrid
+    from qhybrid.errors import QHybridError
+
+    with pytest.raises(QHybridError, match="categorical column"):  # its codes cannot be read off an array
+        qhybrid.load(out).predict(np.zeros((2, 5)))
 
 
 def test_a_category_the_fit_rows_lack_is_no_signal():

@@ -46,3 +46,13 @@ def test_a_bad_figure_setting_is_refused_by_name(compose, overrides, words):
     with pytest.raises(ConfigError) as refused:
         validate(compose(["model=g0", *overrides]))
     assert words in str(refused.value)
+
+
+def test_the_circuit_drawing_follows_the_figures_formats(compose, tmp_path):
+    from qhybrid.circuit_files import write_run_circuit
+    from qhybrid.schema import validate
+
+    spec = validate(compose(["model=g6", "plots.formats=[pdf,svg]"]))
+    write_run_circuit(tmp_path, spec.model.quantum, 10, spec.plots)
+    assert (tmp_path / "circuit.pdf").read_bytes().startswith(b"%PDF") and "<svg" in (tmp_path / "circuit.svg").read_text()
+    assert not (tmp_path / "circuit.png").exists() and (tmp_path / "circuit.txt").exists()

@@ -66,8 +66,22 @@ def test_the_regressor_predicts_in_the_targets_units():
     ({"overrides": ["trainer.lrr=0.1"]}, "trainer.lrr"),
     ({"max_epochs": 0}, "trainer.max_epochs=0"),
     ({"overrides": "trainer.lr=0.1"}, "not a list"),
+    ({"overrides": ["cv.n_splits=3"]}, "cv.n_splits=3 has no effect on an estimator"),
+    ({"overrides": ["data=breast_cancer"]}, "data=breast_cancer has no effect on an estimator"),
+    ({"overrides": ["search.budget=3"]}, "search.budget=3 has no effect"),
 ])
 def test_bad_settings_are_a_value_error_with_qhybrids_line(params, words):
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
     with pytest.raises(ValueError, match=words.replace("[", r"\[")):
         HybridClassifier(**params).fit(X, y)
+
+
+def test_values_beyond_float32_are_refused_in_fit_and_predict():
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
+    huge = X.copy()
+    huge[4, 2] = 1e300
+    with pytest.raises(ValueError, match=r"fit: X holds values beyond float32's range \(e.g. 1e\+300 in column 2, row 4"):
+        HybridClassifier(model="g0", max_epochs=1).fit(huge, y)
+    fitted = HybridClassifier(model="g0", max_epochs=1, overrides=["data.scaler=robust"]).fit(X, y)
+    with pytest.raises(ValueError, match="predict: X holds values beyond float32's range"):
+        fitted.predict(np.full((2, 3), 1e300))

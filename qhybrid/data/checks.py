@@ -80,7 +80,8 @@ def _text_error(table: Table, X: np.ndarray, features: list[str], texts: dict[st
     if not np.isfinite(X[:, features.index(name)]).any():
         others = f", and {_quoted(list(texts)[1:])}" if len(texts) > 1 else ""
         return DataError(f"non-numeric feature columns in {table.where}: {name!r} (e.g. {first}){others}",
-                         "encode them as numbers, or leave them out with data.features=[...]")
+                         "one-hot encode them with data.categorical=[...], or leave them out with "
+                         "data.drop_columns=[...]")
     others = f" (text also in column(s) {_quoted(list(texts)[1:])})" if len(texts) > 1 else ""
     value = str(table.frame[name].iloc[rows[0]])
     hint = " (a decimal comma? write 1.5, not 1,5)" if re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value) else ""

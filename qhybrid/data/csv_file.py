@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import qhybrid.data.checks as checks
-from qhybrid.data.dataset import Dataset, category_codes, check_target, encode_labels
+from qhybrid.data.dataset import Dataset, category_codes, category_text, check_target, encode_labels
 from qhybrid.data.dataset import shown_names as _shown
 from qhybrid.data.table import Table, read_table, separator, unnamed_to_ignore
 from qhybrid.data.target import regression_values
@@ -85,7 +85,9 @@ def _select_columns(table: Table, spec) -> list[str]:
                 f"choose from: {_shown([c for c in columns if c != spec.target])}",
             )
     if not features:
-        raise DataError(f"{where} has no feature columns besides the target", "add feature columns to the file")
+        raise DataError(f"{where} has no feature columns besides the target"
+                        f"{' and the columns data.drop_columns, id_column and time_column take' if layout else ''}",
+                        "leave some columns to be features" if layout else "add feature columns to the file")
     return features
 
 
@@ -105,7 +107,13 @@ def _ids(table: Table, spec) -> "pd.DataFrame | None":
     """The rows' identifiers (data.id_column), in the rows' order: predictions.csv carries them."""
     if not getattr(spec, "id_column", None):
         return None
-    return pd.DataFrame({spec.id_column: table.frame[spec.id_column].to_numpy()})
+    ids = table.frame[spec.id_column]
+    repeated = ids[ids.duplicated(keep=False) & ids.notna()]
+    if len(repeated):  # allowed (visits of one patient), but predictions.csv cannot tell those rows apart by id
+        log.warning("data.id_column=%r repeats %d id(s) (e.g. %r on %d rows): predictions.csv has their rows "
+                    "under the same id", spec.id_column, repeated.nunique(), repeated.iloc[0],
+                    int((ids == repeated.iloc[0]).sum()))
+    return pd.DataFrame({spec.id_column: ids.to_numpy()})
 
 
 def categories_of(table: Table, spec) -> dict[str, list[str]]:
@@ -113,8 +121,10 @@ def categories_of(table: Table, spec) -> dict[str, list[str]]:
     sorted (a value the folds' fit rows never show is encoded as no category)."""
     found = {}
     for column in getattr(spec, "categorical", None) or []:
-        values = table.frame[column].astype("string").str.strip()
-        found[column] = sorted(set(values.dropna()) - {""})
+        found[column] = sorted(set(category_text(table.frame[column]).dropna()) - {""})
+        if not found[column]:
+            raise DataError(f"data.categorical has {column!r}, which is empty in every row of {table.where}",
+                            "leave it out with data.drop_columns, or fill it in")
     return found
 
 

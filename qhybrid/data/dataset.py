@@ -83,11 +83,19 @@ def existing_file(value: str, key: str) -> Path:
     return path
 
 
+def category_text(values: pd.Series) -> pd.Series:
+    """A categorical column's values as the text they are compared by: stripped, and a whole
+    number written as a decimal (3.0, an export's float column) as the integer it is (3), as
+    labels are read. Integers stay as written: 007 is a category of its own."""
+    text = values.astype("string").str.strip()
+    decimal = text.str.fullmatch(r"[+-]?\d+\.0*", na=False)
+    return text.mask(decimal, text.str.replace(r"\.0*$", "", regex=True))
+
+
 def category_codes(values: pd.Series, names: list[str]) -> np.ndarray:
     """Each value's index into ``names`` as float64 (data.categorical's encoding in X): -1 for
-    a missing value or one ``names`` does not have. Values are compared as stripped text."""
-    text = values.astype("string").str.strip()
-    return pd.Categorical(text, categories=names).codes.astype(np.float64)
+    a missing value or one ``names`` does not have (compared as ``category_text``)."""
+    return pd.Categorical(category_text(values), categories=names).codes.astype(np.float64)
 
 
 def category_names(codes: np.ndarray, names: list[str]) -> pd.Categorical:

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from qhybrid.data.dataset import Dataset, encode_labels, label_strings
+from qhybrid.data.dataset import Dataset, encode_labels, label_strings, shown_names
 from qhybrid.data.target import regression_values, resolve_task
 from qhybrid.data.spec import DataCommon
 from qhybrid.errors import ConfigError, DataError
@@ -52,10 +52,15 @@ def table(key) -> tuple[pd.DataFrame, str]:
 def load_memory(spec, task: str = "auto") -> Dataset:
     frame, target = table(spec.key)
     features = [c for c in frame.columns if c != target]
-    text = [str(c) for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
+    text = [str(c) for c in features if not pd.api.types.is_numeric_dtype(frame[c])
+            or pd.api.types.is_complex_dtype(frame[c])]
     if text:
-        raise DataError(f"X has columns that are not numbers: {', '.join(text[:5])}",
+        raise DataError(f"X has columns that are not real numbers: {', '.join(text[:5])}",
                         "encode them as numbers (e.g. pandas.get_dummies) or drop them")
+    unlabelled = np.flatnonzero(frame[target].isna().to_numpy())
+    if len(unlabelled):
+        raise DataError(f"y is missing (NaN or None) on {len(unlabelled)} row(s): {shown_names(unlabelled)}",
+                        "drop those rows or give them their labels")
     X = frame[features].to_numpy(dtype=np.float64)
     as_str = label_strings(frame[target].to_numpy())
     task = resolve_task(as_str, task, "y", None)

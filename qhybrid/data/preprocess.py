@@ -70,17 +70,20 @@ class FoldPreprocessor:
             codes = X[:, column].astype(np.int64)
             params[f"seen_{column}"] = np.isin(np.arange(len(names)), codes).astype(np.float64)
         X = self._numeric(X)
+        width = X.shape[1]  # 0 when every feature is categorical: scikit-learn fits no zero columns
         if self.impute:
-            imputer = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
-            params["fill"] = imputer.statistics_.astype(np.float64)
-            X = imputer.transform(X)
-        fitted = _SCALERS[self.scaler]().fit(X)
+            params["fill"] = np.zeros(0)
+            if width:
+                imputer = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+                params["fill"] = imputer.statistics_.astype(np.float64)
+                X = imputer.transform(X)
+        fitted = _SCALERS[self.scaler]().fit(X if width else np.zeros((len(X), 1)))
         if self.scaler == "standard":
-            params["center"], params["scale"] = fitted.mean_, fitted.scale_
+            params["center"], params["scale"] = fitted.mean_[:width], fitted.scale_[:width]
         elif self.scaler == "robust":
-            params["center"], params["scale"] = fitted.center_, fitted.scale_
+            params["center"], params["scale"] = fitted.center_[:width], fitted.scale_[:width]
         else:
-            params["scale"], params["offset"] = fitted.scale_, fitted.min_
+            params["scale"], params["offset"] = fitted.scale_[:width], fitted.min_[:width]
         if self.pca:
             if self.pca > min(X.shape):
                 raise ValueError(f"PCA to {self.pca} components needs at least that many rows and features, "

@@ -85,7 +85,13 @@ class CsvDataSpec(DataCommon):
         """The id, dropped, target and feature columns are distinct roles: a column has one."""
         roles = {"data.target": [self.target] if self.target else [], "data.id_column": [self.id_column]
                  if self.id_column else [], "data.drop_columns": list(self.drop_columns or []),
+                 "data.time_column": [self.time_column] if self.time_column else [],
                  "data.categorical": list(self.categorical or [])}
+        # a categorical column is a feature; any other role is not
+        clash = [c for c in self.features or [] for k, v in roles.items() if k not in ("data.categorical", "data.target") and c in v]
+        if clash:
+            role = next(k for k, v in roles.items() if clash[0] in v)
+            raise ConfigError(f"column {clash[0]!r} is both in data.features and {role}", "give each column one role")
         missing = [c for c in self.categorical or [] if self.features is not None and c not in self.features]
         if missing:
             raise ConfigError(f"data.categorical names {missing[0]!r}, which data.features leaves out",

@@ -29,7 +29,9 @@ def draw_text(program: Program) -> str:
     return qml.draw(qnode, decimals=None, max_length=100)(A, amplitudes)
 
 
-def draw_png(program: Program, path: Path) -> Path:
+def draw_png(program: Program, path: Path, formats: tuple[str, ...] = ("png",), dpi: int = 120) -> Path:
+    """The drawing at ``path`` in each format (the suffix replaced, as the run's other figures
+    are: circuit.png, circuit.pdf); returns the first file written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,7 +40,7 @@ def draw_png(program: Program, path: Path) -> Path:
     qnode, A, amplitudes = _qnode_and_angles(program)
     fig, _ = qml.draw_mpl(qnode, decimals=None)(A, amplitudes)
     try:
-        return io.save_figure(path, fig)
+        return [io.save_figure(Path(path).with_suffix(f".{fmt}"), fig, dpi, fmt) for fmt in formats][0]
     finally:
         import matplotlib.pyplot as plt
 
