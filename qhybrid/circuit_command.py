@@ -106,10 +106,13 @@ def _show(overrides: list[str], output: Optional[Path], overwrite: bool, target:
         raise ConfigError(f"output={output} is not a .png file", "name a .png file, e.g. output=circuit.png")
     if output.exists() and not overwrite:
         raise ConfigError(f"output={output} already exists", "name another file, or add overwrite=true")
+    if target is not None and not target.strip():
+        raise ConfigError("target= is empty", "name a fake backend (e.g. target=fake_manila) or a calibration JSON file")
     program, record = circuit_record(q, _training_rows(spec))
+    hardware = _hardware(spec, program, record, target)  # before anything is printed: a refusal is one line
     print(f"model={spec.model.name}: the circuit every executor runs\n")
     print(draw_text(program))
     print()
-    print("\n".join(resource_lines(record) + _hardware(spec, program, record, target)))
+    print("\n".join(resource_lines(record) + hardware))
     draw_png(program, output)
     print(f"\ndrawing: {output}")

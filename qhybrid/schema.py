@@ -209,8 +209,11 @@ def _baselines(value: Any) -> list[str]:
 
 
 def _eval_shots(value: Any) -> Optional[int]:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise ConfigError(f"eval_shots={value!r} is not a number of shots", "use null (exact) or a positive count")
+    from qhybrid.quantum.spec import MAX_SHOTS  # lazy: as the other quantum settings
+
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SHOTS):
+        raise ConfigError(f"eval_shots={value!r} is not a number of shots",
+                          f"use null (exact) or a count from 1 to {MAX_SHOTS:,}")
     return value
 
 
@@ -326,14 +329,24 @@ def _check_across_groups(spec: RunSpec) -> None:
         asked = "eval_noise" if spec.eval_noise.active else f"eval_shots={spec.eval_shots}"
         raise ConfigError(f"{asked} scores a model's circuit under noise or shots, and model={spec.model.name} is "
                           "classical", f"pick a hybrid model (e.g. model=g6), or leave {asked.split('=')[0]} unset")
+    if q is None and (spec.backend.noise.active or spec.backend.shots):
+        asked = "backend.noise" if spec.backend.noise.active else f"backend.shots={spec.backend.shots}"
+        raise ConfigError(f"{asked} acts on a model's circuit, and model={spec.model.name} is classical",
+                          f"pick a hybrid model (e.g. model=g6), or leave {asked.split('=')[0]} unset")
     for key, noise in (("backend.noise", spec.backend.noise), ("eval_noise", spec.eval_noise)):
         if q is not None and noise.from_:
             from qhybrid.quantum.calibration import load_calibration  # lazy: as above
 
             size = len(load_calibration(noise.from_, f"{key}.from").qubits)
             if q.n_qubits > size:
-                raise ConfigError(f"{key}.from={noise.from_} has {size} qubits, and model.quantum.n_qubits={q.n_qubits}",
+                raise ConfigError(f"{key}.from={noise.from_} has {size} qubit{'s' if size != 1 else ''}, and "
+                                  f"model.quantum.n_qubits={q.n_qubits}",
                                   "use a larger device's calibration, or fewer qubits")
+        if q is not None and noise.active:
+            from qhybrid.quantum.native_density import check_noise_fits  # lazy: as above
+            from qhybrid.quantum.noise import NoiseModel
+
+            check_noise_fits(program_of(q), NoiseModel.of(noise, q.n_qubits), key)
     if q is not None and program_of(q).embedding == "amplitude" and spec.backend.diff_method in ("adjoint", "parameter-shift") \
             and not is_native(spec.backend.name):
         raise ConfigError(

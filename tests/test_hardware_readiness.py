@@ -70,3 +70,15 @@ def test_circuit_target_prints_the_transpiled_resources_and_the_shots_per_epoch(
     assert "on chain (transpiled by Qiskit" in result.stdout
     assert f"{100 * per_epoch:,} per epoch" in result.stdout
     one_line(cli(["circuit", "model=g6", "target=fake_nosuch"]), "target=fake_nosuch is neither a file nor")
+
+
+def test_a_calibration_too_small_for_the_circuits_layout_is_one_line(tmp_path):
+    from qhybrid.errors import ConfigError
+
+    path = tmp_path / "split.json"  # pairs (0, 1) and (2, 3): no four connected qubits
+    path.write_text(json.dumps({**CHAIN, "qubits": CHAIN["qubits"] + CHAIN["qubits"][:1],
+                                "pairs": [{"qubits": [0, 1], "gate_error": 0.01, "gate_time": 3e-7},
+                                          {"qubits": [2, 3], "gate_error": 0.01, "gate_time": 3e-7}]}))
+    with pytest.raises(ConfigError) as refused:
+        transpiled(program_of(QuantumSpec(n_qubits=4, n_layers=1)), str(path), None, None)
+    assert "Qiskit cannot lay the circuit's 4 qubits out on its coupling map" in str(refused.value)

@@ -126,7 +126,20 @@ def test_a_fake_backend_reads_by_any_of_its_names():
     assert all(0 < q.readout_01 < 0.5 and 1e-6 < q.t1 < 1e-2 for q in calibrations[0].qubits)
 
 
+@pytest.mark.skipif(fake_backend_dir() is None, reason="qiskit-ibm-runtime (its fake backends) is not installed")
+def test_every_fake_backend_reads_older_ones_by_their_u2_gate():
+    from qhybrid.quantum.calibration import fake_backend_names
+
+    calibrations = {name: load_calibration(name) for name in fake_backend_names()}
+    assert len(calibrations) > 40 and all(c.qubits for c in calibrations.values())
+    london = calibrations["fake_london"]  # u1, u2, u3 and cx: no sx
+    assert all(0 < q.gate_error < 0.01 and 1e-8 < q.gate_time < 1e-6 for q in london.qubits) and london.pairs
+
+
 @pytest.mark.parametrize("raw, message", [
+    ({**CALIBRATION, "pairs": [{"qubits": [0, 9], "gate_error": 0.01, "gate_time": 3e-7}]},
+     "pair [0, 9] is not two of its 3 qubits"),
+    ({**CALIBRATION, "pairs": []}, "it has no pairs"),
     ({"qubits": [{**QUBITS[0], "t1": 0.0}]}, "t1=0.0 is out of range"),
     ({"qubits": [{**QUBITS[0], "readout_01": 1.5}]}, "readout_01=1.5 is out of range"),
     ({"qubits": [{k: v for k, v in QUBITS[0].items() if k != "t2"}]}, "KeyError"),
@@ -190,3 +203,34 @@ def test_scoring_a_classical_model_under_noise_is_refused_not_ignored(asked, com
 
     with pytest.raises(ConfigError, match="model=g0 is classical"):
         validate(compose(["model=g0", asked]))
+
+
+@pytest.mark.parametrize("overrides, words", [
+    (["model=g0", "backend.shots=100"], "backend.shots=100 acts on a model's circuit, and model=g0 is classical"),
+    (["model=g0", "backend.noise.depolarizing=0.1"], "backend.noise acts on a model's circuit"),
+    (["model=g6", "backend=torch", "backend.shots=99999999999999999999"], "backend.shots=99999999999999999999 is out"),
+    (["model=g6", "backend=torch", "backend.shots=10", "backend.seed=-1"], "backend.seed=-1 is out of range"),
+    (["model=g6", "backend=torch", "backend.noise.from="], "backend.noise.from is empty"),
+    (["model=g6", "eval_shots=99999999999999999999"], "eval_shots=99999999999999999999 is not a number of shots"),
+    (["model=g6", "eval_noise.readout_01=0.1", "model.quantum.observables=[X0,Z1]"],
+     "eval_noise: an asymmetric readout error on X0"),
+])
+def test_noise_and_shots_that_cannot_act_are_refused_at_start(compose, overrides, words):
+    from qhybrid.schema import validate
+
+    with pytest.raises(ConfigError) as refused:
+        validate(compose(overrides))
+    assert words in str(refused.value)
+
+
+def test_a_calibration_file_changed_before_a_resume_is_refused(tmp_path):
+    from qhybrid.training.resume import check_same_config, save_config
+
+    path = tmp_path / "chip.json"
+    path.write_text(json.dumps(CALIBRATION))
+    config = {"model": {"name": "g6"}, "backend": {"noise": {"from": str(path)}}, "eval_noise": None}
+    save_config(tmp_path, config)
+    check_same_config(tmp_path, config)  # unchanged: resumes
+    path.write_text(json.dumps({**CALIBRATION, "name": "recalibrated"}))
+    with pytest.raises(ConfigError, match="calibration_sha256.backend.noise.from"):
+        check_same_config(tmp_path, config)

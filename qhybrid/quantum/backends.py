@@ -52,6 +52,12 @@ class ResolvedBackend:
     options: dict[str, Any] = field(default_factory=dict)
     noise: Any = None  # the native executor's channels (qhybrid.quantum.noise.NoiseModel), None: noiseless
 
+    @property
+    def seeded(self) -> bool:
+        """Whether the shots are drawn from ``seed``: the native executor's and default.qubit's
+        are; other devices (lightning, Aer) draw from streams of their own."""
+        return isinstance(self.device, ShotSampler) or self.device_name == "default.qubit"
+
     def for_fold(self, fold: int) -> "ResolvedBackend":
         """A device that draws seeded shots gets its own stream per fold, so a fold's shots
         do not depend on the folds run before it (a resumed run draws the same)."""
@@ -77,7 +83,7 @@ class ResolvedBackend:
             "fallback_reason": self.fallback_reason,
             "strategy": self.strategy,
             # the shots' seed; fold k draws from qhybrid.training.seeding.fold_seed(seed, k)
-            "seed": self.seed if self.shots is not None else None,
+            "seed": self.seed if self.shots is not None and self.seeded else None,
             "noise": self.noise.record() if self.noise is not None else None,
         }
 
@@ -140,7 +146,11 @@ def choose_diff_method(device, device_name: str, requested: str, shots: Optional
 
 def resolve_backend(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:
     """The backend ``spec`` names, built by its registered builder."""
-    return BACKENDS.get(spec.name, spec.module).build(spec, n_wires, amplitude, run_seed)
+    resolved = BACKENDS.get(spec.name, spec.module).build(spec, n_wires, amplitude, run_seed)
+    if spec.seed is not None and resolved.shots is not None and not resolved.seeded:
+        log.warning("backend.seed=%s is not used: %s draws its shots from a stream of its own (the native "
+                    "executor and default.qubit take the seed)", spec.seed, resolved.device_name)
+    return resolved
 
 
 def resolve_native(spec, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:

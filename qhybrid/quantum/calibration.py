@@ -31,7 +31,9 @@ from qhybrid.errors import ConfigError
 _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "": 1.0}
 QUBIT_KEYS = ("t1", "t2", "readout_01", "readout_10", "gate_error", "gate_time")
 TWO_QUBIT_GATES = ("cx", "ecr", "cz")  # IBM's native entanglers, in the order preferred
-ONE_QUBIT_GATES = ("sx", "x")
+# sx on today's devices; older ones (fake_london, fake_rochester) calibrate u2, one X90 pulse as
+# sx is, and u3, two of them (u1 is a frame change: no error, no time)
+ONE_QUBIT_GATES = ("sx", "x", "u2", "u3")
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def load_calibration(source: str, key: str = "backend.noise.from") -> Calibratio
     path = Path(source).expanduser()
     if path.suffix.lower() == ".json" or path.exists():
         if not path.is_file():
-            raise ConfigError(f"{key}={source}: no such file", "give the path of a calibration JSON file, or a fake "
+            raise ConfigError(f"{key}={source}: {'a folder, not a file' if path.is_dir() else 'no such file'}",
+                              "give the path of a calibration JSON file, or a fake "
                                                                "backend's name (e.g. fake_manila)")
         try:
             raw = json.loads(path.read_text())
@@ -117,7 +120,11 @@ def load_calibration(source: str, key: str = "backend.noise.from") -> Calibratio
         hint = f"did you mean {', '.join(close)}?" if close else \
             f"qiskit-ibm-runtime has {len(names)}, e.g. {', '.join(names[:4])}; or give a calibration JSON file"
         raise ConfigError(f"{key}={source} is neither a file nor a fake backend of qiskit-ibm-runtime", hint)
-    return parse_calibration(json.loads(props.read_text()), f"fake_{short}")
+    try:
+        return parse_calibration(json.loads(props.read_text()), f"fake_{short}")
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        raise ConfigError(f"{key}={source}: its calibration cannot be read as noise ({type(err).__name__}: {err})",
+                          "choose another fake backend, or give a calibration JSON file") from None
 
 
 def parse_calibration(raw: dict, name: str) -> Calibration:
@@ -144,7 +151,10 @@ def _from_ibm(raw: dict, name: str) -> Calibration:
     gates: dict[str, dict] = {}
     for gate in raw["gates"]:
         gates.setdefault(gate["gate"], {})[tuple(gate["qubits"])] = gate["parameters"]
-    one = next(g for g in ONE_QUBIT_GATES if g in gates)
+    one = next((g for g in ONE_QUBIT_GATES if g in gates), None)
+    if one is None:
+        raise ValueError(f"no one-qubit gate among its gates ({', '.join(sorted(gates))}); it reads "
+                         f"{', '.join(ONE_QUBIT_GATES)}")
     two = next((g for g in TWO_QUBIT_GATES if g in gates), None)
     qubits = []
     for q, entries in enumerate(raw["qubits"]):
@@ -171,4 +181,8 @@ def _checked(cal: Calibration) -> Calibration:
     for wires, (error, seconds) in cal.pairs.items():
         if not (0 <= error <= 1 and math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"pair {wires}: gate_error={error}, gate_time={seconds} out of range")
+        if len(set(wires)) != 2 or min(wires) < 0 or max(wires) >= len(cal.qubits):
+            raise ValueError(f"pair {list(wires)} is not two of its {len(cal.qubits)} qubits (0..{len(cal.qubits) - 1})")
+    if len(cal.qubits) > 1 and not cal.pairs:  # two-qubit gates would run without their error
+        raise ValueError("it has no pairs: the two-qubit gates' errors and times are missing")
     return cal

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
-from qhybrid.errors import ConfigError
+from qhybrid.errors import ConfigError, first_line
 from qhybrid.quantum.calibration import fake_backend_dir, fake_name, load_calibration
 from qhybrid.quantum.circuit import Program
 from qhybrid.quantum.gate_registry import GATES, gate_kind
@@ -91,7 +91,14 @@ def transpiled(program: Program, target: str, shots: Optional[int], executions: 
     if program.n_qubits > size:
         raise ConfigError(f"target={target} has {size} qubits, and the circuit {program.n_qubits}",
                           "name a larger device, or use fewer qubits")
-    circuit = transpile(to_qiskit(program), optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=0, **device)
+    from qiskit.transpiler.exceptions import TranspilerError
+
+    try:
+        circuit = transpile(to_qiskit(program), optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=0, **device)
+    except TranspilerError as err:  # e.g. a calibration whose pairs connect fewer qubits than the circuit has
+        raise ConfigError(f"target={target}: Qiskit cannot lay the circuit's {program.n_qubits} qubits out on its "
+                          f"coupling map ({first_line(err, 160)})", f"give pairs that connect at least "
+                          f"{program.n_qubits} qubits, or name a larger device") from None
     counts = Counter(instruction.operation.name for instruction in circuit.data)
     two = sum(1 for instruction in circuit.data if instruction.operation.num_qubits == 2)
     layout = circuit.layout.initial_index_layout(filter_ancillas=True) if circuit.layout is not None else None

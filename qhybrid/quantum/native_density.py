@@ -51,6 +51,26 @@ def _back(t: torch.Tensor, undo: tuple, shape: tuple) -> torch.Tensor:
     return t.reshape(moved_shape).movedim(list(range(dim - len(axes), dim)), axes).reshape(shape)
 
 
+def check_noise_fits(program: Program, noise: NoiseModel, key: str = "backend.noise") -> None:
+    """What the density-matrix mode cannot model, refused in one line (at validation too, so
+    that nothing trains first): a gate outside the registry, an asymmetric readout error on a
+    word read in the X or Y basis."""
+    opaque = [g.name for g in program.gates if g.name not in GATES and g.name != "AMPLITUDE"]
+    if opaque:
+        raise ConfigError(f"{key} runs circuits of qhybrid's gate registry, and {', '.join(opaque)} is not "
+                          "in it", f"use registry gates (qhybrid circuit lists them), or leave {key} unset")
+    observables = program.observables or default_observables(program.n_qubits)
+    actions = Readout(observables, program.n_qubits).words
+    for o in observables:
+        for _, word in (o.terms if o.probs is None else ()):
+            if actions[word][0] is not None and any(len(set(noise.readout_errors(w))) > 1 for _, w in word):
+                fix = "read Z words (model.quantum.observables)" + \
+                    (f", or use {key}.readout (symmetric)" if noise.source is None else
+                     ": the calibration's readout errors differ by direction")
+                raise ConfigError(f"{key}: an asymmetric readout error on {o.label} (an X or Y word) needs its basis "
+                                  "rotation modelled", fix)
+
+
 class DensityExecutor(nn.Module):
     """(angles, amplitudes) -> the program's observables (B, width) under ``noise``, in the
     angles' dtype."""
@@ -59,12 +79,9 @@ class DensityExecutor(nn.Module):
 
     def __init__(self, program: Program, noise: NoiseSpec | NoiseModel):
         super().__init__()
-        opaque = [g.name for g in program.gates if g.name not in GATES and g.name != "AMPLITUDE"]
-        if opaque:
-            raise ConfigError(f"backend.noise runs circuits of qhybrid's gate registry, and {', '.join(opaque)} is not "
-                              "in it", "use registry gates (qhybrid circuit lists them), or no noise")
         if isinstance(noise, NoiseSpec):
             noise = NoiseModel.of(noise, program.n_qubits)
+        check_noise_fits(program, noise)
         self.program, self.noise, self.n = program, noise, program.n_qubits
         per_sample = {c for c, (source, _) in enumerate(program.columns) if source != SOURCE_WEIGHT}
         self.operations = fuse([g for g in program.gates if g.name != "AMPLITUDE"], noise,  # a state preparation
@@ -103,10 +120,7 @@ class DensityExecutor(nn.Module):
                 flip, phase = actions[word]
                 if flip is None:
                     vector += coefficient * phase.real
-                elif any(errors[w][0] != errors[w][1] for _, w in word):
-                    raise ConfigError(f"an asymmetric readout error on {o.label} (an X or Y word) needs its basis "
-                                      "rotation modelled", "use backend.noise.readout (symmetric), or Z words")
-                else:  # a symmetric readout error shrinks a word by (1 - 2p) per factor read
+                else:  # a symmetric readout error (check_noise_fits) shrinks a word by (1 - 2p) per factor read
                     off.append((coefficient * math.prod(1 - 2 * errors[w][0] for _, w in word), flip, phase))
             vectors.append(vector)
             words.append(off)

@@ -123,6 +123,9 @@ class NoiseSpec:
     from_: Optional[str] = None
 
     def check(self, key: str = "backend.noise") -> None:
+        if self.from_ is not None and not str(self.from_).strip():
+            raise ConfigError(f"{key}.from is empty", f"name a fake backend (e.g. {key}.from=fake_manila) or a "
+                                                       f"calibration JSON file, or drop {key}.from")
         if self.from_:
             set_too = [name for name in PROBABILITIES if getattr(self, name)]
             if set_too:
@@ -162,6 +165,11 @@ class EvalNoiseSpec(NoiseSpec):
         super().check(key)
 
 
+# numpy's multinomial draws take a C long; 10^12 shots of one sample is already far past any device
+MAX_SHOTS = 10**12
+MAX_SEED = 2**63 - 1  # numpy's generators take non-negative seeds
+
+
 @dataclass
 class BackendSpec:
     """Where a quantum layer runs. Classical models ignore this group."""
@@ -199,8 +207,12 @@ class BackendSpec:
         if self.name == "pennylane" and not self.device:
             raise ConfigError("backend=pennylane needs the device's name",
                               "add backend.device=<name>, e.g. backend.device=default.mixed")
-        if self.shots is not None and self.shots < 1:
-            raise ConfigError(f"backend.shots={self.shots} is out of range", "use null (exact) or a positive count")
+        if self.shots is not None and not 1 <= self.shots <= MAX_SHOTS:
+            raise ConfigError(f"backend.shots={self.shots} is out of range",
+                              f"use null (exact) or a count from 1 to {MAX_SHOTS:,}")
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"backend.seed={self.seed} is out of range",
+                              f"use null (the run's seed) or a whole number from 0 to {MAX_SEED}")
         if self.shots is not None and self.diff_method in ("adjoint", "backprop"):
             raise ConfigError(f"backend.diff_method={self.diff_method} needs exact simulation, but "
                               f"backend.shots={self.shots}",

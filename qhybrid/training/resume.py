@@ -9,6 +9,7 @@ are the same.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Optional
@@ -143,7 +144,19 @@ def _comparable(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def save_config(out: Path, config: dict[str, Any]) -> None:
-    io.write_json(out / CONFIG_FILE, _comparable(config))
+    io.write_json(out / CONFIG_FILE, {**_comparable(config), **_calibrations(config)})
+
+
+def _calibrations(config: dict[str, Any]) -> dict[str, Any]:
+    """The content of the calibration files the noise settings name: a file edited between a
+    run's start and its resume would give its folds different noise under one name."""
+    found = {}
+    for key, node in (("backend.noise.from", (config.get("backend") or {}).get("noise")),
+                      ("eval_noise.from", config.get("eval_noise"))):
+        source = (node or {}).get("from") if isinstance(node, dict) else None
+        if source and Path(str(source)).expanduser().is_file():
+            found[key] = hashlib.sha256(Path(str(source)).expanduser().read_bytes()).hexdigest()
+    return {"calibration_sha256": found} if found else {}
 
 
 # keys added after runs were made, and the value that does what those runs did
@@ -158,7 +171,7 @@ def check_same_config(out: Path, config: dict[str, Any]) -> None:
         raise ConfigError(f"resume={out}: the folder has no {CONFIG_FILE} (not a run of this qhybrid version)",
                           "start a new run")
     before = json.loads(path.read_text())
-    now = json.loads(json.dumps(io._json_safe(_comparable(config))))
+    now = json.loads(json.dumps(io._json_safe({**_comparable(config), **_calibrations(config)})))
     for key, idle in LATER_KEYS.items():  # a run started before a key existed ran as if it were idle
         if key not in before and key in now and idle(now[key]):
             before[key] = now[key]
