@@ -184,3 +184,12 @@ class Composer:
             return cfg
         except (HydraException, OmegaConfBaseException) as err:
             raise one_line(err, list(overrides), self._load) from None
+        except ValueError as err:  # Hydra's own: trainer=0.1, a number where a group's option goes
+            if "Config group override must be" not in str(err):
+                raise
+            given = next((o for o in overrides if "." not in o.split("=", 1)[0] and "=" in o
+                          and re.fullmatch(r"[-+0-9.eE_]+|true|false", o.split("=", 1)[1].strip().lower())), None)
+            group = given.split("=", 1)[0].lstrip("+~") if given else "a group"
+            raise ConfigError(f"{given or 'an override'} gives {group} a value where one of its options goes",
+                              f"name an option (qhybrid train --help lists them: {group}=<option>), or set one of "
+                              f"its keys: {group}.<key>={given.split('=', 1)[1] if given else '...'}") from None

@@ -127,7 +127,10 @@ def _python_names(node: Any) -> Any:
 def _coerce(group: str, schema: type, node: Any) -> Any:
     """Merge a config node onto its schema; turn OmegaConf's errors into one line."""
     if not isinstance(node, DictConfig):
-        raise ConfigError(f"{group} must be a mapping, got {node!r}", f"pick an option: {group}=<option>")
+        keys = [f.name.rstrip("_") for f in dataclasses.fields(schema)][:3] if dataclasses.is_dataclass(schema) else []
+        fix = f"pick an option: {group}=<option>" if _has_options(group) else \
+            f"set its keys: {', '.join(f'{group}.{k}=...' for k in keys)}"
+        raise ConfigError(f"{group} must be a mapping, got {node!r}", fix)
     _nested_groups(group, schema, node)
     try:
         # resolve against the whole config first (cv.seed is ${seed}), then type-check alone
@@ -153,9 +156,18 @@ def _coerce(group: str, schema: type, node: Any) -> Any:
             raise ConfigError(f"{key} refers to ${{{missing}}}, which is not in the config",
                               f"give {key} a plain value, or keep {missing} in the config (was it removed with "
                               f"~{missing}?)") from None
-        raise ConfigError(f"{key}: {first}", f"give {key} a value of the right type") from None
+        fix = f"write a list, e.g. {key}=[a,b]" if "is not a ListConfig" in first else \
+            f"give {key} a value of the right type"
+        raise ConfigError(f"{key}: {first}", fix) from None
     obj.check()
     return obj
+
+
+def _has_options(group: str) -> bool:
+    """Whether conf/<group>/ holds options to pick (eval_noise, for one, is a block of keys)."""
+    from importlib import resources
+
+    return (resources.files("qhybrid.conf") / group).is_dir()
 
 
 def _keys_of(schema: type, path: str) -> list[str]:

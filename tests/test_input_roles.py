@@ -94,3 +94,17 @@ def test_a_binary_search_metric_on_classes_of_three_is_refused_once_the_data_sho
     with pytest.raises(ConfigError) as refused:
         for_task(spec, load_dataset(spec.data, spec.task))
     assert "search.metric=sensitivity is defined for binary tasks only" in str(refused.value)
+
+
+@pytest.mark.parametrize("override, words", [
+    ("trainer=0.1", "trainer=0.1 gives trainer a value where one of its options goes"),
+    ("eval_noise=0.1", "Fix: set its keys: eval_noise.depolarizing=..."),
+    ("plots.formats=png", "Fix: write a list, e.g. plots.formats=[a,b]"),
+])
+def test_a_value_of_the_wrong_shape_says_which_shape_it_takes(override, words):
+    from qhybrid.preflight import Composer, job_config
+    from qhybrid.schema import validate
+
+    with pytest.raises(ConfigError) as refused:
+        validate(job_config(Composer().compose([override])))
+    assert words in str(refused.value)

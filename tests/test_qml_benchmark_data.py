@@ -286,3 +286,17 @@ def test_a_study_data_set_trains_end_to_end(cli, tmp_path):
     assert code == 0, err
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_features"] == 4 and metrics["classes"] == ["-1", "1"]
+
+
+def test_bars_and_stripes_takes_its_pixels_as_n_features_too(compose):
+    from qhybrid.data import load_dataset
+    from qhybrid.errors import ConfigError
+    from qhybrid.schema import validate
+
+    spec = validate(compose(["data=bars_and_stripes", "data.n_features=10", "data.n_samples=40"]))
+    data = load_dataset(spec.data, spec.task)
+    assert data.n_features == 10 and data.feature_names[-1] == "pixel_1_4"  # 2 x 5
+    for overrides, words in ((["data.n_features=7"], "at least 2 rows and 2 columns"),
+                             (["data.n_features=9", "data.height=2", "data.width=3"], "disagree")):
+        with pytest.raises(ConfigError, match=words):
+            validate(compose(["data=bars_and_stripes", *overrides]))

@@ -245,7 +245,7 @@ def load_hyperplanes_parity(spec) -> Dataset:
 
 
 def load_bars_and_stripes(spec) -> Dataset:
-    X, y = bars_and_stripes(np.random.RandomState(spec.seed), spec.n_samples, spec.height, spec.width,
-                            spec.noise_std)
-    names = [f"pixel_{r}_{c}" for r in range(spec.height) for c in range(spec.width)]
+    height, width = spec.image_shape()
+    X, y = bars_and_stripes(np.random.RandomState(spec.seed), spec.n_samples, height, width, spec.noise_std)
+    names = [f"pixel_{r}_{c}" for r in range(height) for c in range(width)]
     return _dataset(spec, X, y, names)

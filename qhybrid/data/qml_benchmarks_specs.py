@@ -8,6 +8,7 @@ sets, which only exist for a value on that grid.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
@@ -163,6 +164,9 @@ class BarsAndStripesSpec(DataCommon):
     n_samples: int = 1200  # the study's 1000 training images, then its 200 test images
     height: int = 4
     width: int = 4
+    # the pixels, as the other data sets' data.n_features: null, height x width; given, the image
+    # is its squarest height x width (10: 2 x 5), unless height and width are given and agree
+    n_features: Optional[int] = None
     noise_std: float = 0.5
     seed: int = 42
 
@@ -173,3 +177,19 @@ class BarsAndStripesSpec(DataCommon):
         positive("data.height", self.height)
         positive("data.width", self.width)
         positive("data.noise_std", self.noise_std, allow_zero=True)
+        self.image_shape()
+
+    def image_shape(self) -> tuple[int, int]:
+        """(height, width) of the images."""
+        n = self.n_features
+        if n is None or n == self.height * self.width:
+            return self.height, self.width
+        positive("data.n_features", n)
+        if (self.height, self.width) != (4, 4):
+            raise ConfigError(f"data.n_features={n} and data.height x data.width={self.height * self.width} disagree",
+                              "give the image's size one way: data.n_features, or data.height and data.width")
+        height = max(h for h in range(1, math.isqrt(n) + 1) if n % h == 0)
+        if height == 1:
+            raise ConfigError(f"data.n_features={n} is not the pixels of an image with at least 2 rows and 2 columns "
+                              "(bars and stripes need both)", "use a product such as 4, 6, 9, 10, 16 or 25")
+        return height, n // height
