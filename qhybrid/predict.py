@@ -148,11 +148,13 @@ class Predictor:
         import torch
 
         from qhybrid.inputs import ARRAY_ROWS, DATAFRAME_ROWS, feature_matrix
+        from qhybrid.predict_categories import encode_categories, refuse_categorical_array
         from qhybrid.training.engine import predict_outputs
 
         is_frame = isinstance(X, pd.DataFrame)
         rows = rows or (DATAFRAME_ROWS if is_frame else ARRAY_ROWS)
-        X = self._category_codes(X) if is_frame else self._refuse_categorical_array(X)
+        categories = {self.feature_names[c]: names for c, names in self.models[0][1].categories.items()}
+        X = encode_categories(X, categories) if is_frame else refuse_categorical_array(X, categories)
         values = feature_matrix(X, self.feature_names, ignored=self.ignored_columns,
                                 allow_missing=self.imputes, rows=rows)
         index = X.index if is_frame else pd.RangeIndex(len(values))
@@ -169,32 +171,6 @@ class Predictor:
                      "the model's output overflows for {rows}",
                      "check those rows' values against the training data's range")
         return proba, index
-
-    def _category_codes(self, table):
-        """A table's categorical columns (data.categorical) as the run encoded them: each value's
-        index among the training file's categories, -1 for one it did not have (no category)."""
-        categories = self.models[0][1].categories
-        if not categories:
-            return table
-        from qhybrid.data.dataset import category_codes  # lazy: `qhybrid predict --help` imports this module
-
-        table = table.copy()
-        for column, names in categories.items():
-            name = self.feature_names[column]
-            if name in table.columns:
-                codes = category_codes(table[name], names)
-                _warn_unseen(name, table[name], codes)
-                table[name] = codes
-        return table
-
-    def _refuse_categorical_array(self, X):
-        categories = self.models[0][1].categories
-        if categories:
-            names = [self.feature_names[c] for c in categories]
-            raise QHybridError(f"this run encodes the categorical column(s) {', '.join(map(repr, names))} from "
-                               "their values, which an array without column names cannot give",
-                               "pass a DataFrame with the columns by name")
-        return X
 
     @property
     def imputes(self) -> bool:
@@ -227,19 +203,6 @@ class Predictor:
     def id_column(self) -> Optional[str]:
         """data.id_column: an input's identifiers, passed through to its predictions."""
         return self.data_config.get("id_column")
-
-
-def _warn_unseen(column: str, values, codes: np.ndarray) -> None:
-    """Values of a categorical column the training data never had: encoded as no category (all
-    its one-hot columns 0), which is a prediction the user should know was made that way."""
-    import warnings
-
-    unseen = (codes < 0) & values.notna().to_numpy() & (values.astype("string").str.strip() != "").to_numpy()
-    if unseen.any():
-        shown = sorted(set(values[unseen].astype(str)))
-        warnings.warn(f"column {column!r} has value(s) the training data never had on {int(unseen.sum())} row(s) "
-                      f"({', '.join(map(repr, shown[:5]))}{', ...' if len(shown) > 5 else ''}): predicted with "
-                      "no category for them", UserWarning, stacklevel=4)
 
 
 def _refuse_rows(bad: np.ndarray, index, rows, problem: str, fix: str) -> None:

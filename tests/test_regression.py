@@ -202,7 +202,7 @@ def test_a_csv_target_is_regressed_and_predict_writes_values_in_its_units(tmp_pa
     result = cli(["predict", f"run={out}", "input=fold_0", "checkpoint=fold_0", "output=fold0.csv"])
     assert result.returncode == 0, result.stderr
     predicted = pd.read_csv(tmp_path / "fold0.csv")
-    assert list(predicted.columns) == ["prediction"]
+    assert list(predicted.columns) == ["row", "prediction"] and (predicted["row"] == written["row"].to_numpy()).all()
     np.testing.assert_allclose(predicted["prediction"], written["y_pred"], rtol=1e-9)
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     assert printed["r2"] == pytest.approx(metrics["folds"][0]["r2"])
