@@ -107,7 +107,8 @@ def _show(overrides: list[str], output: Optional[Path], overwrite: bool, target:
     if output.exists() and not overwrite:
         raise ConfigError(f"output={output} already exists", "name another file, or add overwrite=true")
     if target is not None and not target.strip():
-        raise ConfigError("target= is empty", "name a fake backend (e.g. target=fake_manila) or a calibration JSON file")
+        raise ConfigError("target= is empty",
+                          "name a fake backend (e.g. target=fake_manila) or a calibration JSON file")
     program, record = circuit_record(q, _training_rows(spec))
     hardware = _hardware(spec, program, record, target)  # before anything is printed: a refusal is one line
     print(f"model={spec.model.name}: the circuit every executor runs\n")

@@ -126,8 +126,6 @@ class Predictor:
         ids = {self.id_column: table[self.id_column].to_numpy()} if isinstance(table, pd.DataFrame) and \
             self.id_column in table.columns else {}
         if self.id_column and not ids:
-            import warnings
-
             warnings.warn(f"the input has no column {self.id_column!r} (the run's data.id_column): the "
                           "predictions are in the input's row order, without ids", UserWarning, stacklevel=2)
         if self.regression:

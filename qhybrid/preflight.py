@@ -12,7 +12,6 @@ checked.
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from typing import Optional
 

@@ -80,7 +80,7 @@ def test_values_beyond_float32_are_refused_in_fit_and_predict():
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
     huge = X.copy()
     huge[4, 2] = 1e300
-    with pytest.raises(ValueError, match=r"fit: X holds values beyond float32's range \(e.g. 1e\+300 in column 2, row 4"):
+    with pytest.raises(ValueError, match=r"fit: X holds .* float32's range \(e.g. 1e\+300 in column 2, row 4"):
         HybridClassifier(model="g0", max_epochs=1).fit(huge, y)
     fitted = HybridClassifier(model="g0", max_epochs=1, overrides=["data.scaler=robust"]).fit(X, y)
     with pytest.raises(ValueError, match="predict: X holds values beyond float32's range"):

@@ -88,7 +88,8 @@ class CsvDataSpec(DataCommon):
                  "data.time_column": [self.time_column] if self.time_column else [],
                  "data.categorical": list(self.categorical or [])}
         # a categorical column is a feature; any other role is not
-        clash = [c for c in self.features or [] for k, v in roles.items() if k not in ("data.categorical", "data.target") and c in v]
+        clash = [c for c in self.features or [] for k, v in roles.items()
+                 if k not in ("data.categorical", "data.target") and c in v]
         if clash:
             role = next(k for k, v in roles.items() if clash[0] in v)
             raise ConfigError(f"column {clash[0]!r} is both in data.features and {role}", "give each column one role")

@@ -100,8 +100,7 @@ def load_calibration(source: str, key: str = "backend.noise.from") -> Calibratio
     if path.suffix.lower() == ".json" or path.exists():
         if not path.is_file():
             raise ConfigError(f"{key}={source}: {'a folder, not a file' if path.is_dir() else 'no such file'}",
-                              "give the path of a calibration JSON file, or a fake "
-                                                               "backend's name (e.g. fake_manila)")
+                              "give the path of a calibration JSON file, or a fake backend's name (e.g. fake_manila)")
         try:
             raw = json.loads(path.read_text())
             return parse_calibration(raw, path.stem)
@@ -182,7 +181,8 @@ def _checked(cal: Calibration) -> Calibration:
         if not (0 <= error <= 1 and math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"pair {wires}: gate_error={error}, gate_time={seconds} out of range")
         if len(set(wires)) != 2 or min(wires) < 0 or max(wires) >= len(cal.qubits):
-            raise ValueError(f"pair {list(wires)} is not two of its {len(cal.qubits)} qubits (0..{len(cal.qubits) - 1})")
+            raise ValueError(f"pair {list(wires)} is not two of its {len(cal.qubits)} qubits "
+                             f"(0..{len(cal.qubits) - 1})")
     if len(cal.qubits) > 1 and not cal.pairs:  # two-qubit gates would run without their error
         raise ValueError("it has no pairs: the two-qubit gates' errors and times are missing")
     return cal
