@@ -95,6 +95,11 @@ def _natural(name: str) -> tuple:
 
 def _unknown_key(key: str, overrides: list[str], compose: Callable[[list[str]], Any]) -> ConfigError:
     parent, _, leaf = key.rpartition(".")
+    switch = next((o for o in overrides if o.split("=", 1)[0] == parent and o.split("=", 1)[1] in ("true", "false")),
+                  None)
+    if switch:  # plots=false plots.dpi=300: the switch replaced the block its keys belong to
+        return ConfigError(f"{key} is set beside {switch}, which replaces the {parent} block",
+                           f"write {parent}.enabled={switch.split('=', 1)[1]} to keep both")
     others = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != key]
     known = _keys_at(parent, others, compose)
     close = difflib.get_close_matches(leaf, known, n=1, cutoff=0.6)

@@ -108,3 +108,11 @@ def test_a_value_of_the_wrong_shape_says_which_shape_it_takes(override, words):
     with pytest.raises(ConfigError) as refused:
         validate(job_config(Composer().compose([override])))
     assert words in str(refused.value)
+
+
+def test_a_switch_beside_its_blocks_keys_names_the_enabled_key():
+    from qhybrid.api import compose
+
+    with pytest.raises(ConfigError) as refused:
+        compose(["plots=false", "plots.dpi=300"])
+    assert "write plots.enabled=false to keep both" in str(refused.value)
