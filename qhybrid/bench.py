@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from qhybrid.bench_impls import BUILT_IN_ONLY, CAPPED, IMPLEMENTATIONS, XLA_ONE_THREAD, bench_spec, jax_missing, run_worker
+from qhybrid.bench_args import check_impls, check_numbers, out_folder
 from qhybrid.bench_noise import NOISE_CASES, NOISE_IMPLS, NOISE_P, REFERENCES, SAMPLED, SHOTS
 from qhybrid.errors import QHybridError, report
 from qhybrid.io import write_json, write_text
@@ -268,15 +269,17 @@ def main(argv: list[str] | None = None) -> int:
         assert all(len(c) == 3 and min(c) >= 1 for c in cases)
     except (ValueError, AssertionError):
         return report(QHybridError("--cases takes n,L,B triples of positive integers", "e.g. --cases 4,2,64 8,2,1024"))
-    if args.rounds < 1:
-        return report(QHybridError("--rounds must be at least 1", "e.g. --rounds 3"))
-    if args.threads is not None and args.threads < 1:
-        return report(QHybridError("--threads must be at least 1", "e.g. --threads 1, or leave it out"))
+    try:
+        check_numbers(args)
+        out = out_folder(args.out)
+    except QHybridError as err:
+        return report(err)
     # lazy: `qhybrid bench --help` must not load these
     import numpy as np  # noqa: F401  (fail here, not in a worker, if the install is broken)
     import pennylane
     import torch
 
+    asked = list(args.impls or [])
     args.impls = args.impls or list(NOISE_IMPLS if args.noise else DEFAULT_IMPLS)
     cases = cases or (NOISE_CASES if args.noise else DEFAULT_CASES + (CUDA_CASES if torch.cuda.is_available() else []))
     # lazy: `qhybrid bench --help` must not load rich (console) or torch (environment)
@@ -287,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for line in _left_out(args, cases, circuit):
             console.print(line, highlight=False, markup=False)
+        check_impls(args, asked, NOISE_IMPLS)
     except QHybridError as err:
         return report(err)
     results = _run_cases(cases, args, circuit, console)
@@ -296,7 +300,6 @@ def main(argv: list[str] | None = None) -> int:
             "lightning": package_version("pennylane-lightning"), "threads": args.threads,
             "versus": "reference" if any(reference_of(i) != REFERENCE for i in args.impls) else "broadcast",
             **({"jax": package_version("jax")} if "pennylane_jax" in args.impls else {})}
-    out = Path(args.out) if args.out else Path("outputs") / "bench" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     table = markdown(results, meta)
     for r in results:
         r.pop("probe_out", None)
@@ -305,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     write_text(out / "bench.md", table)
     console.print(table, markup=False, highlight=False)
     console.print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
+    if results and all(r.get("error") for r in results):
+        return report(QHybridError("every timed row failed (each row's reason is in the table)",
+                                   "check the cases' sizes and the --timeout"))
     return 0
 
 

@@ -306,7 +306,7 @@ def _limit_threads(hydra_cfg) -> None:
     """A job of a parallel launcher (joblib's processes) computes on one thread: the
     launcher already runs a job per core, and a thread pool per job on top would
     oversubscribe the cores. QHYBRID_THREADS=N sets the count for any run or job (a value
-    that is not a count is a warning, and one thread). Otherwise trainer.threads decides
+    that is not a count is refused at validation). Otherwise trainer.threads decides
     (qhybrid.threads)."""
     from qhybrid import threads as thread_policy  # lazy: loads torch; `qhybrid --help` must not
 
@@ -315,11 +315,9 @@ def _limit_threads(hydra_cfg) -> None:
     if wanted is None and "joblib" not in target.lower():
         thread_policy.fix(None)
         return
-    if wanted is not None and not wanted.isdigit():
-        import logging
+    from qhybrid.training.spec import env_threads  # checked at validation: a bad value never gets here
 
-        logging.getLogger("qhybrid").warning("QHYBRID_THREADS=%r is not a count of threads; using 1", wanted)
-    count = max(1, int(wanted)) if wanted and wanted.isdigit() else 1
+    count = env_threads() or 1
     thread_policy.fix(count, f"QHYBRID_THREADS={wanted}" if wanted is not None else "one per parallel job")
 
 

@@ -102,11 +102,11 @@ def test_bench_leaves_out_what_cannot_run_a_circuit_with_foreign_operations(tmp_
     result = cli(["bench", "--circuit", f"{tmp_path / 'spin.py'}:circuit", "--weight-shapes", '{"weights": [1]}',
                   "--cases", "2,1,4", "--impls", "native_auto", "pennylane_shift", "--rounds", "1",
                   "--min-seconds", "0.05", "--out", str(tmp_path / "b")])
-    assert result.returncode == 0, result.stderr
     assert "native_auto left out: the circuit has operations outside qhybrid's gate registry (Spin)" in result.stdout
     assert "pennylane_shift left out: Spin has no parameter-shift rule" in result.stdout
-    rows = {r["impl"]: r for r in json.loads((tmp_path / "b" / "bench.json").read_text())["results"]}
-    assert set(rows) == {REFERENCE} and "error" not in rows[REFERENCE]
+    # nothing asked for is left to time: the reference alone is no bench
+    assert result.returncode == 2 and "nothing of --impls native_auto pennylane_shift can run here" in result.stderr
+    assert not (tmp_path / "b").exists()
 
 
 @HEAVY
@@ -142,8 +142,33 @@ def test_pennylane_jax_agrees_with_pennylane_and_reports_its_compile_time(tmp_pa
     assert jax_row["compile_s"] > 0 and "compile_s" not in rows[REFERENCE]
 
 
-def test_threads_below_one_is_one_line(cli):
-    one_line(cli(["bench", "--threads", "0"]), "--threads must be at least 1")
+@pytest.mark.parametrize("args, message", [
+    (["--threads", "0"], "--threads 0 is not a count of threads"),
+    (["--threads", "99999999999"], "--threads 99999999999 is not a count of threads"),
+    (["--min-seconds", "0"], "--min-seconds 0 is not a positive number of seconds"),
+    (["--timeout", "inf"], "--timeout inf is not a positive number of seconds"),
+    (["--cap-seconds", "-1"], "--cap-seconds -1 is not a positive number of seconds"),
+    (["--noise", "--impls", "native"], "--noise times steps under noise, and native is noiseless"),
+])
+def test_a_bad_option_is_one_line_before_anything_is_timed(cli, args, message):
+    one_line(cli(["bench", *args]), message)
+
+
+def test_an_earlier_bench_folder_is_never_overwritten_and_a_file_is_no_folder(cli, tmp_path):
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "bench.json").write_text("{}")
+    one_line(cli(["bench", "--out", str(earlier)]), "already holds bench.json of an earlier bench")
+    assert (earlier / "bench.json").read_text() == "{}"
+    (tmp_path / "afile").write_text("x")
+    one_line(cli(["bench", "--out", str(tmp_path / "afile")]), "is a file, not a folder")
+
+
+def test_nothing_asked_for_that_can_run_is_one_line(cli, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "jax", None)  # as where jax is not installed
+    result = cli(["bench", "--impls", "pennylane_jax", "--cases", "3,1,8", "--out", str(tmp_path / "b")])
+    assert result.returncode == 2 and "nothing of --impls pennylane_jax can run here" in result.stderr
+    assert not (tmp_path / "b").exists()
 
 
 def test_a_circuit_that_cannot_compile_is_one_line(tmp_path):

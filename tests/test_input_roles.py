@@ -116,3 +116,28 @@ def test_a_switch_beside_its_blocks_keys_names_the_enabled_key():
     with pytest.raises(ConfigError) as refused:
         compose(["plots=false", "plots.dpi=300"])
     assert "write plots.enabled=false to keep both" in str(refused.value)
+
+
+@pytest.mark.parametrize("env, overrides, words", [
+    ({"QHYBRID_THREADS": "abc"}, [], "QHYBRID_THREADS='abc' is not a count of threads"),
+    ({"QHYBRID_THREADS": "0"}, [], "QHYBRID_THREADS='0' is not a count of threads"),
+    ({}, ["trainer.threads=99999999999"], "trainer.threads=99999999999 is not auto or a count of threads"),
+    ({}, ["backend=torch", "backend.strategy=fused", "backend.noise.depolarizing=0.01"],
+     "backend.strategy=fused chooses how state vectors run, and backend.noise runs density matrices"),
+])
+def test_thread_counts_and_a_strategy_that_cannot_apply_are_refused_at_start(compose, monkeypatch, env, overrides,
+                                                                              words):
+    from qhybrid.schema import validate
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        validate(compose(["model=g6", *overrides]))
+    assert words in str(refused.value)
+
+
+def test_a_backend_that_cannot_start_names_its_own_install_line():
+    from qhybrid.quantum.backends import _install_hint
+
+    assert _install_hint("lightning_gpu").startswith("pip install 'qhybrid[gpu]'")
+    assert _install_hint("qiskit_aer") == "pip install 'qhybrid[qiskit]'"

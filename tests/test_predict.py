@@ -137,3 +137,21 @@ def test_init_from_refuses_an_int8_checkpoint(g4_run):
 
     with pytest.raises(QHybridError, match="INT8 checkpoint.*fold_0.pt"):
         load_initial(g4_run / "checkpoints" / "fold_0_int8.pt")
+
+
+def test_a_layer_with_one_input_stays_float_in_the_int8_export_and_loads_back():
+    import torch
+    from torch import nn
+
+    from qhybrid.training.quantize import int8_state_dict, load_int8_state_dict, quantize_int8
+
+    def model():  # a single readout into the head: Linear(1, 3), which torchao's per-row scales cannot take
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 1), nn.Tanh(), nn.Linear(1, 3))
+
+    X = torch.randn(16, 4)
+    quantized = quantize_int8(model())
+    assert isinstance(quantized[2].weight, nn.Parameter) and type(quantized[2].weight.data) is torch.Tensor
+    assert torch.allclose(quantized(X), model()(X), atol=0.05)  # int8 rounding in the first layer only
+    loaded = load_int8_state_dict(model(), int8_state_dict(quantized))
+    assert torch.equal(loaded(X), quantized(X))

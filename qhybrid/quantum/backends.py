@@ -162,7 +162,9 @@ def resolve_native(spec, n_wires: int, amplitude: bool, run_seed: int) -> Resolv
                            device=ShotSampler(seed) if sampled else None,
                            diff_method="parameter-shift" if sampled or spec.diff_method == "parameter-shift" else
                            "backprop", shots=spec.shots, dtype=spec.dtype, plugin="qhybrid",
-                           plugin_version=__version__, strategy=spec.strategy, seed=seed,
+                           plugin_version=__version__, seed=seed,
+                           # under noise the density-matrix mode runs, whatever the state-vector strategy
+                           strategy="density_matrix" if spec.noise.active else spec.strategy,
                            noise=NoiseModel.of(spec.noise, n_wires) if spec.noise.active else None)
 
 
@@ -188,7 +190,8 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
         except Exception as err:  # plugin missing, no CUDA, a library that fails to load, ...
             if spec.strict:
                 raise QHybridError(f"backend {name} ({device_name}) cannot start: {_one_line(err)}",
-                                   "install or fix it, or set backend.strict=false to use its fallbacks") from None
+                                   f"{_install_hint(name)}, or set backend.strict=false to use its "
+                                   "fallbacks") from None
             reasons.append(f"{name} ({device_name}) cannot start: {_one_line(err)}")
             continue
         plugin, version = plugin_of(device_name)
@@ -200,7 +203,13 @@ def resolve_pennylane(spec, n_wires: int, amplitude: bool, run_seed: int) -> Res
                                plugin_version=version, fallback_reason=reason, seed=seed, n_wires=n_wires,
                                options=options)
     raise QHybridError(f"no backend could start: {'; '.join(reasons)}",
-                       "install the plugin (e.g. pip install pennylane-lightning), or use backend=default_qubit")
+                       f"{_install_hint(chain[0])}, or use backend=torch (qhybrid's own, exact)")
+
+
+def _install_hint(name: str) -> str:
+    """How to get a backend's plugin, as its registration says (qhybrid backends lists it)."""
+    install = BACKENDS.get(name).extra.get("install") if name in BACKENDS.names() else None
+    return install or "install its PennyLane plugin"
 
 
 def _native_fallback(spec, asked: str, reason: str, n_wires: int, amplitude: bool, run_seed: int) -> ResolvedBackend:

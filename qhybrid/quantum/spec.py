@@ -196,6 +196,9 @@ class BackendSpec:
             raise ConfigError(f"backend.noise runs on the native executor's density matrices, not on backend={self.name}",
                               "use backend=torch (or auto) with backend.noise, or set the device's own noise options")
         choice("backend.strategy", self.strategy, NATIVE_STRATEGIES)
+        if self.noise.active and self.strategy != "auto":
+            raise ConfigError(f"backend.strategy={self.strategy} chooses how state vectors run, and backend.noise "
+                              "runs density matrices", "leave backend.strategy=auto with backend.noise")
         if native and self.diff_method == "adjoint":
             raise ConfigError(f"backend={self.name} (the native executor) differentiates by autograd (backprop) or "
                               "the parameter shift, not adjoint",

@@ -63,7 +63,9 @@ def _torchao():
 
 
 def _is_linear(module: nn.Module, name: str) -> bool:
-    return isinstance(module, nn.Linear)
+    # torchao's per-row scales cannot take a single input column (a readout of one value into the
+    # head, Linear(1, k)): such a layer has k weights and stays float
+    return isinstance(module, nn.Linear) and module.in_features > 1
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:

@@ -3,6 +3,7 @@ lora, quantization and decision."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -124,6 +125,20 @@ class SchedulerSpec:
         positive("trainer.scheduler.min_lr", self.min_lr, allow_zero=True)
 
 
+MAX_THREADS = 1024  # torch's pool takes a C int; far more than any machine's cores is a typo
+
+
+def env_threads() -> Optional[int]:
+    """QHYBRID_THREADS as a count, None when unset; anything else is one line."""
+    wanted = os.environ.get("QHYBRID_THREADS")
+    if wanted is None:
+        return None
+    if not wanted.strip().isdigit() or not 1 <= int(wanted) <= MAX_THREADS:
+        raise ConfigError(f"QHYBRID_THREADS={wanted!r} is not a count of threads",
+                          f"set it to a whole number from 1 to {MAX_THREADS}, or unset it")
+    return int(wanted)
+
+
 @dataclass
 class TrainerSpec:
     max_epochs: int = 200
@@ -155,9 +170,11 @@ class TrainerSpec:
         fraction("trainer.val_fraction", self.val_fraction, allow_zero=True)
         positive("trainer.log_every_n_epochs", self.log_every_n_epochs)
         if self.threads != "auto" and (not isinstance(self.threads, int) or isinstance(self.threads, bool)
-                                       or self.threads < 1):
+                                       or not 1 <= self.threads <= MAX_THREADS):
             raise ConfigError(f"trainer.threads={self.threads!r} is not auto or a count of threads",
-                              "use trainer.threads=auto (one thread for small circuits) or a whole number >= 1")
+                              f"use trainer.threads=auto (one thread for small circuits) or a whole number from 1 "
+                              f"to {MAX_THREADS}")
+        env_threads()  # QHYBRID_THREADS, which comes before trainer.threads, is checked with it
         if self.epoch_checkpoint_seconds is not None:
             positive("trainer.epoch_checkpoint_seconds", self.epoch_checkpoint_seconds, allow_zero=True)
         self.early_stopping.check()
