@@ -248,17 +248,22 @@ def _run_cases(cases: list[tuple], args, circuit: dict, console) -> list[dict]:
     return results
 
 
+def _worker(argv: list[str]) -> int:
+    """One implementation timed in a process of its own; its result as a JSON line."""
+    impl, n, L, B, min_s, cap_s, circuit, threads = argv[1:9]
+    try:
+        result = run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s), json.loads(circuit),
+                            int(threads) or None)
+    except QHybridError as err:
+        return report(err)
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--worker":
-        impl, n, L, B, min_s, cap_s, circuit, threads = argv[1:9]
-        try:
-            result = run_worker(impl, int(n), int(L), int(B), float(min_s), float(cap_s), json.loads(circuit),
-                                int(threads) or None)
-        except QHybridError as err:
-            return report(err)
-        print(json.dumps(result))
-        return 0
+        return _worker(argv)
     args = _parser().parse_args(argv)
     try:
         circuit = _circuit_keys(args)
