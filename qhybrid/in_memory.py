@@ -13,6 +13,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from qhybrid import threads as thread_policy
 from qhybrid.build import ModelBuilders, build_backend, build_preprocessor, data_inputs
 from qhybrid.data.dataset import Dataset
 from qhybrid.data.resample import smote
@@ -48,6 +49,15 @@ class FittedModel:
         return engine.predict_outputs(self.model, rows, self.precision, self.target)
 
 
+def _use_threads(spec, n_inputs: int) -> None:
+    """trainer.threads as a run applies it (qhybrid.threads): an estimator's small steps on
+    torch's default pool collapse when other processes share the cores (a grid search's jobs)."""
+    quantum = spec.model.quantum
+    work = thread_policy.work_size(spec.trainer.batch_size, quantum.n_qubits if quantum else None,
+                                   max([n_inputs, *spec.model.hidden_dims]))
+    thread_policy.apply(thread_policy.choose(spec.trainer.threads, work, quantum is not None)[0])
+
+
 def fit_arrays(spec, data: Dataset, builders: Optional[ModelBuilders] = None) -> FittedModel:
     """``spec`` (a validated RunSpec) trained on every row of ``data`` but the validation carve;
     ``builders``: the run's (init_from's weights, its retry policy), else fresh ones."""
@@ -72,6 +82,7 @@ def fit_arrays(spec, data: Dataset, builders: Optional[ModelBuilders] = None) ->
     precision = resolve_precision(spec.precision.name, device)
     backend = build_backend(spec)
     builders = builders or ModelBuilders(data_inputs(spec.data, data), data.n_outputs)
+    _use_threads(spec, data_inputs(spec.data, data))
     ctx = for_spec(FoldContext(spec, data, {}, device, precision, None, Quiet(), builders), spec)
     generator = fold_generator(spec.seed, 0)  # first: it also seeds the weight init
     model, result = fit_model(ctx, Fold(0, rows, rows[:0]), arrays, backend.for_fold(0) if backend else None, None,

@@ -85,3 +85,14 @@ def test_values_beyond_float32_are_refused_in_fit_and_predict():
     fitted = HybridClassifier(model="g0", max_epochs=1, overrides=["data.scaler=robust"]).fit(X, y)
     with pytest.raises(ValueError, match="predict: X holds values beyond float32's range"):
         fitted.predict(np.full((2, 3), 1e300))
+
+
+def test_an_estimators_fit_takes_the_runs_thread_policy(monkeypatch):
+    from qhybrid import threads
+
+    applied = []
+    monkeypatch.setattr(threads, "apply", applied.append)
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
+    HybridClassifier(max_epochs=1).fit(X, y)  # g6: 32 x 2^4 amplitudes a step, overhead-bound: one thread
+    HybridClassifier(max_epochs=1, overrides=["trainer.threads=3"]).fit(X, y)
+    assert applied == [1, 3]
