@@ -148,7 +148,7 @@ def markdown(results: list[dict], meta: dict) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qhybrid bench", description=__doc__.split("\n\n")[0])
+    parser = _OneLineParser(prog="qhybrid bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", nargs="+", default=None,
                         help="circuits as n,L,B (qubits, layers, batch); default: "
                              + " ".join(f"{n},{L},{B}" for n, L, B in DEFAULT_CASES) + ", with CUDA also "
@@ -246,6 +246,13 @@ def _run_cases(cases: list[tuple], args, circuit: dict, console) -> list[dict]:
                 runs[impl].append(_spawn(impl, case, args, circuit))
         results.extend(combine_rounds(runs, impls))
     return results
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's mistakes (--threads abc, --impls bogus) as qhybrid's one line, not its usage block."""
+
+    def error(self, message: str):
+        sys.exit(report(QHybridError(f"qhybrid bench: {message}", "qhybrid bench --help lists the options")))
 
 
 def _worker(argv: list[str]) -> int:

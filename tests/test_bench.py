@@ -149,6 +149,7 @@ def test_pennylane_jax_agrees_with_pennylane_and_reports_its_compile_time(tmp_pa
     (["--timeout", "inf"], "--timeout inf is not a positive number of seconds"),
     (["--cap-seconds", "-1"], "--cap-seconds -1 is not a positive number of seconds"),
     (["--noise", "--impls", "native"], "--noise times steps under noise, and native is noiseless"),
+    (["--threads", "abc"], "argument --threads: invalid int value: 'abc'"),
 ])
 def test_a_bad_option_is_one_line_before_anything_is_timed(cli, args, message):
     one_line(cli(["bench", *args]), message)
