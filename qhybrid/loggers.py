@@ -73,7 +73,11 @@ class Guarded:
         except Exception as err:  # noqa: BLE001 - any library's failure: the run folder has everything
             self.broken = True
             log.warning("%s: could not log %s (%s); it stops for this run, the run folder has everything",
-                        self.name, what, first_line(err, 200, typed=True))
+                        self.name, what, self._describe(err))
+
+    @staticmethod
+    def _describe(err: Exception) -> str:
+        return first_line(err, 200, typed=True)
 
     def fold(self, index: int, outcome) -> None:
         self._safely(f"fold {index}", lambda: self._fold(index, outcome))

@@ -24,8 +24,8 @@ import yaml
 
 from qhybrid import __version__, io
 from qhybrid.errors import ConfigError, QHybridError, first_line
-from qhybrid.loggers import (EXTRA_DESCRIPTIONS, EXTRA_LOGGERS, EXTRA_SPECS, CsvLogSpec, Fanout, TensorBoardSpec,
-                             WandbSpec, check_package)
+from qhybrid.loggers import (EXTRA_DESCRIPTIONS, EXTRA_LOGGERS, EXTRA_SPECS, CsvLogSpec, Fanout, Guarded,
+                             TensorBoardSpec, WandbSpec, check_package)
 from qhybrid.registry import Registry
 
 log = logging.getLogger("qhybrid")
@@ -96,23 +96,20 @@ class NoTracker:
         pass
 
 
-class MlflowTracker:
+class MlflowTracker(Guarded):
+    """A tracking failure mid-run is a warning (Guarded): the run folder has everything."""
+
+    name = "mlflow"
+
     def __init__(self, client, run_id: str, uri: str, keep_checkpoints: bool, logged: frozenset = frozenset()):
+        super().__init__()
         self.client, self.run_id, self.uri, self.keep_checkpoints = client, run_id, uri, keep_checkpoints
         self.logged = set(logged)  # folds already in the MLflow run (a resumed run continues it)
-        self.broken = False
         self.ended = False
 
-    def _safely(self, what: str, action) -> None:
-        """A tracking failure mid-run is a warning: the run folder has everything."""
-        if self.broken:
-            return
-        try:
-            action()
-        except Exception as err:  # MLflow raises many types (HTTP, SQL, validation)
-            self.broken = True
-            log.warning("mlflow: could not log %s (%s); tracking stops for this run, the run folder has "
-                        "everything", what, _first_line(err))
+    @staticmethod
+    def _describe(err: Exception) -> str:  # MLflow raises many types (HTTP, SQL, validation)
+        return _first_line(err)
 
     def _metrics(self, values: list[tuple[str, float, int]]) -> None:
         from mlflow.entities import Metric  # optional: pip install 'qhybrid[tracking]'
