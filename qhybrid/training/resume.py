@@ -9,7 +9,6 @@ are the same.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Optional
@@ -150,12 +149,14 @@ def save_config(out: Path, config: dict[str, Any]) -> None:
 def _calibrations(config: dict[str, Any]) -> dict[str, Any]:
     """The content of the calibration files the noise settings name: a file edited between a
     run's start and its resume would give its folds different noise under one name."""
+    from qhybrid.summary import file_sha256  # lazy: the summary module imports the training modules
+
     found = {}
     for key, node in (("backend.noise.from", (config.get("backend") or {}).get("noise")),
                       ("eval_noise.from", config.get("eval_noise"))):
         source = (node or {}).get("from") if isinstance(node, dict) else None
         if source and Path(str(source)).expanduser().is_file():
-            found[key] = hashlib.sha256(Path(str(source)).expanduser().read_bytes()).hexdigest()
+            found[key] = file_sha256(Path(str(source)).expanduser())
     return {"calibration_sha256": found} if found else {}
 
 
